@@ -1,0 +1,75 @@
+/**
+ * Environment → validated, frozen Config. Units are in the names. A bad value stops start-up
+ * with one sentence naming the variable.
+ */
+import path from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  /** Absent: start the embedded FerretDB. */
+  readonly mongodbUri: string | undefined;
+  readonly databaseName: string;
+  /** Public base of the FHIR API, e.g. https://fhir.example.org/fhir (no trailing slash). */
+  readonly baseUrl: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Folder of the embedded database. */
+  readonly dataDir: string;
+  readonly ferretdbBinary: string;
+  readonly bodyLimitBytes: number;
+  readonly defaultPageSize: number;
+  readonly maxPageSize: number;
+  readonly maxBundleEntries: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const port = integer(env, 'PORT', 8080, { min: 0, max: 65535 });
+  const baseUrl = (env.BASE_URL ?? `http://localhost:${port}/fhir`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(baseUrl)) {
+    throw new ConfigError(`BASE_URL must be an absolute http(s) URL, got "${baseUrl}".`);
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+  }
+  const defaultPageSize = integer(env, 'DEFAULT_PAGE_SIZE', 20, { min: 1, max: 10_000 });
+  const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 1000, { min: 1, max: 10_000 });
+  if (defaultPageSize > maxPageSize) {
+    throw new ConfigError('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE.');
+  }
+  return Object.freeze({
+    port,
+    mongodbUri: nonEmpty(env.MONGODB_URI),
+    databaseName: env.MONGODB_DATABASE ?? 'casebridge',
+    baseUrl,
+    logLevel,
+    dataDir: path.resolve(cwd, env.DATA_DIR ?? 'data'),
+    ferretdbBinary: path.resolve(cwd, env.FERRETDB_BINARY ?? '.cache/bin/ferretdb'),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 5 * 1024 * 1024, { min: 1024, max: 512 * 1024 * 1024 }),
+    defaultPageSize,
+    maxPageSize,
+    maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < range.min || Number(raw) > range.max) {
+    throw new ConfigError(`${name} must be an integer from ${range.min} to ${range.max}, got "${raw}".`);
+  }
+  return Number(raw);
+}

@@ -1,0 +1,126 @@
+// Connects to MongoDB or FerretDB and finds out, once, which of the two it is talking to, so the
+// store can choose between features (transactions, wildcard indexes) without probing per request.
+import { MongoClient } from 'mongodb';
+import type { Db, Document } from 'mongodb';
+
+export type DatabaseFlavour = {
+  kind: 'mongodb' | 'ferretdb';
+  /** MongoDB's server version, or FerretDB's own version (e.g. v1.24.2) — not the MongoDB
+   *  version FerretDB imitates. */
+  version: string;
+  /** Multi-document transactions: a MongoDB replica set or sharded cluster with sessions.
+   *  Never on FerretDB 1.x, even when it is told to answer as a replica set. */
+  transactions: boolean;
+  /** `$**` indexes: MongoDB (4.2+; the driver needs 4.4+ anyway), not FerretDB 1.x. */
+  wildcardIndexes: boolean;
+};
+
+export type MongoConnection = {
+  client: MongoClient;
+  db: Db;
+  flavour: DatabaseFlavour;
+  close(): Promise<void>;
+};
+
+export type ConnectMongoOptions = {
+  dbName: string;
+  /** How long to wait for a reachable server, at connect and later per operation; default 5 s. */
+  serverSelectionTimeoutMS?: number;
+};
+
+const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5_000;
+
+export async function connectMongo(uri: string, options: ConnectMongoOptions): Promise<MongoConnection> {
+  let client: MongoClient;
+  try {
+    client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+      appName: 'casebridge',
+      // A stray undefined must never become a stored null inside a resource.
+      ignoreUndefined: true,
+    });
+  } catch (error) {
+    throw new Error(`Invalid database URI for ${describeHosts(uri)} (${reason(error, uri)}).`, { cause: error });
+  }
+
+  try {
+    await client.connect();
+    const flavour = await detectFlavour(client);
+    return {
+      client,
+      db: client.db(options.dbName),
+      flavour,
+      close: () => client.close(),
+    };
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw new Error(`Cannot connect to the database at ${describeHosts(uri)} (${reason(error, uri)}).`, {
+      cause: error,
+    });
+  }
+}
+
+async function detectFlavour(client: MongoClient): Promise<DatabaseFlavour> {
+  const admin = client.db('admin');
+  const [buildInfo, hello] = await Promise.all([admin.command({ buildInfo: 1 }), admin.command({ hello: 1 })]);
+
+  // FerretDB adds ferretdbVersion to buildInfo; its `version` is the MongoDB version it imitates.
+  // See: https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/handler/msg_buildinfo.go
+  if (typeof buildInfo.ferretdbVersion === 'string') {
+    return { kind: 'ferretdb', version: buildInfo.ferretdbVersion, transactions: false, wildcardIndexes: false };
+  }
+
+  return {
+    kind: 'mongodb',
+    version: typeof buildInfo.version === 'string' ? buildInfo.version : 'unknown',
+    transactions: supportsTransactions(hello),
+    wildcardIndexes: true,
+  };
+}
+
+/** Transactions need sessions and a replica set (setName) or a mongos (msg: 'isdbgrid').
+ *  See: https://www.mongodb.com/docs/manual/reference/command/hello/ */
+function supportsTransactions(hello: Document): boolean {
+  const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number';
+  const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+  return sessions && replicated;
+}
+
+/** The host list of a connection string, without scheme, credentials, database or options. */
+export function describeHosts(uri: string): string {
+  const { hostsAndRest } = splitUserinfo(uri);
+  const hosts = hostsAndRest.split(/[/?]/, 1)[0] ?? '';
+  return hosts === '' ? 'an unparseable URI' : hosts;
+}
+
+/** Splits at the last '@': a password may hold '/', '?' or ':' when it was not percent-encoded, so
+ *  cutting at those first could leak part of it; an '@' in the options only costs accuracy. */
+function splitUserinfo(uri: string): { userinfo: string; hostsAndRest: string } {
+  const withoutScheme = uri.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const at = withoutScheme.lastIndexOf('@');
+  return at === -1
+    ? { userinfo: '', hostsAndRest: withoutScheme }
+    : { userinfo: withoutScheme.slice(0, at), hostsAndRest: withoutScheme.slice(at + 1) };
+}
+
+/** The error's message without a trailing period and with any credentials from the uri removed
+ *  (some driver messages quote the connection string). */
+function reason(error: unknown, uri: string): string {
+  let message = error instanceof Error ? error.message : String(error);
+  for (const secret of credentialsIn(uri)) message = message.split(secret).join('***');
+  return message.replace(/\.\s*$/, '') || 'unknown error';
+}
+
+function credentialsIn(uri: string): string[] {
+  const { userinfo } = splitUserinfo(uri);
+  const colon = userinfo.indexOf(':');
+  const password = colon === -1 ? '' : userinfo.slice(colon + 1);
+  const secrets = [userinfo, password];
+  try {
+    secrets.push(decodeURIComponent(password));
+  } catch {
+    // malformed escape: the raw form is redacted already
+  }
+  // Longest first, so the whole userinfo is replaced before its password part.
+  return secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}

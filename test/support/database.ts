@@ -1,0 +1,62 @@
+// Per-file database harness: test/support/global-setup.ts starts one server for the whole run;
+// every test file gets its own uniquely named database on it, so files can run in parallel.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { connectMongo } from '../../src/platform/mongo';
+import type { MongoConnection } from '../../src/platform/mongo';
+
+export const projectRoot = path.resolve(__dirname, '../..');
+export const ferretdbBinaryPath = path.join(projectRoot, '.cache', 'bin', 'ferretdb');
+export const installFerretdbScript = path.join(projectRoot, 'scripts', 'install-ferretdb.sh');
+
+/** Set by global-setup.ts in jest's parent process; workers inherit it. */
+export const TEST_URI_VARIABLE = 'CASEBRIDGE_TEST_MONGODB_URI';
+
+export type TestDatabase = {
+  uri: string;
+  dbName: string;
+  connection: MongoConnection;
+  /** Drops the database and closes the connection: call it once, in afterAll. */
+  drop(): Promise<void>;
+};
+
+export async function testDatabase(): Promise<TestDatabase> {
+  const uri = process.env[TEST_URI_VARIABLE];
+  if (uri === undefined || uri === '') {
+    throw new Error(
+      `${TEST_URI_VARIABLE} is not set: run the tests through jest, whose globalSetup (test/support/global-setup.ts) starts the database.`,
+    );
+  }
+  const dbName = uniqueDatabaseName();
+  const connection = await connectMongo(uri, { dbName });
+  return {
+    uri,
+    dbName,
+    connection,
+    async drop() {
+      try {
+        await connection.db.dropDatabase();
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
+
+/** t_<test file name>_<random>: at most 63 characters of [a-z0-9_], valid on MongoDB and
+ *  FerretDB alike, and a leftover database still says which file made it. */
+function uniqueDatabaseName(): string {
+  const suffix = randomBytes(6).toString('hex');
+  const slug = path
+    .basename(currentTestPath() ?? 'unknown', '.test.ts')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
+  return `t_${slug}_${suffix}`;
+}
+
+function currentTestPath(): string | undefined {
+  // expect is a jest global in test files; absent when this module is imported elsewhere.
+  return typeof expect === 'undefined' ? undefined : expect.getState().testPath;
+}
