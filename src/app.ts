@@ -1,0 +1,34 @@
+/**
+ * createApp: the HTTP application, without opening a port (tests drive it with supertest).
+ * Middleware order: security headers → request id and logging → FHIR API (raw body, size limit)
+ * → not found → error handler.
+ */
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { FhirError } from './fhir/outcomes';
+import { errorHandler } from './http/error-handler';
+import { fhirEndpoint } from './http/fhir-endpoint';
+import { healthRoutes } from './http/health';
+import { requestContext } from './http/request-context';
+import type { Logger } from './platform/logger';
+import type { FhirServices } from './rest/services';
+
+export interface AppDependencies {
+  readonly services: FhirServices;
+  readonly logger: Logger;
+  readonly bodyLimitBytes: number;
+}
+
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  app.use(requestContext(deps.logger));
+  app.use(healthRoutes(() => deps.services.repo.ping()));
+  // Any content type is read as bytes here; the endpoint checks it (415) before parsing.
+  app.use('/fhir', express.raw({ type: () => true, limit: deps.bodyLimitBytes }), fhirEndpoint(deps.services));
+  app.use((req, _res, next) => next(new FhirError('UNKNOWN_ROUTE', `Nothing is served at ${req.path}; the FHIR API is at /fhir`)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,132 @@
+/**
+ * The express adapter of the FHIR API: wire request → FhirRequest → rest router → wire response.
+ * Body bytes are read raw so the Content-Type is checked (415) before anything is parsed.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { FhirError } from '../fhir/outcomes';
+import { route } from '../rest/router';
+import type { FhirServices } from '../rest/services';
+import type { FhirRequest, HttpMethod, Prefer, QueryParams } from '../rest/types';
+import { callerOf, requestLog } from './request-context';
+import { type BodyKind, requestBodyKind, responseMediaType } from './negotiation';
+import { writeFhirResponse } from './response-writer';
+
+const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function fhirEndpoint(services: FhirServices): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const query = parseQuery(req.originalUrl);
+      const mediaType = responseMediaType(req.get('accept'), query._format?.[0]);
+      const method = req.method.toUpperCase() as HttpMethod;
+      if (!METHODS.has(method)) {
+        throw new FhirError('METHOD_NOT_ALLOWED', `${req.method} is not a FHIR interaction`);
+      }
+      const path = decodePath(req.path);
+      const { body, form } = parseBody(req, method, path);
+      const request: FhirRequest = {
+        method,
+        path,
+        query: form ? mergeQuery(query, form) : query,
+        headers: {
+          ...header(req, 'if-match', 'ifMatch'),
+          ...header(req, 'if-none-match', 'ifNoneMatch'),
+          ...header(req, 'if-none-exist', 'ifNoneExist'),
+          ...header(req, 'if-modified-since', 'ifModifiedSince'),
+          ...header(req, 'content-type', 'contentType'),
+        },
+        ...(body !== undefined ? { body } : {}),
+      };
+      const ctx = { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer: parsePrefer(req.get('prefer')) };
+      const response = await route(services, ctx, request);
+      writeFhirResponse(res, response, { mediaType, pretty: query._pretty?.[0] === 'true', head: method === 'HEAD' });
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** The query string as a multimap in request order ('+' is a space, as in any form encoding). */
+export function parseQuery(originalUrl: string): QueryParams {
+  const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
+  const query: Record<string, string[]> = {};
+  try {
+    for (const [name, value] of new URLSearchParams(search)) {
+      (query[name] ??= []).push(value);
+    }
+  } catch {
+    throw new FhirError('INVALID_REQUEST', 'The query string is not valid URL encoding');
+  }
+  return query;
+}
+
+function mergeQuery(query: QueryParams, form: QueryParams): QueryParams {
+  const merged: Record<string, string[]> = {};
+  for (const source of [query, form]) {
+    for (const [name, values] of Object.entries(source)) {
+      (merged[name] ??= []).push(...values);
+    }
+  }
+  return merged;
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path).replace(/^\/+/, '').replace(/\/+$/, '');
+  } catch {
+    throw new FhirError('INVALID_REQUEST', 'The URL path is not valid percent-encoding');
+  }
+}
+
+/** Parses the raw body by its Content-Type: FHIR JSON, JSON Patch, or a _search form. */
+function parseBody(req: Request, method: HttpMethod, path: string): { body?: unknown; form?: QueryParams } {
+  const raw = req.body as Buffer | undefined;
+  // An absent body is left to the interaction, which says what it needed.
+  if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !Buffer.isBuffer(raw) || raw.length === 0) {
+    return {};
+  }
+  const kind: BodyKind = requestBodyKind(req.get('content-type'), method);
+  if (path.endsWith('/_search') || path === '_search') {
+    if (kind !== 'form') {
+      throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'POST _search takes application/x-www-form-urlencoded parameters');
+    }
+    return { form: parseQuery(`?${raw.toString('utf8')}`) };
+  }
+  if (kind === 'form') {
+    throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'Form parameters are accepted only by POST [type]/_search');
+  }
+  if (method === 'PATCH' && kind !== 'json-patch') {
+    throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes a JSON Patch document (Content-Type: application/json-patch+json)');
+  }
+  if (method !== 'PATCH' && kind === 'json-patch') {
+    throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `${method} takes a FHIR resource (Content-Type: application/fhir+json)`);
+  }
+  try {
+    return { body: JSON.parse(raw.toString('utf8')) as unknown };
+  } catch (err) {
+    const detail = err instanceof SyntaxError ? `: ${err.message}` : '';
+    throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${detail}`);
+  }
+}
+
+function header<K extends string>(req: Request, name: string, key: K): Partial<Record<K, string>> {
+  const value = req.get(name);
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/** Prefer: return=…, handling=…, respond-async. See: https://hl7.org/fhir/R4/http.html#ops */
+export function parsePrefer(header: string | undefined): Prefer {
+  const prefer: { return?: Prefer['return']; handling?: Prefer['handling']; respondAsync?: boolean } = {};
+  for (const part of (header ?? '').split(/[,;]/)) {
+    const [name, rawValue] = part.split('=').map((s) => s.trim());
+    const value = rawValue?.replace(/^"|"$/g, '');
+    if (name === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) {
+      prefer.return = value;
+    } else if (name === 'handling' && (value === 'strict' || value === 'lenient')) {
+      prefer.handling = value;
+    } else if (name === 'respond-async') {
+      prefer.respondAsync = true;
+    }
+  }
+  return prefer;
+}

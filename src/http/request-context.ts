@@ -1,0 +1,41 @@
+/**
+ * Per-request identity and logging: a request id (the client's X-Request-Id when well formed),
+ * a child logger carrying it, and the caller. Security will set the caller from the token here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { ANONYMOUS_FULL_ACCESS, type Caller } from '../auth/caller';
+import type { Logger } from '../platform/logger';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function requestContext(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const offered = req.get('x-request-id');
+    const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.log = logger.child({ requestId });
+    res.locals.caller = ANONYMOUS_FULL_ACCESS;
+    res.setHeader('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const log = res.locals.log as Logger;
+      // Query values can carry patient data: log parameter names only.
+      const path = req.originalUrl.split('?')[0];
+      const params = [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '').keys()];
+      log.info(
+        { method: req.method, path, params, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request completed',
+      );
+    });
+    next();
+  };
+}
+
+export function callerOf(res: Response): Caller {
+  return res.locals.caller as Caller;
+}
+
+export function requestLog(res: Response): Logger {
+  return res.locals.log as Logger;
+}

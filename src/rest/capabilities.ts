@@ -1,0 +1,118 @@
+/**
+ * The CapabilityStatement, generated from what is really wired: every resource type with the
+ * interactions the router implements, the search parameters the registry can answer, the
+ * includes that work, and the registered operations.
+ * See: https://hl7.org/fhir/R4/capabilitystatement.html and http.html#capabilities
+ */
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { R4_RESOURCE_TYPES } from '../fhir/definitions';
+import { FhirError } from '../fhir/outcomes';
+import type { FhirServices } from './services';
+import type { FhirRequest, FhirResponse } from './types';
+
+export const SOFTWARE_VERSION = '0.1.0';
+
+let cached: { key: string; statement: CapabilityStatement } | undefined;
+
+export async function capabilities(services: FhirServices, request: FhirRequest): Promise<FhirResponse> {
+  const mode = request.query.mode?.[0];
+  if (mode !== undefined && mode !== 'full') {
+    throw new FhirError('NOT_IMPLEMENTED', `mode=${mode} is not supported; the full CapabilityStatement is served`, { expression: ['mode'] });
+  }
+  return { status: 200, body: capabilityStatement(services), headers: {} };
+}
+
+/** Built once per set of services (it only changes when the wiring does). */
+export function capabilityStatement(services: FhirServices): CapabilityStatement {
+  const key = `${services.settings.baseUrl}|${services.registry.fingerprint()}|${[...services.operations.keys()].join(',')}`;
+  if (cached?.key !== key) {
+    cached = { key, statement: build(services) };
+  }
+  return cached.statement;
+}
+
+/** Parameters every resource type has, listed once at the system level. */
+const COMMON_PARAMETERS = ['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source'];
+
+function build(services: FhirServices): CapabilityStatement {
+  const { settings, registry } = services;
+  const operations = [...services.operations.values()];
+  const revIncludes = reverseIncludes(registry);
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    publisher: 'CaseBridge',
+    software: { name: 'CaseBridge', version: SOFTWARE_VERSION },
+    implementation: { description: 'CaseBridge FHIR R4 server for mental-health and social-work case management', url: settings.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation: `Search pages hold ${settings.defaultPageSize} entries unless _count asks for another size, up to ${settings.maxPageSize}.`,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
+        searchParam: COMMON_PARAMETERS.flatMap((code) => {
+          const p = registry.get('Patient', code);
+          return p ? [{ name: p.code, type: p.type, definition: p.url }] : [];
+        }),
+        operation: operations
+          .filter((o) => o.levels.includes('system'))
+          .map((o) => ({ name: o.name, definition: o.definition })),
+        resource: R4_RESOURCE_TYPES.map((type): CapabilityStatementRestResource => ({
+          type: type as CapabilityStatementRestResource['type'],
+          profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+          interaction: [
+            { code: 'read' },
+            { code: 'vread' },
+            { code: 'update' },
+            { code: 'patch' },
+            { code: 'delete' },
+            { code: 'history-instance' },
+            { code: 'history-type' },
+            { code: 'create' },
+            { code: 'search-type' },
+          ],
+          versioning: 'versioned-update',
+          readHistory: true,
+          updateCreate: true,
+          conditionalCreate: true,
+          conditionalRead: 'full-support',
+          conditionalUpdate: true,
+          conditionalDelete: 'multiple',
+          referencePolicy: ['literal', 'logical', 'local'],
+          searchInclude: ['*', ...registry.list(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`)],
+          searchRevInclude: revIncludes.get(type) ?? [],
+          searchParam: registry.list(type).map((p) => ({
+            name: p.code,
+            type: p.type,
+            definition: p.url,
+            ...(p.description ? { documentation: p.description } : {}),
+          })),
+          operation: operations
+            .filter((o) => (o.levels.includes('type') || o.levels.includes('instance')) && (!o.resourceTypes || o.resourceTypes.includes(type)))
+            .map((o) => ({ name: o.name, definition: o.definition })),
+        })),
+      },
+    ],
+  };
+}
+
+/** For each target type, the `Source:param` references that can point at it. */
+function reverseIncludes(registry: FhirServices['registry']): Map<string, string[]> {
+  const result = new Map<string, string[]>();
+  for (const source of registry.resourceTypes()) {
+    for (const p of registry.list(source)) {
+      if (p.type !== 'reference') continue;
+      for (const target of p.targets) {
+        let list = result.get(target);
+        if (!list) result.set(target, (list = []));
+        list.push(`${source}:${p.code}`);
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,116 @@
+/**
+ * patch with JSON Patch (RFC 6902). The patched resource must still be valid and keep its
+ * identity; the write is a compare-and-set on the version the patch was applied to.
+ * See: https://hl7.org/fhir/R4/http.html#patch
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { type Operation, JsonPatchError, applyPatch, validate as validatePatch } from 'fast-json-patch';
+import { FhirError } from '../fhir/outcomes';
+import { assertValid } from '../fhir/validation';
+import type { CurrentResource } from '../store/repository';
+import { writeResponse } from './responses';
+import type { FhirServices } from './services';
+import type { FhirRequest, FhirResponse, RequestContext } from './types';
+import { assertId, ifMatch } from './write';
+
+/** Retries when another writer changed the resource between our read and our write. */
+const MAX_PATCH_ATTEMPTS = 10;
+
+export async function patch(
+  services: FhirServices,
+  ctx: RequestContext,
+  request: FhirRequest,
+  target: { resourceType: string; id: string },
+): Promise<FhirResponse> {
+  assertId(target.resourceType, target.id);
+  const operations = parsePatchDocument(request.body);
+  const expected = ifMatch(request);
+  for (let attempt = 1; ; attempt++) {
+    const current = await services.repo.read(target.resourceType, target.id);
+    if (expected !== undefined && current.versionId !== expected) {
+      throw new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected}, but the current version is ${current.versionId}`);
+    }
+    const { resource, warnings } = applyJsonPatch(current, operations);
+    try {
+      const result = await services.repo.update(resource, { ifMatchVersion: current.versionId, method: 'PATCH' });
+      return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings });
+    } catch (err) {
+      // Without If-Match the client asked for "apply to the latest": re-read and re-apply.
+      if (!(err instanceof FhirError && err.code === 'VERSION_CONFLICT') || expected !== undefined || attempt >= MAX_PATCH_ATTEMPTS) {
+        throw err;
+      }
+    }
+  }
+}
+
+/** Applies a parsed patch to the current version and validates the result (pure). */
+export function applyJsonPatch(current: CurrentResource, operations: Operation[]) {
+  const base = current.resource;
+  let patched: Resource;
+  try {
+    patched = applyPatch(structuredClone(base), operations, true, false).newDocument;
+  } catch (err) {
+    throw patchError(err);
+  }
+  if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) {
+    throw new FhirError('PATCH_FAILED', 'The patch must leave a resource (a JSON object)');
+  }
+  if (patched.resourceType !== base.resourceType || patched.id !== base.id) {
+    throw new FhirError('PATCH_FAILED', 'A patch cannot change the resourceType or id of a resource', {
+      expression: [patched.resourceType !== base.resourceType ? 'resourceType' : `${base.resourceType}.id`],
+    });
+  }
+  const resource = { ...patched, id: current.id };
+  try {
+    return { resource, warnings: assertValid(resource, current.resourceType) };
+  } catch (err) {
+    if (err instanceof FhirError) {
+      // The patch was well formed; the resource it produces is not acceptable.
+      throw new FhirError('PATCH_FAILED', 'The patched resource is not valid', { issues: err.outcome.issue });
+    }
+    throw err;
+  }
+}
+
+export function parsePatchDocument(body: unknown): Operation[] {
+  if (!Array.isArray(body)) {
+    throw new FhirError('INVALID_PATCH', 'A JSON Patch document must be a JSON array of operations');
+  }
+  const error = validatePatch(body as Operation[]);
+  if (error) {
+    throw patchError(error);
+  }
+  return body as Operation[];
+}
+
+function patchError(err: unknown): FhirError {
+  if (err instanceof JsonPatchError) {
+    const where = err.index === undefined ? '' : ` (operation ${err.index})`;
+    const code = err.name === 'TEST_OPERATION_FAILED' || err.name === 'OPERATION_PATH_UNRESOLVABLE' ? 'PATCH_FAILED' : 'INVALID_PATCH';
+    return new FhirError(code, `${describe(err.name)}${where}`, { expression: err.index === undefined ? [] : [`[${err.index}]`] });
+  }
+  // fast-json-patch throws a TypeError for prototype-polluting paths such as /__proto__.
+  if (err instanceof TypeError) {
+    return new FhirError('INVALID_PATCH', 'The patch addresses a forbidden path');
+  }
+  return new FhirError('INVALID_PATCH', 'The patch could not be applied');
+}
+
+function describe(name: string): string {
+  const messages: Record<string, string> = {
+    SEQUENCE_NOT_AN_ARRAY: 'A JSON Patch document must be an array of operations',
+    OPERATION_NOT_AN_OBJECT: 'Each patch operation must be an object',
+    OPERATION_OP_INVALID: 'Patch operation "op" must be add, remove, replace, move, copy or test',
+    OPERATION_PATH_INVALID: 'Patch operation "path" must be a JSON Pointer string',
+    OPERATION_FROM_REQUIRED: 'Patch operations move and copy need "from"',
+    OPERATION_VALUE_REQUIRED: 'Patch operations add, replace and test need "value"',
+    OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED: 'Patch values cannot contain undefined',
+    OPERATION_PATH_CANNOT_ADD: 'The patch adds at a path whose parent does not exist',
+    OPERATION_PATH_UNRESOLVABLE: 'The patch addresses a path that does not exist in the resource',
+    OPERATION_FROM_UNRESOLVABLE: 'The patch "from" path does not exist in the resource',
+    OPERATION_PATH_ILLEGAL_ARRAY_INDEX: 'The patch uses an invalid array index',
+    OPERATION_VALUE_OUT_OF_BOUNDS: 'The patch array index is out of bounds',
+    TEST_OPERATION_FAILED: 'A patch "test" operation failed: the resource does not hold the expected value',
+  };
+  return messages[name] ?? 'The patch is not valid';
+}

@@ -1,0 +1,52 @@
+/**
+ * Wires the FHIR services on a database connection: definitions, search parameters, the
+ * repository (with its index extraction), operations and access policy. main.ts and the test
+ * harness both build the application through here, so tests run the production wiring.
+ */
+import { scopeAccessPolicy } from './auth/caller';
+import type { Config } from './config/config';
+import { validateOperation } from './operations/validate';
+import type { Logger } from './platform/logger';
+import type { MongoConnection } from './platform/mongo';
+import type { FhirOperation, FhirServices } from './rest/services';
+import { extractIndex } from './search/extract';
+import { buildSearchParameterRegistry } from './search/registry';
+import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';
+
+export interface ServiceDependencies {
+  readonly config: Config;
+  readonly connection: MongoConnection;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** Test hook: observes (and may fail) each database write. */
+  readonly beforeWrite?: WriteObserver;
+}
+
+export async function buildFhirServices(deps: ServiceDependencies): Promise<FhirServices> {
+  const { config, connection } = deps;
+  const now = deps.now ?? (() => new Date());
+  const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl });
+  const repo = new MongoRepository({
+    db: connection.db,
+    registry,
+    indexer: (resource) => extractIndex(resource, registry),
+    now,
+    wildcardIndexes: connection.flavour.wildcardIndexes,
+    ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
+  });
+  await repo.initialise();
+  const operations: FhirOperation[] = [validateOperation];
+  return {
+    repo,
+    registry,
+    settings: {
+      baseUrl: config.baseUrl,
+      defaultPageSize: config.defaultPageSize,
+      maxPageSize: config.maxPageSize,
+      maxBundleEntries: config.maxBundleEntries,
+    },
+    access: scopeAccessPolicy,
+    now,
+    operations: new Map(operations.map((o) => [o.name, o])),
+  };
+}

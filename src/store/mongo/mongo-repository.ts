@@ -1,0 +1,391 @@
+/**
+ * FhirRepository on MongoDB (and FerretDB, which speaks its wire protocol without multi-document
+ * transactions). See docs/storage.md for the document shapes and why each write is safe.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { Collection, Db } from 'mongodb';
+import { MongoServerError } from 'mongodb';
+import { FhirError } from '../../fhir/outcomes';
+import type {
+  CurrentResource,
+  FhirRepository,
+  HistoryPage,
+  HistoryQuery,
+  HistoryScope,
+  PlannedWrite,
+  SearchOptions,
+  SearchPage,
+  ResourceVersion,
+  WriteMethod,
+  WriteOptions,
+  WriteResult,
+} from '../repository';
+import { type CurrentDoc, type HistoryDoc, type SearchIndexDoc, currentToVersion, historyKey, historyToVersion, toHistoryDoc } from './documents';
+import { listHistory } from './history';
+import { ensureIndexes } from './indexes';
+import { type Journal, TransactionJournal } from './journal';
+import { Locks, resourceLockName } from './locks';
+import { type SearchLimits, SearchExecutor } from './search';
+import type { SearchParameterRegistry } from '../../search/registry';
+import type { SearchRequest } from '../../search/request';
+
+/** Computes the search index stored beside a resource (search/extract). */
+export type Indexer = (resource: Resource) => SearchIndexDoc;
+
+/** Observes every write before it is sent; tests use it to inject a failure at the Nth write. */
+export type WriteObserver = (write: { collection: string; operation: string }) => void | Promise<void>;
+
+export interface MongoRepositoryOptions {
+  readonly db: Db;
+  readonly indexer: Indexer;
+  /** The search parameters searches are answered with. */
+  readonly registry: SearchParameterRegistry;
+  readonly searchLimits?: SearchLimits;
+  readonly now: () => Date;
+  /** Create the wildcard index on idx (MongoDB); FerretDB cannot and would not use it. */
+  readonly wildcardIndexes: boolean;
+  readonly beforeWrite?: WriteObserver;
+  /** How long a write waits for its resource's lock before answering 409 (default 10 s). */
+  readonly lockWaitMs?: number;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/** A single write holds its resource's lock for milliseconds; waiting writers queue behind it. */
+const LOCK_TTL_MS = 30_000;
+const DEFAULT_LOCK_WAIT_MS = 10_000;
+
+/** What a write turns the current document into; `undefined` means there is nothing to do. */
+type NextVersion = (current: CurrentDoc | null) => Omit<CurrentDoc, '_id' | 'vid' | 'lastUpdated' | 'tx'> | undefined;
+
+interface CommitRequest {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly next: NextVersion;
+  readonly ifMatchVersion?: number;
+  readonly tx?: string;
+}
+
+interface Committed {
+  readonly doc: CurrentDoc;
+  readonly previous: CurrentDoc | null;
+}
+
+export class MongoRepository implements FhirRepository {
+  private readonly db: Db;
+  private readonly historyCollection: Collection<HistoryDoc>;
+  private readonly journal: TransactionJournal;
+  private readonly locks: Locks;
+  private readonly searches: SearchExecutor;
+  private readonly preparedTypes = new Set<string>();
+  private readonly lockTiming: { ttlMs: number; waitMs: number };
+
+  constructor(private readonly options: MongoRepositoryOptions) {
+    this.db = options.db;
+    this.historyCollection = this.db.collection<HistoryDoc>('history');
+    this.lockTiming = { ttlMs: LOCK_TTL_MS, waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS };
+    this.locks = new Locks(this.db, options.now);
+    this.journal = new TransactionJournal(this.db, {
+      now: options.now,
+      locks: this.locks,
+      rollbackEntry: (type, id, txId) => this.rollbackEntry(type, id, txId),
+    });
+    this.searches = new SearchExecutor({
+      db: this.db,
+      registry: options.registry,
+      now: options.now,
+      ...(options.searchLimits ? { limits: options.searchLimits } : {}),
+    });
+  }
+
+  /** Creates the shared indexes and rolls back transactions a crashed process left open. */
+  async initialise(): Promise<void> {
+    await ensureIndexes(this.historyCollection, [
+      { key: { type: 1, id: 1, vid: -1 }, name: 'instance_history' },
+      { key: { lastUpdated: -1, type: -1, id: -1, vid: -1 }, name: 'system_history' },
+      { key: { type: 1, lastUpdated: -1, id: -1, vid: -1 }, name: 'type_history' },
+    ]);
+    await this.journal.initialise();
+    await this.journal.recoverExpired();
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.db.command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async read(resourceType: string, id: string): Promise<CurrentResource> {
+    const doc = await this.current(resourceType).findOne({ _id: id });
+    if (!doc) {
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
+    if (doc.deleted || !doc.resource) {
+      throw new FhirError('GONE', `${resourceType}/${id} was deleted`);
+    }
+    return currentToVersion(resourceType, doc) as CurrentResource;
+  }
+
+  async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion> {
+    const doc = await this.current(resourceType).findOne({ _id: id });
+    if (!doc) {
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
+    if (doc.vid === versionId) {
+      return currentToVersion(resourceType, doc);
+    }
+    const old = versionId < doc.vid ? await this.historyCollection.findOne({ _id: historyKey(resourceType, id, versionId) }) : null;
+    if (!old) {
+      throw new FhirError('VERSION_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
+    }
+    return historyToVersion(old);
+  }
+
+  async create(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.put(resource, { ...options, method: options.method ?? 'POST', mustBeNew: true });
+  }
+
+  async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.put(resource, { ...options, method: options.method ?? 'PUT', mustBeNew: false });
+  }
+
+  async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<ResourceVersion | undefined> {
+    const result = await this.commit({
+      resourceType,
+      id,
+      ifMatchVersion: options.ifMatchVersion,
+      next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
+    });
+    return result ? currentToVersion(resourceType, result.doc) : undefined;
+  }
+
+  history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
+    return listHistory(
+      { db: this.db, history: this.historyCollection, current: (type) => this.current(type) },
+      scope,
+      query,
+    );
+  }
+
+  search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
+    return this.searches.search(request, options);
+  }
+
+  matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
+    return this.searches.matchingIds(request, limit);
+  }
+
+  withLock<T>(name: string, body: () => Promise<T>): Promise<T> {
+    return this.locks.withLocks([`conditional:${name}`], this.lockTiming, body);
+  }
+
+  async applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    const targets = writes.map((w) => (w.kind === 'delete' ? { type: w.resourceType, id: w.id } : { type: w.resource.resourceType, id: w.resource.id }));
+    return this.journal.run(targets, async (txId: string) => {
+      const results: WriteResult[] = [];
+      for (const write of writes) {
+        results.push(await this.applyPlanned(write, txId));
+      }
+      return results;
+    });
+  }
+
+  /** The journal of this repository, for recovery from outside (tests, maintenance). */
+  get transactions(): Journal {
+    return this.journal;
+  }
+
+  private async applyPlanned(write: PlannedWrite, txId: string): Promise<WriteResult> {
+    switch (write.kind) {
+      case 'create':
+        return this.put(write.resource, { method: 'POST', mustBeNew: true, tx: txId });
+      case 'update':
+        return this.put(write.resource, { method: write.method, mustBeNew: false, ifMatchVersion: write.ifMatchVersion, tx: txId });
+      case 'delete': {
+        const result = await this.commit({
+          resourceType: write.resourceType,
+          id: write.id,
+          ifMatchVersion: write.ifMatchVersion,
+          tx: txId,
+          next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
+        });
+        const version: ResourceVersion = result
+          ? currentToVersion(write.resourceType, result.doc)
+          : { resourceType: write.resourceType, id: write.id, versionId: 0, lastUpdated: this.options.now(), method: 'DELETE' };
+        return { version, created: false };
+      }
+    }
+  }
+
+  private async put(
+    resource: Resource & { id: string },
+    options: { method: WriteMethod; mustBeNew: boolean; ifMatchVersion?: number; tx?: string },
+  ): Promise<WriteResult> {
+    const { resourceType, id } = resource;
+    const result = await this.commit({
+      resourceType,
+      id,
+      ifMatchVersion: options.ifMatchVersion,
+      tx: options.tx,
+      next: (current) => {
+        if (options.mustBeNew && current) {
+          throw new FhirError('CONFLICT', `${resourceType}/${id} already exists`);
+        }
+        return { method: options.method, resource };
+      },
+    });
+    if (!result) {
+      throw new Error('a put always writes a version');
+    }
+    return {
+      version: currentToVersion(resourceType, result.doc),
+      created: !result.previous || result.previous.deleted === true,
+    };
+  }
+
+  /**
+   * The one write path, under the resource's lock (a transaction already holds it): read the
+   * current version, check If-Match, copy it to history, then replace it. The lock, not the
+   * `vid` filter, is what keeps two writers apart on FerretDB (see locks.ts); the filter keeps
+   * MongoDB doubly safe.
+   */
+  private async commit(request: CommitRequest): Promise<Committed | undefined> {
+    if (request.tx) {
+      return this.commitLocked(request);
+    }
+    return this.locks.withLocks([resourceLockName(request.resourceType, request.id)], this.lockTiming, () => this.commitLocked(request));
+  }
+
+  private async commitLocked(request: CommitRequest): Promise<Committed | undefined> {
+    const { resourceType, id, ifMatchVersion } = request;
+    const collection = await this.prepared(resourceType);
+    const current = await collection.findOne({ _id: id });
+    if (current?.tx && current.tx !== request.tx) {
+      await this.journal.assertSettled(current.tx, `${resourceType}/${id}`);
+    }
+    const liveVersion = current && !current.deleted ? current.vid : undefined;
+    if (ifMatchVersion !== undefined && liveVersion !== ifMatchVersion) {
+      throw versionConflict(resourceType, id, ifMatchVersion, liveVersion);
+    }
+    const next = request.next(current);
+    if (!next) {
+      return undefined;
+    }
+    const now = this.options.now();
+    const doc: CurrentDoc = {
+      _id: id,
+      vid: (current?.vid ?? 0) + 1,
+      lastUpdated: now,
+      ...next,
+      ...(request.tx ? { tx: request.tx } : {}),
+    };
+    if (doc.resource) {
+      doc.resource = withMeta(doc.resource, doc.vid, now);
+      doc.idx = this.options.indexer(doc.resource);
+    }
+    if (!current) {
+      await this.write(resourceType, 'insert', () => collection.insertOne(doc));
+      return { doc, previous: null };
+    }
+    await this.copyToHistory(resourceType, current, now, request.tx);
+    const replaced = await this.write(resourceType, 'replace', () => collection.replaceOne({ _id: id, vid: current.vid }, doc));
+    if (replaced.matchedCount !== 1) {
+      throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
+    }
+    return { doc, previous: current };
+  }
+
+  private async copyToHistory(resourceType: string, current: CurrentDoc, supersededAt: Date, tx: string | undefined): Promise<void> {
+    try {
+      await this.write('history', 'insert', () => this.historyCollection.insertOne(toHistoryDoc(resourceType, current, supersededAt, tx)));
+    } catch (err) {
+      // Another writer (or an interrupted one) already copied this version: same content.
+      if (!isDuplicateKey(err)) {
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Undoes a transaction's write of one resource, if that write happened: the version it
+   * replaced becomes current again, or the resource it created disappears. Idempotent.
+   */
+  private async rollbackEntry(resourceType: string, id: string, txId: string): Promise<void> {
+    const collection = this.current(resourceType);
+    const doc = await collection.findOne({ _id: id });
+    if (!doc) {
+      return;
+    }
+    if (doc.tx !== txId) {
+      await this.dropUnusedCopy(resourceType, doc, txId);
+      return;
+    }
+    if (doc.vid === 1) {
+      await collection.deleteOne({ _id: id, tx: txId, vid: 1 });
+      return;
+    }
+    const previousKey = historyKey(resourceType, id, doc.vid - 1);
+    const previous = await this.historyCollection.findOne({ _id: previousKey });
+    if (!previous) {
+      throw new Error(`cannot roll back ${resourceType}/${id}: version ${doc.vid - 1} is missing from history`);
+    }
+    const restored: CurrentDoc = {
+      _id: id,
+      vid: previous.vid,
+      lastUpdated: previous.lastUpdated,
+      method: previous.method,
+      ...(previous.deleted || !previous.resource
+        ? { deleted: true as const }
+        : { resource: previous.resource, idx: this.options.indexer(previous.resource) }),
+    };
+    await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
+    await this.historyCollection.deleteOne({ _id: previousKey });
+  }
+
+  /**
+   * The transaction copied a version to history but failed before replacing it: the copy
+   * duplicates the current version. The transaction still holds the lock, so nobody else can
+   * have superseded that version meanwhile: remove the copy.
+   */
+  private async dropUnusedCopy(resourceType: string, current: CurrentDoc, txId: string): Promise<void> {
+    await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
+  }
+
+  private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {
+    await this.options.beforeWrite?.({ collection, operation });
+    return run();
+  }
+
+  private current(resourceType: string): Collection<CurrentDoc> {
+    return this.db.collection<CurrentDoc>(resourceType);
+  }
+
+  /** The type's collection, with its indexes created once per process. */
+  private async prepared(resourceType: string): Promise<Collection<CurrentDoc>> {
+    const collection = this.current(resourceType);
+    if (!this.preparedTypes.has(resourceType)) {
+      await ensureIndexes(collection, [
+        { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
+        ...(this.options.wildcardIndexes ? [{ key: { 'idx.$**': 1 }, name: 'search_index' }] : []),
+      ]);
+      this.preparedTypes.add(resourceType);
+    }
+    return collection;
+  }
+}
+
+function withMeta<T extends Resource>(resource: T, versionId: number, lastUpdated: Date): T {
+  return { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } };
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+function versionConflict(resourceType: string, id: string, expected: number, actual: number | undefined): FhirError {
+  const found = actual === undefined ? 'it has no current version' : `the current version is ${actual}`;
+  return new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected} of ${resourceType}/${id}, but ${found}`);
+}

@@ -1,0 +1,279 @@
+/**
+ * Search execution: a typed SearchRequest (search/parse) → translated filters on `idx`
+ * (search-filter) → one query per searched collection, merged in sort order, keyset-paged;
+ * chains and _has resolved by sub-queries; _include/_revinclude (with :iterate) fetched by
+ * reference. See: https://hl7.org/fhir/R4/search.html
+ */
+import type { Collection, Db, Document } from 'mongodb';
+import { FhirError } from '../../fhir/outcomes';
+import type { SearchParameterRegistry } from '../../search/registry';
+import type { IncludeTarget, SearchRequest } from '../../search/request';
+import type { CurrentResource, SearchOptions, SearchPage } from '../repository';
+import { type CurrentDoc, currentToVersion } from './documents';
+import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
+import { LIVE_DOCUMENT, type MongoFilter, resolveFilter, translateSearch } from './search-filter';
+
+export interface SearchLimits {
+  /** Most ids a chain or _has sub-query may produce before the search is refused as too costly. */
+  readonly maxSubqueryResults: number;
+  /** Most resources _include/_revinclude may add to one page. */
+  readonly maxIncluded: number;
+  /** Rounds of :iterate. */
+  readonly maxIterations: number;
+}
+
+export const DEFAULT_SEARCH_LIMITS: SearchLimits = { maxSubqueryResults: 10_000, maxIncluded: 1_000, maxIterations: 4 };
+
+
+export interface SearchExecutorOptions {
+  readonly db: Db;
+  readonly registry: SearchParameterRegistry;
+  readonly now: () => Date;
+  readonly limits?: SearchLimits;
+}
+
+/** A resource with its stored document (whose idx holds its references). */
+interface Found {
+  readonly resource: CurrentResource;
+  readonly doc: Document;
+}
+
+interface Prepared {
+  readonly type: string;
+  readonly filter: MongoFilter;
+}
+
+export class SearchExecutor {
+  private readonly limits: SearchLimits;
+
+  constructor(private readonly options: SearchExecutorOptions) {
+    this.limits = options.limits ?? DEFAULT_SEARCH_LIMITS;
+  }
+
+  async search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
+    const keys = sortKeys(request);
+    const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
+    const { prepared, approximate } = await this.prepare(request, options.compartment);
+    const wantsTotal = request.total !== 'none' || request.summary === 'count';
+    if (request.count === 0 || request.summary === 'count') {
+      return { matches: [], included: [], approximate, includeTruncated: false, ...(wantsTotal ? { total: await this.count(prepared) } : {}) };
+    }
+    const backwards = cursor?.direction === 'previous';
+    const limit = request.count + 1;
+    const batches = await Promise.all(
+      prepared.map(async ({ type, filter }) => {
+        const after = cursor ? beyond(keys, cursor, type) : {};
+        if (after === false) {
+          return [];
+        }
+        const docs = await this.collection(type)
+          .find(and(filter, after))
+          .sort(mongoSort(keys, backwards))
+          .skip(cursor ? 0 : request.offset)
+          .limit(limit)
+          .toArray();
+        return docs.map((doc) => ({ type, doc, position: positionOf(keys, type, doc as unknown as Document) }));
+      }),
+    );
+    const ordered = batches.flat().sort((a, b) => comparePositions(keys, a.position, b.position) * (backwards ? -1 : 1));
+    const more = ordered.length > request.count;
+    const page = ordered.slice(0, request.count);
+    if (backwards) {
+      page.reverse();
+    }
+    const first = page[0];
+    const last = page[page.length - 1];
+    const hasNext = backwards ? cursor !== undefined : more;
+    const hasPrevious = backwards ? more : cursor !== undefined || request.offset > 0;
+    const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc }));
+    const matches = found.map((f) => f.resource);
+    const { included, truncated } = await this.includes(request, found);
+    return {
+      matches,
+      included,
+      approximate,
+      includeTruncated: truncated,
+      ...(hasNext && last ? { nextCursor: encodeCursor({ direction: 'next', position: last.position }) } : {}),
+      ...(hasPrevious && first ? { previousCursor: encodeCursor({ direction: 'previous', position: first.position }) } : {}),
+      ...(wantsTotal ? { total: !cursor && request.offset === 0 && !more ? matches.length : await this.count(prepared) } : {}),
+    };
+  }
+
+  /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
+  async matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
+    const { prepared } = await this.prepare(request);
+    const ids: string[] = [];
+    for (const { type, filter } of prepared) {
+      const docs = await this.collection(type).find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
+      ids.push(...docs.map((d) => d._id));
+    }
+    return ids.slice(0, limit);
+  }
+
+  private async prepare(request: SearchRequest, compartment?: SearchOptions['compartment']): Promise<{ prepared: Prepared[]; approximate: string[] }> {
+    const types = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
+    const approximate = new Set<string>();
+    const prepared = await Promise.all(
+      types.map(async (type) => {
+        const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
+        translated.approximate.forEach((a) => approximate.add(a));
+        const filter = await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select));
+        return { type, filter: compartment ? and(filter, inCompartment(compartment)) : filter };
+      }),
+    );
+    return { prepared, approximate: [...approximate] };
+  }
+
+  /** Values of `select` from the documents of a chain or _has sub-query. */
+  private async subquery(type: string, filter: MongoFilter, select: string): Promise<string[]> {
+    const max = this.limits.maxSubqueryResults;
+    const docs = await this.collection(type)
+      .find(filter, { projection: { [select]: 1 } })
+      .limit(max + 1)
+      .toArray();
+    if (docs.length > max) {
+      throw new FhirError('TOO_COSTLY', `A chained or _has condition on ${type} matches more than ${max} resources; narrow it down`);
+    }
+    return docs.flatMap((doc) => {
+      const value = select === '_id' ? doc._id : valueAt(doc as unknown as Document, select);
+      return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
+    });
+  }
+
+  private async count(prepared: readonly Prepared[]): Promise<number> {
+    const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(filter)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * _include follows the page's references (idx.<param>.r holds them as Type/id); _revinclude
+   * finds resources whose reference parameter points at the page. :iterate repeats on what was
+   * added. See: https://hl7.org/fhir/R4/search.html#include
+   */
+  private async includes(request: SearchRequest, matches: readonly Found[]): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+    if (matches.length === 0 || (request.include.length === 0 && request.revinclude.length === 0)) {
+      return { included: [], truncated: false };
+    }
+    const seen = new Set(matches.map((m) => `${m.resource.resourceType}/${m.resource.id}`));
+    const included: CurrentResource[] = [];
+    let frontier: readonly Found[] = matches;
+    let truncated = false;
+    for (let round = 0; round <= this.limits.maxIterations && frontier.length > 0 && !truncated; round++) {
+      const includes = request.include.filter((t) => round === 0 || t.iterate);
+      const revincludes = request.revinclude.filter((t) => round === 0 || t.iterate);
+      const added: Found[] = [];
+      for (const next of [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))]) {
+        const key = `${next.resource.resourceType}/${next.resource.id}`;
+        if (seen.has(key)) continue;
+        if (included.length >= this.limits.maxIncluded) {
+          truncated = true;
+          break;
+        }
+        seen.add(key);
+        included.push(next.resource);
+        added.push(next);
+      }
+      frontier = added;
+    }
+    return { included, truncated };
+  }
+
+  private async forward(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+    const known = new Set(this.options.registry.resourceTypes());
+    const wanted = new Map<string, Set<string>>();
+    for (const { resource, doc } of sources) {
+      for (const target of targets) {
+        if (target.resourceType !== '*' && target.resourceType !== resource.resourceType) continue;
+        for (const code of this.referenceCodes(resource.resourceType, target.code)) {
+          for (const ref of referencesIn(doc, code)) {
+            const parts = ref.split('/');
+            const [type, id] = parts;
+            if (parts.length !== 2 || !type || !id || !known.has(type)) continue;
+            if (target.targetType && target.targetType !== type) continue;
+            let ids = wanted.get(type);
+            if (!ids) wanted.set(type, (ids = new Set()));
+            ids.add(id);
+          }
+        }
+      }
+    }
+    const found = await Promise.all(
+      [...wanted].map(([type, ids]) => this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT })),
+    );
+    return found.flat();
+  }
+
+  private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+    const results: Found[] = [];
+    for (const target of targets) {
+      const sourceTypes = target.resourceType === '*' ? this.options.registry.resourceTypes() : [target.resourceType];
+      const refs = sources
+        .filter((s) => !target.targetType || s.resource.resourceType === target.targetType)
+        .map((s) => `${s.resource.resourceType}/${s.resource.id}`);
+      for (const type of sourceTypes) {
+        const codes = this.referenceCodes(type, target.code);
+        if (refs.length === 0 || codes.length === 0) continue;
+        results.push(...(await this.fetch(type, { ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) })));
+      }
+    }
+    return results;
+  }
+
+  private async fetch(type: string, filter: MongoFilter): Promise<Found[]> {
+    const docs = await this.collection(type).find(filter).limit(this.limits.maxIncluded + 1).toArray();
+    return docs.map((doc) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc: doc as unknown as Document }));
+  }
+
+  /** The reference parameters `code` names on `type` (`*`: all of them). */
+  private referenceCodes(type: string, code: string): string[] {
+    const params = this.options.registry.list(type).filter((p) => p.type === 'reference');
+    return code === '*' ? params.map((p) => p.code) : params.filter((p) => p.code === code).map((p) => p.code);
+  }
+
+  private async typesWithData(): Promise<string[]> {
+    const known = new Set(this.options.registry.resourceTypes());
+    const collections = await this.options.db.listCollections({}, { nameOnly: true }).toArray();
+    return collections.map((c) => c.name).filter((name) => known.has(name)).sort();
+  }
+
+  private collection(type: string): Collection<CurrentDoc> {
+    return this.options.db.collection<CurrentDoc>(type);
+  }
+}
+
+/** `_sort` rules as keyset keys, ending with `_id` (ascending unless `-_id` was asked for). */
+function sortKeys(request: SearchRequest): SortKey[] {
+  const byId = request.sort.find((rule) => rule.code === '_id');
+  return request.sort
+    .filter((rule) => rule.code !== '_id')
+    .map((rule) => ({ field: `idx.${rule.code}.o`, descending: rule.descending }))
+    .concat([{ field: '_id', descending: byId?.descending ?? false }]);
+}
+
+/** A compartment: any of its parameters references the compartment's resource. */
+function inCompartment(compartment: NonNullable<SearchOptions['compartment']>): MongoFilter {
+  const id = compartment.reference.split('/')[1];
+  return {
+    $or: compartment.params.map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
+  };
+}
+
+function and(a: MongoFilter, b: MongoFilter): MongoFilter {
+  if (Object.keys(b).length === 0) return a;
+  return { $and: [a, b] };
+}
+
+function valueAt(doc: Document, path: string): unknown {
+  let value: unknown = doc;
+  for (const part of path.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value;
+}
+
+function referencesIn(doc: Document, code: string): string[] {
+  const refs = valueAt(doc, `idx.${code}.r`);
+  return Array.isArray(refs) ? refs.filter((r): r is string => typeof r === 'string') : [];
+}
+
+export type { Cursor, Position };

@@ -1,0 +1,118 @@
+/**
+ * The storage port. Everything above store/ reads and writes resources only through this
+ * contract; the MongoDB adapter (store/mongo) is one implementation of it.
+ *
+ * The repository owns versions: it sets meta.versionId (a counter per resource) and
+ * meta.lastUpdated, keeps every superseded version, and makes each single write atomic with a
+ * compare-and-set on the version. It does not validate: callers hand it valid resources.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { SearchRequest } from '../search/request';
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One version of a resource as stored: the resource itself, or a delete marker. */
+export interface ResourceVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: number;
+  readonly lastUpdated: Date;
+  /** The interaction that produced this version (for history Bundle entry.request). */
+  readonly method: WriteMethod;
+  /** Absent for a delete marker. */
+  readonly resource?: Resource;
+}
+
+export interface CurrentResource extends ResourceVersion {
+  readonly resource: Resource;
+}
+
+export interface WriteOptions {
+  /** Compare-and-set: the write succeeds only when the current version is this one (If-Match). */
+  readonly ifMatchVersion?: number;
+  readonly method?: WriteMethod;
+}
+
+export interface WriteResult {
+  readonly version: ResourceVersion;
+  /** True when the write made a new resource (create, or update-as-create). */
+  readonly created: boolean;
+}
+
+export type HistoryScope =
+  | { readonly level: 'system' }
+  | { readonly level: 'type'; readonly resourceType: string }
+  | { readonly level: 'instance'; readonly resourceType: string; readonly id: string };
+
+export interface HistoryQuery {
+  readonly count: number;
+  /** Only versions last updated at or after this instant. */
+  readonly since?: Date;
+  /** Only versions that were current at some moment within [from, to]. */
+  readonly at?: { readonly from: Date; readonly to: Date };
+  /** Opaque continuation from a previous page. */
+  readonly cursor?: string;
+  /** Restricts system history to these types (defaults to all). */
+  readonly types?: readonly string[];
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  readonly versions: readonly ResourceVersion[];
+  /** Present when more versions follow. */
+  readonly nextCursor?: string;
+  readonly total?: number;
+}
+
+/** One write of a transaction Bundle, resolved and validated before anything is written. */
+export type PlannedWrite =
+  | { readonly kind: 'create'; readonly resource: Resource & { id: string } }
+  | { readonly kind: 'update'; readonly resource: Resource & { id: string }; readonly ifMatchVersion?: number; readonly method: 'PUT' | 'PATCH' }
+  | { readonly kind: 'delete'; readonly resourceType: string; readonly id: string; readonly ifMatchVersion?: number };
+
+export interface SearchOptions {
+  /** Continuation token from a previous page's nextCursor/previousCursor. */
+  readonly cursor?: string;
+  /** Restricts the search to a compartment: resources whose `params` reference `reference`. */
+  readonly compartment?: { readonly params: readonly string[]; readonly reference: string };
+}
+
+export interface SearchPage {
+  readonly matches: readonly CurrentResource[];
+  readonly included: readonly CurrentResource[];
+  readonly total?: number;
+  /** Continuations (opaque) to the next and previous pages. */
+  readonly nextCursor?: string;
+  readonly previousCursor?: string;
+  /** Conditions (as written in the query) whose answer may hold more than FHIR asks for. */
+  readonly approximate: readonly string[];
+  /** True when _include/_revinclude stopped at its limit. */
+  readonly includeTruncated: boolean;
+}
+
+export interface FhirRepository {
+  /** Current version; throws NOT_FOUND (never existed) or GONE (deleted). */
+  read(resourceType: string, id: string): Promise<CurrentResource>;
+  /** Any version, including delete markers; throws NOT_FOUND / VERSION_NOT_FOUND. */
+  vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion>;
+  /** Creates a resource under resource.id (assigned by the caller). */
+  create(resource: Resource & { id: string }, options?: WriteOptions): Promise<WriteResult>;
+  /** Updates, or creates when absent (update-as-create). Throws VERSION_CONFLICT on a stale If-Match. */
+  update(resource: Resource & { id: string }, options?: WriteOptions): Promise<WriteResult>;
+  /** Deletes; returns undefined when there was nothing to delete (absent or already deleted). */
+  delete(resourceType: string, id: string, options?: WriteOptions): Promise<ResourceVersion | undefined>;
+  history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage>;
+  /** One page of a search; `cursor` continues from a previous page. */
+  search(request: SearchRequest, options?: SearchOptions): Promise<SearchPage>;
+  /** Up to `limit` ids of current resources matching (conditional interactions need 0, 1 or many). */
+  matchingIds(request: SearchRequest, limit: number): Promise<string[]>;
+  /**
+   * Runs `body` while holding the named lock, so that two identical conditional creates are
+   * serialised and cannot both create. Locks expire, so a crashed holder cannot block forever.
+   */
+  withLock<T>(name: string, body: () => Promise<T>): Promise<T>;
+  /** Applies every write or none: on any failure the writes already made are undone. */
+  applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]>;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+}

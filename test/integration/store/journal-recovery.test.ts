@@ -1,0 +1,76 @@
+// A process that dies in the middle of a transaction leaves a journal; the next process to start
+// rolls it back, so the database shows no trace of the half-applied transaction.
+import type { Resource } from '@medplum/fhirtypes';
+import { buildSearchParameterRegistry } from '../../../src/search/registry';
+import { MongoRepository } from '../../../src/store/mongo/mongo-repository';
+import { type TestDatabase, testDatabase } from '../../support/database';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await testDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+const indexer = () => ({});
+const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test/fhir' });
+
+async function contents(): Promise<Record<string, unknown[]>> {
+  const db = database.connection.db;
+  const result: Record<string, unknown[]> = {};
+  for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+    if (docs.length > 0) result[name] = docs;
+  }
+  return result;
+}
+
+test('a transaction interrupted mid-apply is rolled back by the next process once its lease expires', async () => {
+  let now = new Date('2025-03-01T10:00:00Z');
+  const first = new MongoRepository({ db: database.connection.db, indexer, registry, now: () => now, wildcardIndexes: false, lockWaitMs: 100 });
+  await first.initialise();
+  const existing = (await first.create({ resourceType: 'Patient', id: 'kept', active: true } as Resource & { id: string })).version;
+  expect(existing.versionId).toBe(1);
+  const before = await contents();
+
+  // The "crashing" process: its third write never completes, as if the process died there.
+  let writes = 0;
+  const crashing = new MongoRepository({
+    db: database.connection.db,
+    indexer,
+    registry,
+    now: () => now,
+    wildcardIndexes: false,
+    beforeWrite: ({ collection }) => (collection !== 'journal' && ++writes === 4 ? new Promise<void>(() => undefined) : undefined),
+  });
+  void crashing.applyAll([
+    { kind: 'create', resource: { resourceType: 'Patient', id: 'new-1', active: true } as Resource & { id: string } },
+    { kind: 'create', resource: { resourceType: 'Patient', id: 'new-2', active: true } as Resource & { id: string } },
+    { kind: 'update', method: 'PUT', resource: { resourceType: 'Patient', id: 'kept', active: false } as Resource & { id: string } },
+  ]);
+  await waitFor(() => writes === 4);
+  const halfApplied = await contents();
+  expect(halfApplied.Patient).toHaveLength(3);
+
+  // Before the lease expires the transaction still holds its resources: a writer gets 409.
+  await expect(first.update({ resourceType: 'Patient', id: 'new-1', active: false } as Resource & { id: string })).rejects.toMatchObject({
+    status: 409,
+  });
+
+  // The next process starts after the lease: recovery undoes everything.
+  now = new Date(now.getTime() + 10 * 60_000);
+  const next = new MongoRepository({ db: database.connection.db, indexer, registry, now: () => now, wildcardIndexes: false });
+  await next.initialise();
+  expect(await contents()).toEqual(before);
+  const kept = await next.read('Patient', 'kept');
+  expect(kept.versionId).toBe(1);
+  expect(kept.resource).toMatchObject({ active: true });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(condition()).toBe(true);
+}
