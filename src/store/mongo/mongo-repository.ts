@@ -377,8 +377,10 @@ export class MongoRepository implements FhirRepository {
   }
 }
 
+/** Sets the server's meta; resourceType, id and meta lead, as readers expect to see them. */
 function withMeta<T extends Resource>(resource: T, versionId: number, lastUpdated: Date): T {
-  return { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } };
+  const { resourceType, id, meta, ...rest } = resource;
+  return { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() }, ...rest } as T;
 }
 
 function isDuplicateKey(err: unknown): boolean {
