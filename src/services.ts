@@ -35,6 +35,12 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
   });
   await repo.initialise();
+  if ((await repo.searchIndexStatus()) === 'stale') {
+    // The search parameters changed since the index was built: searches would miss or mismatch.
+    deps.logger.warn('search parameters changed since the index was built: reindexing before serving');
+    const count = await repo.reindex((progress) => deps.logger.info(progress, 'reindexing'));
+    deps.logger.info({ resources: count }, 'reindex complete');
+  }
   const operations: FhirOperation[] = [validateOperation];
   return {
     repo,

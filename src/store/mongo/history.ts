@@ -10,6 +10,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import type { HistoryPage, HistoryQuery, HistoryScope, ResourceVersion } from '../repository';
+import { resourceCollections } from './collections';
 import { type CurrentDoc, type HistoryDoc, currentToVersion, historyToVersion } from './documents';
 
 export interface HistorySources {
@@ -25,8 +26,6 @@ interface Position {
   readonly vid: number;
 }
 
-/** Collections that are not resource types. */
-const INTERNAL_COLLECTIONS = new Set(['history', 'journal', 'locks']);
 
 export async function listHistory(sources: HistorySources, scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
@@ -163,11 +162,6 @@ function dedupe(sorted: ResourceVersion[]): ResourceVersion[] {
     const prev = sorted[i - 1];
     return !prev || prev.resourceType !== v.resourceType || prev.id !== v.id || prev.versionId !== v.versionId;
   });
-}
-
-async function resourceCollections(db: Db): Promise<string[]> {
-  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
-  return collections.map((c) => c.name).filter((name) => !INTERNAL_COLLECTIONS.has(name) && /^[A-Z][A-Za-z]+$/.test(name));
 }
 
 function encodeCursor(v: ResourceVersion): string {

@@ -23,6 +23,7 @@ import type {
 import { type CurrentDoc, type HistoryDoc, type SearchIndexDoc, currentToVersion, historyKey, historyToVersion, toHistoryDoc } from './documents';
 import { listHistory } from './history';
 import { ensureIndexes } from './indexes';
+import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
 import { type SearchLimits, SearchExecutor } from './search';
@@ -191,6 +192,35 @@ export class MongoRepository implements FhirRepository {
       }
       return results;
     });
+  }
+
+  /**
+   * Whether the stored search index was built with the current search parameters: `stale`
+   * means a reindex is due. A database without resources is simply stamped as current.
+   */
+  async searchIndexStatus(): Promise<'current' | 'stale'> {
+    const fingerprint = this.options.registry.fingerprint();
+    const stored = await storedFingerprint(this.db);
+    if (stored === fingerprint) {
+      return 'current';
+    }
+    if (stored === undefined && !(await holdsResources(this.db))) {
+      await recordFingerprint(this.db, fingerprint, this.options.now());
+      return 'current';
+    }
+    return 'stale';
+  }
+
+  /** Recomputes every current resource's search index, then records the parameters used. */
+  async reindex(onProgress?: (progress: ReindexProgress) => void): Promise<number> {
+    const count = await reindexAll({
+      db: this.db,
+      indexer: this.options.indexer,
+      underLock: (type, id, body) => this.locks.withLocks([resourceLockName(type, id)], this.lockTiming, body),
+      ...(onProgress ? { onProgress } : {}),
+    });
+    await recordFingerprint(this.db, this.options.registry.fingerprint(), this.options.now());
+    return count;
   }
 
   /** The journal of this repository, for recovery from outside (tests, maintenance). */
