@@ -78,6 +78,12 @@ const UNSUPPORTED_MODIFIERS: Partial<Record<SearchParameterDef['type'], readonly
   string: ['text'],
 };
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/**
+ * What a parameter name can be: codes, `:modifier`s, `.` chains and `_has:` parts. Anything else
+ * (`name[$ne]`, `$where`) names no parameter, not even an unknown one: ignoring it would widen
+ * the search to everything, so it is an invalid request whatever the handling preference.
+ */
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_\-.:]*$/;
 
 /** Thrown inside the parser for an unknown parameter; the caller decides strict or lenient. */
 class UnknownParameterError extends Error {}
@@ -126,6 +132,9 @@ export function parseSearch(
   );
   const seen = new Set<string>();
   for (const { name } of entries) {
+    if (!PARAMETER_NAME.test(name)) {
+      throw invalid(name, `'${name}' is not a search parameter name (letters, digits, '_', '-', '.' and ':' only)`);
+    }
     if (SINGLE.has(name) && seen.has(name)) {
       throw invalid(name, `Parameter '${name}' may appear only once`);
     }

@@ -267,6 +267,9 @@ describe('invalid values are 400 INVALID_SEARCH naming the parameter', () => {
     ['_has through a non-reference', 'Patient', '_has:Observation:code:status=final', '_has:Observation:code:status'],
     ['_has through a reference that cannot point here', 'Patient', '_has:Observation:encounter:status=final', '_has:Observation:encounter:status'],
     ['_has without a parameter', 'Patient', '_has:Observation:patient=x', '_has:Observation:patient'],
+    ['an operator in brackets after a name', 'Patient', 'name[$ne]=x', 'name[$ne]'],
+    ['an operator as the name', 'Patient', '$where=1', '$where'],
+    ['JSON as the name', 'Patient', '%7B%22_id%22%3A1%7D=1', '{"_id":1}'],
   ])('%s: %s?%s', (_title, resourceType, query, expression) => {
     const err = failure(() => parse(resourceType, query));
     expect(err.code).toBe('INVALID_SEARCH');
@@ -288,6 +291,12 @@ describe('invalid values are 400 INVALID_SEARCH naming the parameter', () => {
     expect(err.status).toBe(400);
     expect(err.outcome.issue[0]?.code).toBe('not-supported');
     expect(err.message).toMatch(/not supported|supported on the last component only/);
+  });
+
+  test('a name that cannot be a parameter name is a 400 with lenient handling too (ignoring it would match everything)', () => {
+    const err = failure(() => parse('Patient', 'name[$ne]=x', { strict: false }));
+    expect(err.code).toBe('INVALID_SEARCH');
+    expect(err.outcome.issue[0]?.expression).toEqual(['name[$ne]']);
   });
 
   test('unknown resource type', () => {
