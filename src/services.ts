@@ -5,6 +5,7 @@
  */
 import { scopeAccessPolicy } from './auth/caller';
 import type { Config } from './config/config';
+import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import type { Logger } from './platform/logger';
 import type { MongoConnection } from './platform/mongo';
@@ -41,7 +42,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     const count = await repo.reindex((progress) => deps.logger.info(progress, 'reindexing'));
     deps.logger.info({ resources: count }, 'reindex complete');
   }
-  const operations: FhirOperation[] = [validateOperation];
+  const operations: FhirOperation[] = [validateOperation, patientEverything];
   return {
     repo,
     registry,

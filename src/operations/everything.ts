@@ -1,0 +1,162 @@
+/**
+ * Patient/[id]/$everything: the patient, every resource in their compartment, and the resources
+ * those reference (practitioners, organisations, questionnaires…), paged with _count.
+ * Parameters: start and end (care dates, on types that have a `date` parameter), _since
+ * (last updated), _type (restrict the types), _count.
+ * See: https://hl7.org/fhir/R4/patient-operation-everything.html
+ */
+import type { BundleEntry, BundleLink, Parameters } from '@medplum/fhirtypes';
+import { bundle } from '../fhir/bundles';
+import { patientCompartment } from '../fhir/compartments';
+import { FhirError } from '../fhir/outcomes';
+import { pageSize } from '../rest/paging';
+import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
+import type { FhirRequest, FhirResponse, QueryParams } from '../rest/types';
+import { parseSearch } from '../search/parse';
+
+const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor', '_format', '_pretty']);
+
+interface Position {
+  /** Index into the sorted compartment types. */
+  readonly type: number;
+  /** Continuation inside that type's search. */
+  readonly inner?: string;
+}
+
+export const patientEverything: FhirOperation = {
+  name: 'everything',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+  levels: ['instance'],
+  resourceTypes: ['Patient'],
+  affectsState: false,
+  async invoke(services: FhirServices, _ctx, target: OperationTarget, request: FhirRequest): Promise<FhirResponse> {
+    const id = target.id as string;
+    const params = everythingParameters(request);
+    await services.repo.read('Patient', id); // 404 or 410 before anything else
+    const compartment = patientCompartment();
+    const types = selectTypes(params, compartment);
+    const count = pageSize(single(params, '_count'), services.settings);
+    let position = decodePosition(single(params, '_cursor'));
+    const matches: BundleEntry[] = [];
+    const included: BundleEntry[] = [];
+    const seen = new Set<string>();
+    while (position.type < types.length && matches.length < count) {
+      const type = types[position.type] as string;
+      const search = parseSearch(type, typeQuery(services, type, params, count - matches.length), services.registry, {
+        strict: true,
+        defaultCount: count,
+        maxCount: services.settings.maxPageSize,
+        baseUrl: services.settings.baseUrl,
+      });
+      const page = await services.repo.search(
+        { ...search, include: [{ resourceType: '*', code: '*', iterate: false }] },
+        { compartment: { params: compartment.get(type) ?? [], reference: `Patient/${id}` }, ...(position.inner ? { cursor: position.inner } : {}) },
+      );
+      for (const found of page.matches) {
+        matches.push({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'match' } });
+        seen.add(`${found.resourceType}/${found.id}`);
+      }
+      // Referenced resources outside the compartment; those inside come as matches of their own type.
+      for (const found of page.included) {
+        const key = `${found.resourceType}/${found.id}`;
+        if (!compartment.has(found.resourceType) && !seen.has(key)) {
+          seen.add(key);
+          included.push({ fullUrl: `${services.settings.baseUrl}/${key}`, resource: found.resource, search: { mode: 'include' } });
+        }
+      }
+      position = page.nextCursor ? { type: position.type, inner: page.nextCursor } : { type: position.type + 1 };
+    }
+    const self = `${services.settings.baseUrl}/Patient/${id}/$everything`;
+    const link: BundleLink[] = [{ relation: 'self', url: `${self}${queryString(params, undefined)}` }];
+    if (position.type < types.length) {
+      link.push({ relation: 'next', url: `${self}${queryString(params, encodePosition(position))}` });
+    }
+    return { status: 200, body: bundle('searchset', { entry: [...matches, ...included], link, timestamp: services.now() }), headers: {} };
+  },
+};
+
+/** GET query parameters, or a POSTed Parameters resource (values as strings). */
+function everythingParameters(request: FhirRequest): QueryParams {
+  const params: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(request.query)) {
+    params[name] = [...values];
+  }
+  const body = request.body as Parameters | undefined;
+  if (body?.resourceType === 'Parameters') {
+    for (const p of body.parameter ?? []) {
+      const value = p.valueDate ?? p.valueDateTime ?? p.valueInstant ?? p.valueCode ?? p.valueString ?? (p.valueInteger !== undefined ? String(p.valueInteger) : undefined);
+      if (value !== undefined) (params[p.name] ??= []).push(value);
+    }
+  }
+  for (const name of Object.keys(params)) {
+    if (!PARAMETERS.has(name)) {
+      throw new FhirError('INVALID_REQUEST', `$everything does not take the parameter "${name}"`, { expression: [name] });
+    }
+  }
+  return params;
+}
+
+function selectTypes(params: QueryParams, compartment: ReadonlyMap<string, readonly string[]>): string[] {
+  const all = ['Patient', ...[...compartment.keys()].filter((t) => t !== 'Patient').sort()];
+  const wanted = params._type?.flatMap((v) => v.split(',')).map((t) => t.trim());
+  if (!wanted) {
+    return all;
+  }
+  for (const type of wanted) {
+    if (!compartment.has(type)) {
+      throw new FhirError('INVALID_REQUEST', `_type: ${type} is not in the Patient compartment`, { expression: ['_type'] });
+    }
+  }
+  return all.filter((t) => wanted.includes(t));
+}
+
+/** The search for one type: the remaining page size, _since, and start/end on care dates. */
+function typeQuery(services: FhirServices, type: string, params: QueryParams, remaining: number): Record<string, string[]> {
+  const query: Record<string, string[]> = { _count: [String(remaining)] };
+  const since = single(params, '_since');
+  if (since !== undefined) query._lastUpdated = [`ge${since}`];
+  const hasDate = services.registry.get(type, 'date') !== undefined;
+  const start = single(params, 'start');
+  const end = single(params, 'end');
+  if (hasDate && (start !== undefined || end !== undefined)) {
+    query.date = [...(start !== undefined ? [`ge${start}`] : []), ...(end !== undefined ? [`le${end}`] : [])];
+  }
+  return query;
+}
+
+function single(params: QueryParams, name: string): string | undefined {
+  const values = params[name];
+  if (values && values.length > 1) {
+    throw new FhirError('INVALID_REQUEST', `${name} may appear only once`, { expression: [name] });
+  }
+  return values?.[0];
+}
+
+function queryString(params: QueryParams, cursor: string | undefined): string {
+  const search = new URLSearchParams();
+  for (const [name, values] of Object.entries(params)) {
+    if (name !== '_cursor') values.forEach((v) => search.append(name, v));
+  }
+  if (cursor) search.append('_cursor', cursor);
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+function encodePosition(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodePosition(token: string | undefined): Position {
+  if (token === undefined) {
+    return { type: 0 };
+  }
+  try {
+    const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Position;
+    if (Number.isInteger(p.type) && p.type >= 0 && (p.inner === undefined || typeof p.inner === 'string')) {
+      return p;
+    }
+  } catch {
+    // fall through
+  }
+  throw new FhirError('INVALID_REQUEST', 'The $everything page cursor is not valid; start again from the first page', { expression: ['_cursor'] });
+}
