@@ -206,7 +206,8 @@ export class SearchExecutor {
   private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
     const results: Found[] = [];
     for (const target of targets) {
-      const sourceTypes = target.resourceType === '*' ? this.options.registry.resourceTypes() : [target.resourceType];
+      // `*`: only the types that have a collection can hold a reference (one query per type).
+      const sourceTypes = target.resourceType === '*' ? await this.typesWithData() : [target.resourceType];
       const refs = sources
         .filter((s) => !target.targetType || s.resource.resourceType === target.targetType)
         .map((s) => `${s.resource.resourceType}/${s.resource.id}`);
