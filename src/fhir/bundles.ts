@@ -32,6 +32,7 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** A Bundle; without entries it has no `entry` at all (JSON arrays are never empty: json.html). */
 export function bundle(type: Bundle['type'], options: { entry?: BundleEntry[]; link?: BundleLink[]; total?: number; timestamp?: Date } = {}): Bundle {
   return {
     resourceType: 'Bundle',
@@ -39,7 +40,7 @@ export function bundle(type: Bundle['type'], options: { entry?: BundleEntry[]; l
     ...(options.timestamp ? { timestamp: options.timestamp.toISOString() } : {}),
     ...(options.total !== undefined ? { total: options.total } : {}),
     ...(options.link && options.link.length > 0 ? { link: options.link } : {}),
-    entry: options.entry ?? [],
+    ...(options.entry && options.entry.length > 0 ? { entry: options.entry } : {}),
   };
 }
 
