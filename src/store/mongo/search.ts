@@ -59,23 +59,12 @@ export class SearchExecutor {
       return { matches: [], included: [], approximate, includeTruncated: false, ...(wantsTotal ? { total: await this.count(prepared) } : {}) };
     }
     const backwards = cursor?.direction === 'previous';
-    const limit = request.count + 1;
-    const batches = await Promise.all(
-      prepared.map(async ({ type, filter }) => {
-        const after = cursor ? beyond(keys, cursor, type) : {};
-        if (after === false) {
-          return [];
-        }
-        const docs = await this.collection(type)
-          .find(and(filter, after))
-          .sort(mongoSort(keys, backwards))
-          .skip(cursor ? 0 : request.offset)
-          .limit(limit)
-          .toArray();
-        return docs.map((doc) => ({ type, doc, position: positionOf(keys, type, doc as unknown as Document) }));
-      }),
-    );
-    const ordered = batches.flat().sort((a, b) => comparePositions(keys, a.position, b.position) * (backwards ? -1 : 1));
+    // A page after the first must be counted anyway: count while the page is read.
+    const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
+    const [ordered, counted] = await Promise.all([
+      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset }),
+      countAlongside ? this.count(prepared) : undefined,
+    ]);
     const more = ordered.length > request.count;
     const page = ordered.slice(0, request.count);
     if (backwards) {
@@ -85,9 +74,13 @@ export class SearchExecutor {
     const last = page[page.length - 1];
     const hasNext = backwards ? cursor !== undefined : more;
     const hasPrevious = backwards ? more : cursor !== undefined || request.offset > 0;
-    const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc }));
+    const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc as CurrentDoc) as CurrentResource, doc }));
     const matches = found.map((f) => f.resource);
-    const { included, truncated } = await this.includes(request, found);
+    // A first page that holds every match is its own total; otherwise count (beside the includes).
+    const [{ included, truncated }, total] = await Promise.all([
+      this.includes(request, found),
+      wantsTotal ? (counted ?? (more ? this.count(prepared) : matches.length)) : undefined,
+    ]);
     return {
       matches,
       included,
@@ -95,8 +88,40 @@ export class SearchExecutor {
       includeTruncated: truncated,
       ...(hasNext && last ? { nextCursor: encodeCursor({ direction: 'next', position: last.position }) } : {}),
       ...(hasPrevious && first ? { previousCursor: encodeCursor({ direction: 'previous', position: first.position }) } : {}),
-      ...(wantsTotal ? { total: !cursor && request.offset === 0 && !more ? matches.length : await this.count(prepared) } : {}),
+      ...(total !== undefined ? { total } : {}),
     };
+  }
+
+  /**
+   * Up to count + 1 matches in page order (reversed when reading backwards), merged across the
+   * searched collections. With several collections `_offset` applies to the merged order, so each
+   * collection is read from its start.
+   */
+  private async readPage(
+    prepared: readonly Prepared[],
+    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; offset: number },
+  ): Promise<{ type: string; doc: Document; position: Position }[]> {
+    const { keys, cursor, count } = page;
+    const backwards = cursor?.direction === 'previous';
+    const offset = cursor ? 0 : page.offset;
+    const merged = prepared.length > 1;
+    const batches = await Promise.all(
+      prepared.map(async ({ type, filter }) => {
+        const after = cursor ? beyond(keys, cursor, type) : {};
+        if (after === false) {
+          return [];
+        }
+        const docs = await this.collection(type)
+          .find(and(filter, after))
+          .sort(mongoSort(keys, backwards))
+          .skip(merged ? 0 : offset)
+          .limit(merged ? offset + count + 1 : count + 1)
+          .toArray();
+        return docs.map((doc) => ({ type, doc: doc as unknown as Document, position: positionOf(keys, type, doc as unknown as Document) }));
+      }),
+    );
+    const ordered = batches.flat().sort((a, b) => comparePositions(keys, a.position, b.position) * (backwards ? -1 : 1));
+    return merged ? ordered.slice(offset) : ordered;
   }
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */

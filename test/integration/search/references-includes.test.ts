@@ -236,6 +236,19 @@ describe('system search with _type', () => {
     expect(await matched(t, `?${query}`)).toEqual(expected);
   });
 
+  test('_sort, _count and _offset apply to the merged order of the types', async () => {
+    const query = '?_type=Patient,Practitioner&_sort=_id&_count=2';
+    const first = await search(t, query);
+    const second = await search(t, `${query}&_offset=2`);
+    const third = await search(t, `${query}&_offset=4`);
+    expect([first, second, third].map((r) => idsOf(r.body as Bundle))).toEqual([
+      ['Patient/ada', 'Patient/chidi'],
+      ['Practitioner/lee', 'Practitioner/ruiz'],
+      ['Patient/zoe'],
+    ]);
+    expect(second.body.total).toBe(5);
+  });
+
   test('a parameter that one of the _type types lacks is reported, not applied', async () => {
     const res = await search(t, '?_type=Patient,Organization&gender=female', { Prefer: 'handling=strict' });
     expect(res.status).toBe(400);
