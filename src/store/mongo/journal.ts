@@ -14,6 +14,8 @@ import { newId } from '../../platform/ids';
 import { ensureIndexes } from './indexes';
 import { type Locks, resourceLockName } from './locks';
 
+type Target = { type: string; id: string };
+
 interface JournalDoc {
   _id: string;
   state: 'applying' | 'rolling-back';
@@ -59,9 +61,13 @@ export class TransactionJournal implements Journal {
     await ensureIndexes(this.collection, [{ key: { leaseUntil: 1 }, name: 'lease' }]);
   }
 
-  /** Runs `apply` as one all-or-nothing unit over the listed resources. */
-  async run<T>(targets: { type: string; id: string }[], apply: (txId: string) => Promise<T>): Promise<T> {
-    const lease = await this.lock(targets);
+  /**
+   * Runs `apply` as one all-or-nothing unit over `targets` (every resource it may write), holding
+   * the locks of `locked` (those that exist already; new ids need none).
+   */
+  async run<T>(scope: { targets: Target[]; locked: readonly Target[] }, apply: (txId: string) => Promise<T>): Promise<T> {
+    const { targets } = scope;
+    const lease = await this.lock(scope.locked);
     try {
       const now = this.options.now();
       const journal: JournalDoc = {
