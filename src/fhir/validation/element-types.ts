@@ -1,0 +1,85 @@
+/**
+ * Element types from the StructureDefinitions (Medplum's indexed schemas): which FHIR type a JSON
+ * key holds, with choice elements expanded. The JSON schema stage names types in its messages
+ * with it; the semantic stage walks the resource with it. Lookups are cached per process.
+ */
+import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
+import { getDataType } from '@medplum/core';
+import { isResourceType } from '../definitions';
+import { isObject } from './json';
+import type { JsonObject } from './json';
+
+export interface ElementInfo {
+  code: string;
+  element: InternalSchemaElement;
+  /** Name of the choice element (`value[x]`) this key belongs to. */
+  choice?: string;
+}
+
+const elementIndexes = new WeakMap<InternalTypeSchema, Map<string, ElementInfo>>();
+const typeSchemas = new Map<string, InternalTypeSchema | null>();
+
+/** JSON key → element, with choice elements expanded (`valueString` → `value[x]` of type string). */
+export function elementIndex(schema: InternalTypeSchema): Map<string, ElementInfo> {
+  let index = elementIndexes.get(schema);
+  if (!index) {
+    index = new Map();
+    for (const [name, element] of Object.entries(schema.elements)) {
+      if (name.endsWith('[x]')) {
+        const base = name.slice(0, -3);
+        for (const t of element.type) {
+          index.set(base + t.code.charAt(0).toUpperCase() + t.code.slice(1), { code: t.code, element, choice: name });
+        }
+      } else if (!name.includes('.') && element.type[0]) {
+        index.set(name, { code: element.type[0].code, element });
+      }
+    }
+    elementIndexes.set(schema, index);
+  }
+  return index;
+}
+
+/** Schema of a complex type, backbone element or resource; undefined for primitives. */
+export function typeSchema(code: string): InternalTypeSchema | undefined {
+  if (!/^[A-Z]/.test(code)) {
+    return undefined;
+  }
+  let schema = typeSchemas.get(code);
+  if (schema === undefined) {
+    try {
+      schema = getDataType(code);
+    } catch {
+      schema = null;
+    }
+    typeSchemas.set(code, schema);
+  }
+  return schema ?? undefined;
+}
+
+/** An element holding a whole resource (Bundle.entry.resource, contained): its type is its resourceType. */
+export function isResourceElement(code: string): boolean {
+  return code === 'Resource' || code === 'DomainResource';
+}
+
+/** FHIR type of the value at the given JSON keys below the resource, if known. */
+export function fhirTypeAt(resource: JsonObject, type: string, keys: readonly string[]): string | undefined {
+  let code = type;
+  let value: unknown = resource;
+  for (const key of keys) {
+    if (Array.isArray(value)) {
+      value = value[Number(key)];
+      continue;
+    }
+    if (!isObject(value)) {
+      return undefined;
+    }
+    const schema = typeSchema(isResourceElement(code) && isResourceType(value.resourceType) ? value.resourceType : code);
+    const info = schema && elementIndex(schema).get(key.startsWith('_') ? key.slice(1) : key);
+    if (!info) {
+      return undefined;
+    }
+    code = key.startsWith('_') ? 'Element' : info.code;
+    value = value[key];
+  }
+  return isResourceElement(code) && isObject(value) && isResourceType(value.resourceType) ? value.resourceType : code;
+}
