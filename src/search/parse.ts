@@ -41,7 +41,7 @@ import type {
 } from './request';
 
 export type * from './request';
-export { formatSearch } from './format';
+export { conditionKey, formatSearch } from './format';
 
 export interface SearchOptions {
   /** Prefer: handling=strict — an unknown parameter is a 400 instead of being ignored. */

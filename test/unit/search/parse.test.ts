@@ -1,6 +1,6 @@
 /** parseSearch and formatSearch: query string ↔ typed SearchRequest (search.html). */
 import { FhirError } from '../../../src/fhir/outcomes';
-import { formatSearch, parseSearch } from '../../../src/search/parse';
+import { conditionKey, formatSearch, parseSearch } from '../../../src/search/parse';
 import type { SearchOptions, SearchRequest } from '../../../src/search/parse';
 import { BASE_URL, testRegistry } from './registry-fixture';
 
@@ -326,6 +326,25 @@ describe('system-level search', () => {
 
   test('_has is not supported', () => {
     expect(failure(() => parse(undefined, '_type=Patient,Group&_has:Observation:subject:code=x')).outcome.issue[0]?.code).toBe('not-supported');
+  });
+});
+
+describe('conditionKey (the lock of a conditional create or update)', () => {
+  test.each<[string, string, string]>([
+    ['parameter order', 'identifier=urn:x|1&family=okafor', 'family=okafor&identifier=urn:x|1'],
+    ['order of comma-separated values', 'identifier=urn:x|1,urn:x|2', 'identifier=urn:x|2,urn:x|1'],
+    ['order of a repeated parameter', 'birthdate=ge2000&birthdate=lt2010', 'birthdate=lt2010&birthdate=ge2000'],
+    ['result parameters', 'identifier=urn:x|1&_count=5', 'identifier=urn:x|1'],
+  ])('does not depend on %s', (_title, a, b) => {
+    expect(conditionKey(parse('Patient', a))).toBe(conditionKey(parse('Patient', b)));
+  });
+
+  test.each<[string, string, string, string]>([
+    ['different values', 'Patient', 'identifier=urn:x|1', 'identifier=urn:x|2'],
+    ['one value with an escaped comma and two values', 'Patient', 'family=a\\,b', 'family=a,b'],
+    ['the same criteria on different types', 'Practitioner', 'identifier=urn:x|1', 'identifier=urn:x|1'],
+  ])('tells apart %s', (_title, otherType, a, b) => {
+    expect(conditionKey(parse('Patient', a))).not.toBe(conditionKey(parse(otherType, b)));
   });
 });
 
