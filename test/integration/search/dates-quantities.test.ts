@@ -200,6 +200,11 @@ describe('date on an instant: _lastUpdated', () => {
   ])('Patient?%s: %s', async (_title, query, expected) => {
     expect(await matched(t, `Patient?${query}`)).toEqual(refs('Patient', ...expected));
   });
+
+  test('a system search by _lastUpdated looks at every type', async () => {
+    expect(await matched(t, '?_lastUpdated=lt2025')).toEqual(refs('Patient', 'jan', 'jul-first', 'jun-last-ms', 'jun-noon'));
+    expect(await matched(t, '?_lastUpdated=2025-01-01&_type=EpisodeOfCare,Questionnaire&_count=100')).toHaveLength(EPISODES.length + QUESTIONNAIRES.length);
+  });
 });
 
 describe('number: precision ranges (RiskAssessment probability, in percent)', () => {
