@@ -17,11 +17,14 @@ import { parseSearch } from '../search/parse';
 const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor', '_format', '_pretty']);
 
 interface Position {
-  /** Index into the sorted compartment types. */
-  readonly type: number;
+  /** The type being read (types are read Patient first, then by name). */
+  readonly type: string;
   /** Continuation inside that type's search. */
   readonly inner?: string;
 }
+
+/** Patient first, then alphabetical: the order in which types are read. */
+const orderKey = (type: string) => (type === 'Patient' ? '' : type);
 
 export const patientEverything: FhirOperation = {
   name: 'everything',
@@ -34,14 +37,20 @@ export const patientEverything: FhirOperation = {
     const params = everythingParameters(request);
     await services.repo.read('Patient', id); // 404 or 410 before anything else
     const compartment = patientCompartment();
-    const types = selectTypes(params, compartment);
+    // Types never stored cannot hold anything: skipping them saves a query each (~100 types).
+    const stored = new Set(await services.repo.resourceTypesWithData());
+    const types = selectTypes(params, compartment).filter((t) => stored.has(t));
     const count = pageSize(single(params, '_count'), services.settings);
-    let position = decodePosition(single(params, '_cursor'));
+    const resume = decodePosition(single(params, '_cursor'));
+    // By name, not index: a type stored for the first time between two pages shifts no position.
+    let index = resume ? types.findIndex((t) => orderKey(t) >= orderKey(resume.type)) : 0;
+    let inner = resume && types[index] === resume.type ? resume.inner : undefined;
+    if (index < 0) index = types.length;
     const matches: BundleEntry[] = [];
     const included: BundleEntry[] = [];
     const seen = new Set<string>();
-    while (position.type < types.length && matches.length < count) {
-      const type = types[position.type] as string;
+    while (index < types.length && matches.length < count) {
+      const type = types[index] as string;
       const search = parseSearch(type, typeQuery(services, type, params, count - matches.length), services.registry, {
         strict: true,
         defaultCount: count,
@@ -50,7 +59,7 @@ export const patientEverything: FhirOperation = {
       });
       const page = await services.repo.search(
         { ...search, include: [{ resourceType: '*', code: '*', iterate: false }] },
-        { compartment: { params: compartment.get(type) ?? [], reference: `Patient/${id}` }, ...(position.inner ? { cursor: position.inner } : {}) },
+        { compartment: { params: compartment.get(type) ?? [], reference: `Patient/${id}` }, ...(inner ? { cursor: inner } : {}) },
       );
       for (const found of page.matches) {
         matches.push({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'match' } });
@@ -64,12 +73,18 @@ export const patientEverything: FhirOperation = {
           included.push({ fullUrl: `${services.settings.baseUrl}/${key}`, resource: found.resource, search: { mode: 'include' } });
         }
       }
-      position = page.nextCursor ? { type: position.type, inner: page.nextCursor } : { type: position.type + 1 };
+      if (page.nextCursor) {
+        inner = page.nextCursor;
+      } else {
+        index++;
+        inner = undefined;
+      }
     }
     const self = `${services.settings.baseUrl}/Patient/${id}/$everything`;
     const link: BundleLink[] = [{ relation: 'self', url: `${self}${queryString(params, undefined)}` }];
-    if (position.type < types.length) {
-      link.push({ relation: 'next', url: `${self}${queryString(params, encodePosition(position))}` });
+    if (index < types.length) {
+      const next: Position = { type: types[index] as string, ...(inner ? { inner } : {}) };
+      link.push({ relation: 'next', url: `${self}${queryString(params, encodePosition(next))}` });
     }
     return { status: 200, body: bundle('searchset', { entry: [...matches, ...included], link, timestamp: services.now() }), headers: {} };
   },
@@ -146,13 +161,13 @@ function encodePosition(position: Position): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
-function decodePosition(token: string | undefined): Position {
+function decodePosition(token: string | undefined): Position | undefined {
   if (token === undefined) {
-    return { type: 0 };
+    return undefined;
   }
   try {
     const p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Position;
-    if (Number.isInteger(p.type) && p.type >= 0 && (p.inner === undefined || typeof p.inner === 'string')) {
+    if (typeof p.type === 'string' && (p.inner === undefined || typeof p.inner === 'string')) {
       return p;
     }
   } catch {

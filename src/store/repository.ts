@@ -113,6 +113,8 @@ export interface FhirRepository {
   withLock<T>(name: string, body: () => Promise<T>): Promise<T>;
   /** Applies every write or none: on any failure the writes already made are undone. */
   applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]>;
+  /** Resource types that have (or had) at least one resource stored. */
+  resourceTypesWithData(): Promise<string[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
 }

@@ -21,6 +21,7 @@ import type {
   WriteResult,
 } from '../repository';
 import { type CurrentDoc, type HistoryDoc, type SearchIndexDoc, currentToVersion, historyKey, historyToVersion, toHistoryDoc } from './documents';
+import { resourceCollections } from './collections';
 import { listHistory } from './history';
 import { ensureIndexes } from './indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
@@ -95,6 +96,7 @@ export class MongoRepository implements FhirRepository {
       db: this.db,
       registry: options.registry,
       now: options.now,
+      indexedIdLookupsOnly: !options.wildcardIndexes,
       ...(options.searchLimits ? { limits: options.searchLimits } : {}),
     });
   }
@@ -108,6 +110,10 @@ export class MongoRepository implements FhirRepository {
     ]);
     await this.journal.initialise();
     await this.journal.recoverExpired();
+  }
+
+  resourceTypesWithData(): Promise<string[]> {
+    return resourceCollections(this.db);
   }
 
   async ping(): Promise<boolean> {
@@ -374,7 +380,9 @@ export class MongoRepository implements FhirRepository {
       return { doc, previous: null };
     }
     await this.copyToHistory(resourceType, current, now, request.tx);
-    const replaced = await this.write(resourceType, 'replace', () => collection.replaceOne({ _id: id, vid: current.vid }, doc));
+    // By `_id` alone: the lock keeps writers apart, and FerretDB answers only an exact `_id`
+    // filter from its index (any other filter scans the collection).
+    const replaced = await this.write(resourceType, 'replace', () => collection.replaceOne({ _id: id }, doc));
     if (replaced.matchedCount !== 1) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }

@@ -30,6 +30,11 @@ export interface SearchExecutorOptions {
   readonly registry: SearchParameterRegistry;
   readonly now: () => Date;
   readonly limits?: SearchLimits;
+  /**
+   * The database answers only an exact `{_id}` filter from an index (FerretDB 1.x): fetching
+   * included resources one id at a time then beats one `$in` query that scans the collection.
+   */
+  readonly indexedIdLookupsOnly?: boolean;
 }
 
 /** A resource with its stored document (whose idx holds its references). */
@@ -223,7 +228,7 @@ export class SearchExecutor {
       }
     }
     const found = await Promise.all(
-      [...wanted].map(([type, ids]) => this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT })),
+      [...wanted].map(([type, ids]) => this.fetchByIds(type, [...ids])),
     );
     return found.flat();
   }
@@ -243,6 +248,17 @@ export class SearchExecutor {
       }
     }
     return results;
+  }
+
+  private async fetchByIds(type: string, ids: readonly string[]): Promise<Found[]> {
+    if (!this.options.indexedIdLookupsOnly) {
+      return this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT });
+    }
+    const collection = this.collection(type);
+    const docs = await Promise.all(ids.slice(0, this.limits.maxIncluded + 1).map((id) => collection.findOne({ _id: id })));
+    return docs
+      .filter((doc): doc is CurrentDoc => doc !== null && doc.idx !== undefined)
+      .map((doc) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc: doc as unknown as Document }));
   }
 
   private async fetch(type: string, filter: MongoFilter): Promise<Found[]> {
