@@ -52,7 +52,11 @@ function build(services: FhirServices): CapabilityStatement {
     rest: [
       {
         mode: 'server',
-        documentation: `Search pages hold ${settings.defaultPageSize} entries unless _count asks for another size, up to ${settings.maxPageSize}.`,
+        documentation:
+          `Search pages hold ${settings.defaultPageSize} entries unless _count asks for another size, up to ${settings.maxPageSize}. ` +
+          'Bundle.total is given when one page holds every match, or when _total=accurate (or estimate) asks for it. ' +
+          'Paging links are keyset continuations (_cursor): resources written between two pages never shift later pages. ' +
+          'Conditional delete removes several matches only with _multiple=true.',
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         searchParam: COMMON_PARAMETERS.flatMap((code) => {

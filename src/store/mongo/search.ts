@@ -59,9 +59,13 @@ export class SearchExecutor {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
     const { prepared, approximate } = await this.prepare(request, options.compartment);
-    const wantsTotal = request.total !== 'none' || request.summary === 'count';
+    // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
+    // so the total is given when it comes free (a first page holding every match) or when
+    // _total asks for it. See: https://hl7.org/fhir/R4/search.html#total
+    const wantsTotal = request.total === 'accurate' || request.total === 'estimate' || request.summary === 'count';
     if (request.count === 0 || request.summary === 'count') {
-      return { matches: [], included: [], approximate, includeTruncated: false, ...(wantsTotal ? { total: await this.count(prepared) } : {}) };
+      // No entries asked for: the total is the answer (unless _total=none).
+      return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared) } : {}) };
     }
     const backwards = cursor?.direction === 'previous';
     // A page after the first must be counted anyway: count while the page is read.
@@ -82,9 +86,10 @@ export class SearchExecutor {
     const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc as CurrentDoc) as CurrentResource, doc }));
     const matches = found.map((f) => f.resource);
     // A first page that holds every match is its own total; otherwise count (beside the includes).
+    const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
       this.includes(request, found),
-      wantsTotal ? (counted ?? (more ? this.count(prepared) : matches.length)) : undefined,
+      complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
     ]);
     return {
       matches,

@@ -239,8 +239,8 @@ describe('system search with _type', () => {
   test('_sort, _count and _offset apply to the merged order of the types', async () => {
     const query = '?_type=Patient,Practitioner&_sort=_id&_count=2';
     const first = await search(t, query);
-    const second = await search(t, `${query}&_offset=2`);
-    const third = await search(t, `${query}&_offset=4`);
+    const second = await search(t, `${query}&_offset=2&_total=accurate`);
+    const third = await search(t, `${query}&_offset=4&_total=accurate`);
     expect([first, second, third].map((r) => idsOf(r.body as Bundle))).toEqual([
       ['Patient/ada', 'Patient/chidi'],
       ['Practitioner/lee', 'Practitioner/ruiz'],
