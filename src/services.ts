@@ -55,5 +55,6 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     access: scopeAccessPolicy,
     now,
     operations: new Map(operations.map((o) => [o.name, o])),
+    derivations: [],
   };
 }

@@ -10,6 +10,7 @@ import { FhirError, toFhirError } from '../fhir/outcomes';
 import { etag, httpDate, parseVersionTag } from '../fhir/versioning';
 import { newId } from '../platform/ids';
 import type { PlannedWrite, WriteResult } from '../store/repository';
+import { derivedWrites } from './derivations';
 import { applyJsonPatch, parsePatchDocument } from './patch';
 import { versionUrl } from './responses';
 import { route } from './router';
@@ -68,6 +69,8 @@ async function runIndependently(services: FhirServices, ctx: RequestContext, ent
 interface PlannedEntry {
   readonly entry: ParsedEntry;
   readonly write?: PlannedWrite;
+  /** Writes that follow it in the same unit (derivations.ts); answered for by the entry. */
+  readonly derived?: readonly PlannedWrite[];
   /** Set when a conditional create found its match: nothing is written. */
   readonly existing?: FhirResponse;
   readonly warnings: readonly OperationOutcomeIssue[];
@@ -84,9 +87,11 @@ async function transaction(services: FhirServices, ctx: RequestContext, entries:
   const planned: PlannedEntry[] = [];
   const targets = new Set<string>();
   for (const entry of ordered.filter((e) => e.method !== 'GET' && e.method !== 'HEAD')) {
-    const plan = await withEntry(entry, () => planEntry(services, ctx, entry, identities));
-    const target = plan.write && targetOf(plan.write);
-    if (target) {
+    const base = await withEntry(entry, () => planEntry(services, ctx, entry, identities));
+    const derived = base.write && base.write.kind !== 'delete' ? await withEntry(entry, () => derivedWrites(services, (base.write as PlannedWrite & { kind: 'create' | 'update' }).resource)) : [];
+    const plan: PlannedEntry = { ...base, derived };
+    for (const write of [...(plan.write ? [plan.write] : []), ...derived]) {
+      const target = targetOf(write);
       if (targets.has(target)) {
         throw entryError(entry, new FhirError('INVALID_BUNDLE', `${target} appears in more than one entry of the transaction`));
       }
@@ -94,7 +99,7 @@ async function transaction(services: FhirServices, ctx: RequestContext, entries:
     }
     planned.push(plan);
   }
-  const writes = planned.flatMap((p) => (p.write ? [p.write] : []));
+  const writes = planned.flatMap((p) => (p.write ? [p.write, ...(p.derived ?? [])] : []));
   const results = await services.repo.applyAll(writes);
   const responses = new Map<number, BundleEntry>();
   let next = 0;
@@ -103,7 +108,8 @@ async function transaction(services: FhirServices, ctx: RequestContext, entries:
       responses.set(plan.entry.index, toResponseEntry(services, plan.existing));
       continue;
     }
-    const result = results[next++] as WriteResult;
+    const result = results[next] as WriteResult;
+    next += 1 + (plan.derived?.length ?? 0);
     responses.set(plan.entry.index, writeEntry(services, ctx, plan, result));
   }
   // Reads run after the commit: a failed read cannot undo the writes, so it is reported in its

@@ -8,6 +8,7 @@ import { type Operation, JsonPatchError, applyPatch, validate as validatePatch }
 import { FhirError } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import type { CurrentResource } from '../store/repository';
+import { writeWithDerived } from './derivations';
 import { writeResponse } from './responses';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse, RequestContext } from './types';
@@ -32,7 +33,7 @@ export async function patch(
     }
     const { resource, warnings } = applyJsonPatch(current, operations);
     try {
-      const result = await services.repo.update(resource, { ifMatchVersion: current.versionId, method: 'PATCH' });
+      const result = await writeWithDerived(services, { kind: 'update', resource, method: 'PATCH', ifMatchVersion: current.versionId });
       return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings });
     } catch (err) {
       // Without If-Match the client asked for "apply to the latest": re-read and re-apply.

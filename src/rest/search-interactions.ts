@@ -11,6 +11,7 @@ import { selectElements, summarize } from '../fhir/summary';
 import { conditionKey, formatSearch, parseSearch } from '../search/parse';
 import type { SearchRequest } from '../search/request';
 import type { CurrentResource } from '../store/repository';
+import { writeWithDerived } from './derivations';
 import { patch } from './patch';
 import { versionResponse, writeResponse } from './responses';
 import type { FhirServices } from './services';
@@ -225,7 +226,7 @@ export async function conditionalUpdate(services: FhirServices, ctx: RequestCont
         return update(services, ctx, request, { resourceType, id: bodyId });
       }
       const prepared = prepareCreate(resourceType, request.body);
-      const result = await services.repo.create(prepared.resource, { method: 'PUT' });
+      const result = await writeWithDerived(services, { kind: 'create', resource: prepared.resource }, 'PUT');
       return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings: prepared.warnings });
     }
     if (bodyId !== undefined && bodyId !== id) {

@@ -4,6 +4,7 @@
 import type { AccessPolicy } from '../auth/caller';
 import type { SearchParameterRegistry } from '../search/registry';
 import type { FhirRepository } from '../store/repository';
+import type { Derivation } from './derivations';
 import type { FhirRequest, FhirResponse, RequestContext } from './types';
 
 export interface FhirSettings {
@@ -42,4 +43,6 @@ export interface FhirServices {
   readonly now: () => Date;
   readonly operations: ReadonlyMap<string, FhirOperation>;
   readonly registry: SearchParameterRegistry;
+  /** Writes that follow other writes (see derivations.ts). */
+  readonly derivations: readonly Derivation[];
 }

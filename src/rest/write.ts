@@ -8,6 +8,7 @@ import { FhirError, informational } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import { etag, isValidId, parseVersionTag } from '../fhir/versioning';
 import { newId } from '../platform/ids';
+import { writeWithDerived } from './derivations';
 import { writeResponse } from './responses';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse, RequestContext } from './types';
@@ -45,7 +46,7 @@ export function prepareUpdate(resourceType: string, id: string, body: unknown): 
 
 export async function create(services: FhirServices, ctx: RequestContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const prepared = prepareCreate(resourceType, request.body);
-  const result = await services.repo.create(prepared.resource);
+  const result = await writeWithDerived(services, { kind: 'create', resource: prepared.resource });
   return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings: prepared.warnings });
 }
 
@@ -57,7 +58,12 @@ export async function update(
 ): Promise<FhirResponse> {
   const prepared = prepareUpdate(target.resourceType, target.id, request.body);
   const ifMatchVersion = ifMatch(request);
-  const result = await services.repo.update(prepared.resource, { ifMatchVersion, method: 'PUT' });
+  const result = await writeWithDerived(services, {
+    kind: 'update',
+    resource: prepared.resource,
+    method: 'PUT',
+    ...(ifMatchVersion !== undefined ? { ifMatchVersion } : {}),
+  });
   return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings: prepared.warnings });
 }
 
