@@ -46,7 +46,7 @@ export function checkStructureDefinitions(resource: JsonObject, type: string, re
   const issues: OperationOutcomeIssue[] = [];
   for (const issue of raw) {
     const text = issue.details?.text ?? issue.diagnostics ?? 'Invalid resource';
-    if (MEDPLUM_REPLACED.some((re) => re.test(text)) || isAbsoluteReferenceWarning(text)) {
+    if (MEDPLUM_REPLACED.some((re) => re.test(text)) || isAbsoluteReferenceWarning(text) || isEmptyProbabilityRas2(resource, issue, text)) {
       continue;
     }
     const mapped = fromMedplumIssue(resource, type, issue, text);
@@ -60,6 +60,22 @@ export function checkStructureDefinitions(resource: JsonObject, type: string, re
 
 function isEmptiedByRemoval(issue: OperationOutcomeIssue, removedKeys: readonly string[]): boolean {
   return /^Invalid empty/.test(issue.details?.text ?? '') && removedKeys.some((r) => within(r, issuePath(issue)));
+}
+
+/**
+ * ras-2 (`probability is decimal implies (probability as decimal) <= 100`) on a prediction without
+ * probabilityDecimal: Medplum's `is` answers an empty collection with empty, and Medplum counts an
+ * empty result as "not met", so every prediction giving only qualitativeRisk (or a range) would be
+ * refused. An empty result is not a violation (invariants.ts decides the same). Among R4's
+ * resource constraints only ras-2 tests `is` on an optional element.
+ */
+function isEmptyProbabilityRas2(resource: JsonObject, issue: OperationOutcomeIssue, text: string): boolean {
+  const at = /^RiskAssessment\.prediction\[(\d+)\]$/.exec(issue.expression?.[0] ?? '');
+  if (!text.startsWith('Constraint ras-2 not met') || at?.[1] === undefined || !Array.isArray(resource.prediction)) {
+    return false;
+  }
+  const prediction: unknown = resource.prediction[Number(at[1])];
+  return isObject(prediction) && prediction.probabilityDecimal === undefined;
 }
 
 /**

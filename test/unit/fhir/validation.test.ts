@@ -480,6 +480,22 @@ describe('validateResource: edge cases', () => {
   });
 });
 
+describe('validateResource: RiskAssessment ras-2 (probability <= 100)', () => {
+  const risk = (prediction: object) => ({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [prediction] });
+
+  test.each([
+    ['qualitativeRisk only', { qualitativeRisk: { text: 'low' } }],
+    ['probabilityRange', { probabilityRange: { low: { value: 10, unit: '%', system: 'http://unitsofmeasure.org', code: '%' }, high: { value: 20, unit: '%', system: 'http://unitsofmeasure.org', code: '%' } } }],
+    ['probabilityDecimal 100', { probabilityDecimal: 100 }],
+  ])('a prediction with %s meets it', (_name, prediction) => {
+    expect(validateResource(risk(prediction))).toEqual([]);
+  });
+
+  it('a probabilityDecimal above 100 violates it', () => {
+    expect(errors(validateResource(risk({ probabilityDecimal: 150 })))).toEqual([{ code: 'invariant', expression: ['RiskAssessment.prediction[0]'] }]);
+  });
+});
+
 describe('assertValid', () => {
   it('returns the warnings of a valid resource', () => {
     expect(assertValid(patient(), 'Patient')).toEqual([]);
