@@ -1,0 +1,62 @@
+/** Load on loopback with autocannon: a fixed duration, a fixed number of connections. */
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** Non-2xx answers and connection errors: a scenario with failures is reported, not hidden. */
+  readonly failures: number;
+}
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly requests: autocannon.Request[];
+  readonly connections: number;
+  readonly durationSeconds: number;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    requests: options.requests,
+    timeout: 30,
+  });
+  const requests = result.requests.total;
+  return {
+    requestsPerSecond: requests / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/** Runs `operation` from `concurrency` loops for `durationSeconds` (the storage limit, in-process). */
+export async function loop(options: { concurrency: number; durationSeconds: number; operation: (i: number) => Promise<unknown> }): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const end = performance.now() + options.durationSeconds * 1000;
+  let failures = 0;
+  let counter = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await options.operation(counter++);
+        } catch {
+          failures++;
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { requestsPerSecond: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), requests: latencies.length, failures };
+}
