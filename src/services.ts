@@ -4,9 +4,11 @@
  * harness both build the application through here, so tests run the production wiring.
  */
 import { scopeAccessPolicy } from './auth/caller';
+import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
+import { loadValidator } from './fhir/validation';
 import type { Logger } from './platform/logger';
 import type { MongoConnection } from './platform/mongo';
 import type { FhirOperation, FhirServices } from './rest/services';
@@ -26,6 +28,8 @@ export interface ServiceDependencies {
 export async function buildFhirServices(deps: ServiceDependencies): Promise<FhirServices> {
   const { config, connection } = deps;
   const now = deps.now ?? (() => new Date());
+  // Load the generated JSON-schema validator now rather than on the first write.
+  loadValidator();
   const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl });
   const repo = new MongoRepository({
     db: connection.db,
@@ -55,6 +59,6 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     access: scopeAccessPolicy,
     now,
     operations: new Map(operations.map((o) => [o.name, o])),
-    derivations: [],
+    derivations: [scoringDerivation],
   };
 }

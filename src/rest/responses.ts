@@ -48,7 +48,7 @@ export function applyPreferReturn(response: FhirResponse, prefer: Prefer, warnin
         body:
           warnings.length > 0
             ? operationOutcome([...warnings])
-            : informational(`${response.status === 201 ? 'Created' : 'Updated'} ${response.headers.location ?? ''}`.trim()),
+            : informational(`${response.status === 201 ? 'Created' : 'Done'} ${response.headers.location ?? ''}`.trim()),
       };
     case 'representation':
     case undefined:

@@ -13,7 +13,7 @@ import type { SearchRequest } from '../search/request';
 import type { CurrentResource } from '../store/repository';
 import { writeWithDerived } from './derivations';
 import { patch } from './patch';
-import { versionResponse, writeResponse } from './responses';
+import { applyPreferReturn, versionResponse, writeResponse } from './responses';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse, QueryParams, RequestContext } from './types';
 import { create as plainCreate, prepareCreate, remove, update } from './write';
@@ -211,7 +211,8 @@ export async function create(services: FhirServices, ctx: RequestContext, reques
   const query = parseHeaderQuery(criteria, resourceType);
   return services.repo.withLock(conditionKey(conditionalRequest(services, resourceType, query)), async () => {
     const existing = await resolveIfNoneExist(services, ctx, resourceType, request);
-    return existing ?? plainCreate(services, ctx, request, resourceType);
+    // A match answers 200 with the existing resource, shaped by Prefer like any write's answer.
+    return existing ? applyPreferReturn(existing, ctx.prefer) : plainCreate(services, ctx, request, resourceType);
   });
 }
 
