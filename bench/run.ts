@@ -109,8 +109,9 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     };
     const rows: Row[] = [];
     for (const scenario of scenarios('/fhir', targets)) {
-      await load({ url: service.url, connections, durationSeconds: 1, requests: scenario.requests }); // warm-up
-      const result = await load({ url: service.url, connections, durationSeconds: seconds, requests: scenario.requests });
+      const clients = scenario.connections ?? connections;
+      await load({ url: service.url, connections: clients, durationSeconds: 1, requests: scenario.requests }); // warm-up
+      const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests });
       const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : limits[scenario.limit];
       rows.push({ scenario: scenario.name, result, storage, ...(scenario.resourcesPerResponse ? { resourcesPerResponse: scenario.resourcesPerResponse } : {}) });
       log(`  ${scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);

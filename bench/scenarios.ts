@@ -17,6 +17,8 @@ export interface Scenario {
   readonly query?: { resourceType: string; params: Record<string, string[]> };
   /** Resources per response, to report resources per second (e.g. $everything). */
   readonly resourcesPerResponse?: number;
+  /** Overrides the run's connection count (a single client streaming $everything). */
+  readonly connections?: number;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
@@ -183,6 +185,7 @@ export function scenarios(prefix: string, t: Targets): Scenario[] {
       limit: 'read',
       requests: rotating([`${prefix}/Patient/${t.everythingPatient}/$everything?_count=1000`]),
       resourcesPerResponse: t.everythingSize,
+      connections: 1,
     },
   ];
 }
