@@ -8,8 +8,10 @@
  * - items sit at the top level, not inside a group, and each item's linkId IS its LOINC item code;
  * - scored items are `choice` items answered with the LOINC answer codes below (valueCoding,
  *   system http://loinc.org); a response may also carry the item value as valueInteger 0-3;
- * - the optional items listed under `unscoredItems` (the PHQ-9 difficulty question, a calculated
- *   total) may be present; any other linkId is an error.
+ * - the optional calculated total item (linkId = the LOINC total code, valueInteger) may be present
+ *   and must then equal the sum; any other linkId is an error. PHQ-9's unscored difficulty question
+ *   (LOINC 69722-7) is not in CaseBridge's PHQ-9 Questionnaire, so it is refused too: add it to
+ *   the instrument (as an item that is not summed) if the Questionnaire gains it.
  *
  * LOINC codes, where verified (see also ../shared/design/CASE-MANAGEMENT-FHIR.md §6):
  * - PHQ-9 panel 44249-1, total 44261-6, the nine item codes and the four LA answer codes: in the
@@ -20,9 +22,9 @@
  *   (medizininformatik-initiative/kerndatensatzmodul-proms) and other third-party code.
  * - PHQ-2 panel 55757-9, total 55758-7 ("Patient Health Questionnaire 2 item (PHQ-2) total score
  *   [Reported]", as emitted by Synthea), items = PHQ-9 items 1 and 2: third-party sources only.
- * - PHQ-9 difficulty item 69722-7 and its answers LA6572-7, LA6573-5, LA6575-0, LA6574-3: LHC-Forms
- *   and MII PHQ-9 Questionnaires; third-party sources disagree on which of LA6574-3 / LA6575-0 is
- *   "Very" vs "Extremely difficult", so the item is accepted but never interpreted.
+ * - PHQ-9 difficulty item 69722-7, answers LA6572-7, LA6573-5, LA6575-0, LA6574-3 (LHC-Forms and MII
+ *   PHQ-9 Questionnaires; third-party sources disagree on which of LA6574-3 / LA6575-0 is "Very" and
+ *   which "Extremely difficult"): not used, see above.
  * None of these was checked at loinc.org itself (no access from where this was written).
  */
 import type { Coding } from '@medplum/fhirtypes';
@@ -48,13 +50,6 @@ export interface InstrumentAnswer {
   readonly score: number;
 }
 
-export interface UnscoredItem extends InstrumentItem {
-  /** Allowed LOINC answer codes (valueCoding); absent for the calculated total (valueInteger). */
-  readonly answers?: readonly Omit<InstrumentAnswer, 'score'>[];
-  /** The calculated total score item: when present it must equal the computed total. */
-  readonly isTotal?: boolean;
-}
-
 export interface Instrument {
   readonly id: InstrumentId;
   /** Short human name: "PHQ-9". */
@@ -63,7 +58,10 @@ export interface Instrument {
   readonly url: string;
   /** LOINC panel (the Questionnaire's code; the RiskAssessment's method). */
   readonly panel: Required<Pick<Coding, 'system' | 'code' | 'display'>>;
-  /** LOINC code of the total score (the score Observation's code). */
+  /**
+   * LOINC code of the total score: the score Observation's code, and the linkId of the optional
+   * calculated total item of a response (valueInteger, equal to the sum when present).
+   */
   readonly total: Required<Pick<Coding, 'system' | 'code' | 'display'>>;
   /** What the instrument measures, for texts: "depression", "anxiety". */
   readonly construct: string;
@@ -71,8 +69,6 @@ export interface Instrument {
   readonly items: readonly InstrumentItem[];
   /** The answers of every scored item. */
   readonly answers: readonly InstrumentAnswer[];
-  /** Items a response may carry that are not summed. */
-  readonly unscoredItems: readonly UnscoredItem[];
 }
 
 /** LOINC answers "over the last 2 weeks, how often…" shared by PHQ-9, PHQ-2 and GAD-7. */
@@ -112,19 +108,6 @@ export const PHQ9: Instrument = {
   construct: 'depression',
   items: PHQ9_ITEMS,
   answers: FREQUENCY_ANSWERS,
-  unscoredItems: [
-    {
-      code: '69722-7',
-      text: 'If you checked off any problems, how difficult have these problems made it for you to do your work, take care of things at home, or get along with other people?',
-      answers: [
-        { code: 'LA6572-7', display: 'Not difficult at all' },
-        { code: 'LA6573-5', display: 'Somewhat difficult' },
-        { code: 'LA6575-0', display: 'Very difficult' },
-        { code: 'LA6574-3', display: 'Extremely difficult' },
-      ],
-    },
-    { code: '44261-6', text: 'PHQ-9 total score', isTotal: true },
-  ],
 };
 
 export const PHQ2: Instrument = {
@@ -136,7 +119,6 @@ export const PHQ2: Instrument = {
   construct: 'depression',
   items: PHQ9_ITEMS.slice(0, 2),
   answers: FREQUENCY_ANSWERS,
-  unscoredItems: [{ code: '55758-7', text: 'PHQ-2 total score', isTotal: true }],
 };
 
 export const GAD7: Instrument = {
@@ -156,7 +138,6 @@ export const GAD7: Instrument = {
     { code: '69736-7', text: 'Feeling afraid as if something awful might happen' },
   ],
   answers: FREQUENCY_ANSWERS,
-  unscoredItems: [{ code: '70274-6', text: 'GAD-7 total score', isTotal: true }],
 };
 
 export const INSTRUMENTS: readonly Instrument[] = [PHQ9, PHQ2, GAD7];

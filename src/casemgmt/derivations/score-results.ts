@@ -63,9 +63,14 @@ export function derivedIds(responseId: string) {
   };
 }
 
-/** What is currently stored under the derived ids (absent when never written or deleted). */
-export interface CurrentDerived {
+export interface DerivationState {
+  /** The Flag stored under the response's `-item9` id (absent when never written or deleted). */
   readonly selfHarmFlag?: Flag;
+  /**
+   * When the results are computed (a dateTime): the Flag's start, or end, when the response's
+   * `authored` cannot serve (absent, or before the Flag started).
+   */
+  readonly now?: string;
 }
 
 /**
@@ -76,12 +81,12 @@ export interface CurrentDerived {
 export function scoreResults(
   response: ScoredQuestionnaireResponse,
   score: InstrumentScore,
-  current: CurrentDerived = {},
+  state: DerivationState = {},
 ): (Observation | RiskAssessment | Flag)[] {
   const context = responseContext(response);
   const observation = scoreObservation(response, score, context);
   const risk = riskAssessment(response, score, context);
-  const flag = selfHarmFlag(response, score, context, current.selfHarmFlag);
+  const flag = selfHarmFlag(response, score, context, state);
   return flag ? [observation, risk, flag] : [observation, risk];
 }
 
@@ -168,14 +173,15 @@ export function riskAssessment(response: ScoredQuestionnaireResponse, score: Ins
 /**
  * The Flag to write for PHQ-9 item 9, or undefined when there is nothing to write: active while
  * item 9 is positive (since the first positive response it follows), inactive once an amended
- * response no longer is.
+ * response no longer is, its period ended when that response was authored.
  */
 export function selfHarmFlag(
   response: ScoredQuestionnaireResponse,
   score: InstrumentScore,
   context: ResponseContext,
-  current: Flag | undefined,
+  state: DerivationState,
 ): (Flag & { id: string }) | undefined {
+  const current = state.selfHarmFlag;
   if (score.selfHarmPositive === undefined) {
     return undefined;
   }
@@ -183,8 +189,8 @@ export function selfHarmFlag(
   if (!score.selfHarmPositive && !wasActive) {
     return undefined;
   }
-  const start = wasActive ? (current?.period?.start ?? context.authored) : context.authored;
-  const end = !score.selfHarmPositive && context.authored && notBefore(context.authored, start) ? context.authored : undefined;
+  const start = (wasActive ? current?.period?.start : undefined) ?? context.authored ?? state.now;
+  const end = score.selfHarmPositive ? undefined : [context.authored, state.now].find((at) => at !== undefined && notBefore(at, start));
   const period = start || end ? { ...(start ? { start } : {}), ...(end ? { end } : {}) } : undefined;
   return {
     resourceType: 'Flag',

@@ -41,7 +41,8 @@ export const scoringDerivation: Derivation = {
     }
     const score = scoreResponse(response, instrument);
     const flag = await currentOf(services, DERIVED.selfHarmFlag.resourceType, derivedId(response.id, DERIVED.selfHarmFlag.suffix));
-    const results = scoreResults(response, score, flag ? { selfHarmFlag: flag.resource as Flag } : {});
+    const now = services.now().toISOString();
+    const results = scoreResults(response, score, { now, ...(flag ? { selfHarmFlag: flag.resource as Flag } : {}) });
     const writes: PlannedWrite[] = [];
     for (const result of results) {
       const current = result.resourceType === 'Flag' ? flag : await currentOf(services, result.resourceType, result.id as string);

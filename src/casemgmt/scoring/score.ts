@@ -5,7 +5,7 @@
  *
  * A response that cannot be scored exactly is refused, never approximated: every problem
  * (missing, duplicate or unknown items, missing, extra, unknown or out-of-range answers, a
- * calculated total that disagrees, a status other than completed or amended) becomes one
+ * calculated total item that disagrees with the sum, a status other than completed or amended) becomes one
  * OperationOutcome issue located by a FHIRPath expression, and a FhirError BUSINESS_RULE (422)
  * carries them all. Missing answers are not prorated.
  *
@@ -15,7 +15,7 @@
  */
 import type { OperationOutcomeIssue, QuestionnaireResponse, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
-import { type Instrument, type InstrumentItem, LOINC_SYSTEM, PHQ9_SELF_HARM_ITEM, type UnscoredItem, instrumentFor } from '../instruments';
+import { type Instrument, type InstrumentItem, LOINC_SYSTEM, PHQ9_SELF_HARM_ITEM, instrumentFor } from '../instruments';
 import { type SeverityBand, bandFor } from './bands';
 
 /** Response statuses that are scored; an in-progress response is stored but not scored. */
@@ -96,8 +96,8 @@ function readItems(response: QuestionnaireResponse, instrument: Instrument): Rea
   (response.item ?? []).forEach((item, index) => {
     const at = `QuestionnaireResponse.item[${index}]`;
     const scored = instrument.items.find((i) => i.code === item.linkId);
-    const unscored = instrument.unscoredItems.find((i) => i.code === item.linkId);
-    if (!scored && !unscored) {
+    const isTotal = item.linkId === instrument.total.code;
+    if (!scored && !isTotal) {
       reading.issues.push(problem(`Item "${item.linkId}" is not an item of ${instrument.title}`, `${at}.linkId`));
       return;
     }
@@ -132,11 +132,11 @@ function readItems(response: QuestionnaireResponse, instrument: Instrument): Rea
       }
       return;
     }
-    const unscoredProblem = checkUnscored(instrument, unscored as UnscoredItem, answer, answerAt);
-    if (unscoredProblem) {
-      reading.issues.push(unscoredProblem);
-    } else if ((unscored as UnscoredItem).isTotal) {
-      reading.claimedTotal = { value: answer.valueInteger ?? (answer.valueDecimal as number), expression: `${answerAt}.${valueKey(answer)}` };
+    const claimed = claimedTotal(instrument, answer, answerAt);
+    if ('value' in claimed) {
+      reading.claimedTotal = claimed;
+    } else {
+      reading.issues.push(claimed);
     }
   });
   return reading;
@@ -164,23 +164,14 @@ function itemScore(instrument: Instrument, answer: QuestionnaireResponseItemAnsw
   return problem(`A ${instrument.title} answer must be a valueCoding (LOINC answer code) or a valueInteger (0-${max}), not ${key ?? 'empty'}`, at);
 }
 
-/** The answer of an item that is not summed: a LOINC code of its list, or the calculated total. */
-function checkUnscored(instrument: Instrument, item: UnscoredItem, answer: QuestionnaireResponseItemAnswer, at: string): OperationOutcomeIssue | undefined {
+/** The calculated total a response gives (an integer), or the issue with it. */
+function claimedTotal(instrument: Instrument, answer: QuestionnaireResponseItemAnswer, at: string): { value: number; expression: string } | OperationOutcomeIssue {
   const key = valueKey(answer);
-  if (item.isTotal) {
-    const value = key === 'valueInteger' ? answer.valueInteger : key === 'valueDecimal' ? answer.valueDecimal : undefined;
-    return value !== undefined && Number.isInteger(value)
-      ? undefined
-      : problem(`The ${instrument.title} total (${item.code}) must be a valueInteger`, key === undefined ? at : `${at}.${key}`);
+  const value = key === 'valueInteger' ? answer.valueInteger : key === 'valueDecimal' ? answer.valueDecimal : undefined;
+  if (value !== undefined && Number.isInteger(value)) {
+    return { value, expression: `${at}.${key}` };
   }
-  const coding = answer.valueCoding;
-  if (key !== 'valueCoding' || coding === undefined) {
-    return problem(`${instrument.title} item ${item.code} must be answered with a valueCoding`, key === undefined ? at : `${at}.${key}`);
-  }
-  const allowed = item.answers ?? [];
-  return coding.system === LOINC_SYSTEM && allowed.some((a) => a.code === coding.code)
-    ? undefined
-    : problem(`${codingText(coding)} is not an answer to ${instrument.title} item ${item.code}: expected one of ${allowed.map((a) => a.code).join(', ')} (system ${LOINC_SYSTEM})`, `${at}.valueCoding`);
+  return problem(`The ${instrument.title} total (${instrument.total.code}) must be a valueInteger`, key === undefined ? at : `${at}.${key}`);
 }
 
 /** The answer's value[x] element name, e.g. "valueCoding"; undefined when it has none. */

@@ -3,6 +3,7 @@ import { GAD7, type Instrument, PHQ2, PHQ9 } from '../../../src/casemgmt/instrum
 import { answeredItems, scoreResponse } from '../../../src/casemgmt/scoring';
 import { RISK_BY_BAND } from '../../../src/casemgmt/derivations/risk';
 import {
+  type DerivationState,
   type ScoredQuestionnaireResponse,
   derivedId,
   derivedIds,
@@ -30,8 +31,8 @@ function response(instrument: Instrument, scores: number[], extra: Partial<Quest
   };
 }
 
-function results(qr: ScoredQuestionnaireResponse, current: { selfHarmFlag?: Flag } = {}) {
-  const all = scoreResults(qr, scoreResponse(qr), current);
+function results(qr: ScoredQuestionnaireResponse, state: DerivationState = {}) {
+  const all = scoreResults(qr, scoreResponse(qr), state);
   return {
     all,
     observation: all.find((r) => r.resourceType === 'Observation') as Observation,
@@ -206,9 +207,22 @@ describe('the PHQ-9 item 9 Flag', () => {
     expect(flag?.period).toEqual({ start: '2025-03-01T09:00:00Z', end: AUTHORED });
   });
 
-  test('is not ended before it started', () => {
-    const { flag } = results(response(PHQ9, [1, 0, 0, 0, 0, 0, 0, 0, 0], { status: 'amended', authored: '2025-02-01' }), { selfHarmFlag: active });
+  test('is ended when it is computed if the amendment is dated before the Flag started, or not dated', () => {
+    const now = '2025-03-10T08:00:00.000Z';
+    const early = results(response(PHQ9, [1, 0, 0, 0, 0, 0, 0, 0, 0], { status: 'amended', authored: '2025-02-01' }), { selfHarmFlag: active, now });
+    expect(early.flag?.period).toEqual({ start: '2025-03-01T09:00:00Z', end: now });
+    const undated = results(response(PHQ9, [1, 0, 0, 0, 0, 0, 0, 0, 0], { status: 'amended', authored: undefined }), { selfHarmFlag: active, now });
+    expect(undated.flag?.period).toEqual({ start: '2025-03-01T09:00:00Z', end: now });
+  });
+
+  test('is never ended before it started', () => {
+    const { flag } = results(response(PHQ9, [1, 0, 0, 0, 0, 0, 0, 0, 0], { status: 'amended', authored: '2025-02-01' }), { selfHarmFlag: active, now: '2025-02-02' });
     expect(flag?.period).toEqual({ start: '2025-03-01T09:00:00Z' });
+  });
+
+  test('starts when it is computed if the response is not dated', () => {
+    const { flag } = results(response(PHQ9, ITEM9, { authored: undefined }), { now: '2025-03-10T08:00:00.000Z' });
+    expect(flag?.period).toEqual({ start: '2025-03-10T08:00:00.000Z' });
   });
 
   test('starts again when item 9 is positive after an inactive Flag', () => {

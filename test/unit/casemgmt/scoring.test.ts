@@ -134,17 +134,20 @@ describe('scoreResponse: totals and bands', () => {
     expect(scoreResponse(scored(GAD7, scoresFor(GAD7, 3), { questionnaire: `${GAD7.url}|2` })).band.code).toBe('minimal');
   });
 
-  test('the PHQ-9 difficulty item and a matching calculated total are accepted and not summed', () => {
-    const items = [
-      ...answeredItems(PHQ9, scoresFor(PHQ9, 8)),
-      { linkId: '69722-7', answer: [{ valueCoding: { system: 'http://loinc.org', code: 'LA6573-5' } }] },
-      { linkId: '44261-6', answer: [{ valueInteger: 8 }] },
-    ];
-    expect(scoreResponse(response(PHQ9, items)).total).toBe(8);
-  });
+  test.each([
+    [PHQ9, '44261-6', 8],
+    [PHQ2, '55758-7', 4],
+    [GAD7, '70274-6', 11],
+  ].map(([i, code, total]) => [(i as Instrument).title, code as string, total as number, i as Instrument]))(
+    '%s: a calculated total item %s that matches is accepted and not summed',
+    (_, code, total, instrument) => {
+      const items = [...answeredItems(instrument, scoresFor(instrument, total)), { linkId: code, answer: [{ valueInteger: total }] }];
+      expect(scoreResponse(response(instrument, items)).total).toBe(total);
+    },
+  );
 
-  test('an unanswered difficulty item is accepted', () => {
-    const items = [...answeredItems(PHQ9, scoresFor(PHQ9, 1)), { linkId: '69722-7' }];
+  test('an unanswered calculated total is accepted', () => {
+    const items = [...answeredItems(PHQ9, scoresFor(PHQ9, 1)), { linkId: '44261-6' }];
     expect(scoreResponse(response(PHQ9, items)).total).toBe(1);
   });
 });
@@ -206,11 +209,12 @@ describe('scoreResponse: responses that cannot be scored are refused with locate
     ['a calculated total that disagrees', response(PHQ9, [...phq9(), { linkId: '44261-6', answer: [{ valueInteger: 10 }] }]), 'QuestionnaireResponse.item[9].answer[0].valueInteger', /total given in the response \(10\) is not the sum of its answers \(9\)/],
     ['a calculated total that is not an integer', response(PHQ9, [...phq9(), { linkId: '44261-6', answer: [{ valueDecimal: 9.5 }] }]), 'QuestionnaireResponse.item[9].answer[0].valueDecimal', /must be a valueInteger/],
     [
-      'an unknown difficulty answer',
-      response(PHQ9, [...phq9(), { linkId: '69722-7', answer: [{ valueCoding: { system: 'http://loinc.org', code: 'LA6569-3' } }] }]),
-      'QuestionnaireResponse.item[9].answer[0].valueCoding',
-      /not an answer to PHQ-9 item 69722-7/,
+      'the PHQ-9 difficulty item, which CaseBridge\'s PHQ-9 Questionnaire does not ask',
+      response(PHQ9, [...phq9(), { linkId: '69722-7', answer: [{ valueCoding: { system: 'http://loinc.org', code: 'LA6573-5' } }] }]),
+      'QuestionnaireResponse.item[9].linkId',
+      /"69722-7" is not an item of PHQ-9/,
     ],
+    ['a calculated total given as a string', response(PHQ9, [...phq9(), { linkId: '44261-6', answer: [{ valueString: '9' }] }]), 'QuestionnaireResponse.item[9].answer[0].valueString', /must be a valueInteger/],
   ])('%s', (_, input, expression, message) => {
     const { status, issues } = refusal(() => scoreResponse(input));
     expect(status).toBe(422);
