@@ -65,6 +65,9 @@ export function applyJsonPatch(current: CurrentResource, operations: Operation[]
   try {
     return { resource, warnings: assertValid(resource, current.resourceType) };
   } catch (err) {
+    if (err instanceof FhirError && err.code === 'PROFILE_VIOLATION') {
+      throw err; // the patched resource fails a profile it claims: say so, as for any write
+    }
     if (err instanceof FhirError) {
       // The patch was well formed; the resource it produces is not acceptable.
       throw new FhirError('PATCH_FAILED', 'The patched resource is not valid', { issues: err.outcome.issue });

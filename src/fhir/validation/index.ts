@@ -9,16 +9,21 @@
  *  3. json-schema.ts: the FHIR JSON schema, compiled by ajv at build time (generated-validator.ts);
  *  4. structure.ts: Medplum's StructureDefinition validator (cardinality, invariants, empty objects);
  *  5. semantics.ts: what neither checks: calendar dates, required bindings the schema lacks,
- *     choice-type conflicts, narrative, data-type invariants.
+ *     choice-type conflicts, narrative, data-type invariants;
+ *  6. ../profiles: when the resource is valid so far and claims profiles in meta.profile, the
+ *     CaseBridge profiles among them (profiles/); an unknown profile is a warning.
  * A later stage does not repeat what an earlier stage reported at the same element or above it
- * (issues.ts).
+ * (issues.ts). Stages 1-5 find structural faults (400, INVALID_RESOURCE); stage 6 finds profile
+ * violations (422, PROFILE_VIOLATION): "400 for unparseable or structurally invalid input, 422 for
+ * business-rule or profile failures".
  *
  * See: https://hl7.org/fhir/R4/json.html, https://hl7.org/fhir/R4/datatypes.html,
  * https://hl7.org/fhir/R4/validation.html
  */
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { loadDefinitions } from '../definitions';
-import { FhirError } from '../outcomes';
+import { ERROR_CODE_SYSTEM, FhirError } from '../outcomes';
+import { type ConformancePackage, loadConformancePackage } from '../profiles';
 import { jsonSchemaValidator } from './generated-validator';
 import { IssueList, isError, issuePath } from './issues';
 import { isObject } from './json';
@@ -35,6 +40,8 @@ export { MAX_DEPTH } from './storage-hazards';
 export interface ValidateOptions {
   /** The type named by the request (URL); a resource of another type is reported. */
   expectedType?: string;
+  /** The profiles a meta.profile claim is checked against (default: profiles/ of this installation). */
+  profiles?: ConformancePackage;
 }
 
 /**
@@ -67,20 +74,32 @@ export function validateResource(resource: unknown, options: ValidateOptions = {
     list.addStage(checkStructureDefinitions(target, type, removedKeys));
   }
   list.addStage(checkSemantics(target, type, (p) => list.touchesError(p)));
+  if (target.meta !== undefined && !list.hasErrors()) {
+    list.addStage((options.profiles ?? loadConformancePackage()).checkProfiles(target as unknown as Resource));
+  }
   return list.result();
 }
 
 /**
- * Throws FhirError('INVALID_RESOURCE') carrying every issue when the resource has errors;
- * otherwise returns its warnings (possibly none).
+ * Throws FhirError carrying every issue when the resource has errors: INVALID_RESOURCE (400) for
+ * structural faults, PROFILE_VIOLATION (422) when it is well formed but fails a profile it
+ * claims. Otherwise returns its warnings (possibly none).
  */
-export function assertValid(resource: unknown, expectedType?: string): OperationOutcomeIssue[] {
-  const issues = validateResource(resource, { expectedType });
-  const errors = issues.filter(isError).length;
-  if (errors > 0) {
-    throw new FhirError('INVALID_RESOURCE', `Invalid resource: ${errors} error${errors === 1 ? '' : 's'}`, { issues });
+export function assertValid(resource: unknown, expectedType?: string, options: Omit<ValidateOptions, 'expectedType'> = {}): OperationOutcomeIssue[] {
+  const issues = validateResource(resource, { ...options, expectedType });
+  const errors = issues.filter(isError);
+  if (errors.length > 0) {
+    const n = `${errors.length} error${errors.length === 1 ? '' : 's'}`;
+    if (errors.some(isProfileIssue)) {
+      throw new FhirError('PROFILE_VIOLATION', `The resource does not conform to the profiles it claims: ${n}`, { issues });
+    }
+    throw new FhirError('INVALID_RESOURCE', `Invalid resource: ${n}`, { issues });
   }
   return issues;
+}
+
+function isProfileIssue(issue: OperationOutcomeIssue): boolean {
+  return issue.details?.coding?.some((c) => c.system === ERROR_CODE_SYSTEM && c.code === 'PROFILE_VIOLATION') ?? false;
 }
 
 /**

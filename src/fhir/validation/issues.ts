@@ -98,6 +98,11 @@ export class IssueList {
     this.errorPaths.push(...newErrorPaths);
   }
 
+  /** Whether any stage reported an error. */
+  hasErrors(): boolean {
+    return this.omittedError || this.issues.some(isError);
+  }
+
   /** Whether an error was reported at, above or below this element. */
   touchesError(p: string): boolean {
     return this.errorPaths.some((e) => within(e, p) || within(p, e));
