@@ -112,7 +112,7 @@ export function responseContext(response: ScoredQuestionnaireResponse): Response
   const subject = response.subject;
   const subjectType = subject ? referenceType(subject) : undefined;
   if (!subject || isLocal(subject) || (subjectType !== undefined && !SUBJECT_TYPES.includes(subjectType))) {
-    const message = `A scored response's subject must reference the client (a Patient, or a Group) on this server, got ${JSON.stringify(subject ?? null)}`;
+    const message = `A scored response's subject must reference the client it is about (a Patient, or a Group), got ${JSON.stringify(subject ?? null)}`;
     throw new FhirError('BUSINESS_RULE', message, { expression: ['QuestionnaireResponse.subject'] });
   }
   return {
@@ -132,7 +132,7 @@ export function scoreObservation(response: ScoredQuestionnaireResponse, score: I
     id: derivedId(response.id, DERIVED.score.suffix),
     status: response.status === 'amended' ? 'amended' : 'final',
     category: [{ coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: 'survey', display: 'Survey' }] }],
-    code: { coding: [instrument.total], text: `${instrument.title} total score` },
+    code: { coding: [{ ...instrument.total }], text: `${instrument.title} total score` },
     subject: context.subject,
     ...(context.encounter ? { encounter: context.encounter } : {}),
     ...(context.authored ? { effectiveDateTime: context.authored } : {}),
@@ -151,7 +151,7 @@ export function riskAssessment(response: ScoredQuestionnaireResponse, score: Ins
     resourceType: 'RiskAssessment',
     id: derivedId(response.id, DERIVED.risk.suffix),
     status: response.status === 'amended' ? 'amended' : 'final',
-    method: { coding: [instrument.panel], text: instrument.title },
+    method: { coding: [{ ...instrument.panel }], text: instrument.title },
     code: { text: `${capitalised(instrument.construct)} risk from ${instrument.title} screening` },
     subject: context.subject,
     ...(context.encounter ? { encounter: context.encounter } : {}),
@@ -159,7 +159,7 @@ export function riskAssessment(response: ScoredQuestionnaireResponse, score: Ins
     basis: [context.self, { reference: `Observation/${derivedId(response.id, DERIVED.score.suffix)}` }],
     prediction: [
       {
-        outcome: PREDICTED_OUTCOMES[instrument.id],
+        outcome: structuredClone(PREDICTED_OUTCOMES[instrument.id]),
         qualitativeRisk: qualitativeRisk(risk),
         rationale: `${instrument.title} total ${score.total}: ${band.text}. CaseBridge records this band as ${risk} likelihood (a CaseBridge convention, not a clinical judgement).`,
       },
@@ -214,7 +214,7 @@ export function enteredInError<T extends Observation | RiskAssessment | Flag>(cu
 
 function bandConcept(band: SeverityBand): CodeableConcept {
   return {
-    coding: [{ system: SEVERITY_BAND_SYSTEM, code: band.code, display: BAND_DISPLAYS[band.code] }, ...(band.equivalents ?? [])],
+    coding: [{ system: SEVERITY_BAND_SYSTEM, code: band.code, display: BAND_DISPLAYS[band.code] }, ...(band.equivalents ?? []).map((c) => ({ ...c }))],
     text: band.text,
   };
 }
