@@ -32,11 +32,16 @@ export const FLAG_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/flag-
 export const FLAG_DETAIL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/flag-detail';
 export const SELF_HARM_FLAG_TEXT = 'Positive PHQ-9 item 9: thoughts of self-harm — assess suicide risk';
 
-/** Suffixes of the ids of what derives from a response `<id>`: `<id>-score`, `<id>-risk`, `<id>-item9`. */
+const PROFILE_BASE = 'http://casebridge.org/fhir/StructureDefinition';
+
+/**
+ * What derives from a response `<id>`: ids `<id>-score`, `<id>-risk`, `<id>-item9`, and the
+ * CaseBridge profile (profiles/) each claims when it conforms.
+ */
 export const DERIVED = {
-  score: { resourceType: 'Observation', suffix: 'score' },
-  risk: { resourceType: 'RiskAssessment', suffix: 'risk' },
-  selfHarmFlag: { resourceType: 'Flag', suffix: 'item9' },
+  score: { resourceType: 'Observation', suffix: 'score', profile: `${PROFILE_BASE}/cb-score-observation` },
+  risk: { resourceType: 'RiskAssessment', suffix: 'risk', profile: `${PROFILE_BASE}/cb-risk-assessment` },
+  selfHarmFlag: { resourceType: 'Flag', suffix: 'item9', profile: `${PROFILE_BASE}/cb-risk-flag` },
 } as const;
 
 const MAX_ID_LENGTH = 64;

@@ -16,8 +16,8 @@
  * retries) rather than being overwritten on stale grounds.
  */
 import type { Flag, Observation, Resource, RiskAssessment } from '@medplum/fhirtypes';
-import { FhirError } from '../../fhir/outcomes';
-import { assertValid } from '../../fhir/validation';
+import { FhirError, hasErrors } from '../../fhir/outcomes';
+import { assertValid, validateResource } from '../../fhir/validation';
 import type { Derivation } from '../../rest/derivations';
 import type { FhirServices } from '../../rest/services';
 import type { CurrentResource, PlannedWrite } from '../../store/repository';
@@ -67,13 +67,20 @@ async function withdrawals(services: FhirServices, responseId: string): Promise<
 
 /**
  * An update (update-as-create when absent) of a derived resource, valid by construction: a
- * failure here is CaseBridge's bug, answered 500, not the client's 4xx.
+ * failure here is CaseBridge's bug, answered 500, not the client's 4xx. It claims its CaseBridge
+ * profile when it conforms to it, which it does whenever the response gives what the profile
+ * requires (an authored date, a Patient subject).
  */
-function plannedUpdate(resource: Resource & { id: string }, current: CurrentResource | undefined): PlannedWrite {
-  try {
-    assertValid(resource, resource.resourceType);
-  } catch (err) {
-    throw new Error(`Derived ${resource.resourceType}/${resource.id} is not valid`, { cause: err });
+function plannedUpdate(derived: Resource & { id: string }, current: CurrentResource | undefined): PlannedWrite {
+  const profile = Object.values(DERIVED).find((d) => d.resourceType === derived.resourceType)?.profile;
+  const claiming = profile ? { ...derived, meta: { profile: [profile] } } : undefined;
+  const resource = claiming && !hasErrors(validateResource(claiming, { expectedType: claiming.resourceType })) ? claiming : derived;
+  if (resource === derived) {
+    try {
+      assertValid(derived, derived.resourceType);
+    } catch (err) {
+      throw new Error(`Derived ${derived.resourceType}/${derived.id} is not valid`, { cause: err });
+    }
   }
   return { kind: 'update', method: 'PUT', resource, ...(current ? { ifMatchVersion: current.versionId } : {}) };
 }

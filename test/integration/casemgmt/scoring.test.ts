@@ -83,7 +83,7 @@ describe('a completed PHQ-9 response, created', () => {
     expect(observation).toMatchObject({
       resourceType: 'Observation',
       id: `${qrId}-score`,
-      meta: { versionId: '1' },
+      meta: { versionId: '1', profile: ['http://casebridge.org/fhir/StructureDefinition/cb-score-observation'] },
       status: 'final',
       category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }],
       code: { coding: [{ system: 'http://loinc.org', code: '44261-6' }] },
@@ -106,6 +106,7 @@ describe('a completed PHQ-9 response, created', () => {
     expect(res.body.entry).toHaveLength(1);
     expect(res.body.entry[0].resource).toMatchObject({
       id: `${qrId}-risk`,
+      meta: { profile: ['http://casebridge.org/fhir/StructureDefinition/cb-risk-assessment'] },
       status: 'final',
       subject: { reference: `Patient/${patientId}` },
       occurrenceDateTime: '2025-03-01T09:30:00Z',
@@ -124,6 +125,7 @@ describe('a completed PHQ-9 response, created', () => {
     expect(res.body.entry).toHaveLength(1);
     expect(res.body.entry[0].resource).toMatchObject({
       id: `${qrId}-item9`,
+      meta: { profile: ['http://casebridge.org/fhir/StructureDefinition/cb-risk-flag'] },
       status: 'active',
       category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'safety' }] }],
       code: { text: 'Positive PHQ-9 item 9: thoughts of self-harm — assess suicide risk' },
@@ -211,6 +213,18 @@ describe('responses that derive nothing', () => {
     const res = await send.post({ ...response(PHQ9, POSITIVE, patientId), questionnaire: 'http://example.org/Questionnaire/intake', item: [{ linkId: 'q1', answer: [{ valueString: 'x' }] }] });
     expect(res.status).toBe(201);
     expect(await derivedFrom(res.body.id)).toEqual([]);
+  });
+
+  test('the derived resources of a response without authored are stored without claiming their profiles', async () => {
+    const patientId = await newPatient();
+    const { authored: _authored, ...undated } = response(PHQ9, POSITIVE, patientId);
+    const res = await send.post(undated);
+    expect(res.status).toBe(201);
+    const [observation] = await derivedFrom(res.body.id);
+    expect(observation.meta.profile).toBeUndefined();
+    expect(observation.effectiveDateTime).toBeUndefined();
+    const flag = await read(`Flag/${res.body.id}-item9`);
+    expect(flag.body.period.start).toEqual(expect.stringMatching(/^2025-03-01T/));
   });
 
   test('a GAD-7 response brings an Observation and a RiskAssessment, no Flag', async () => {

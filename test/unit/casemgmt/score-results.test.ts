@@ -3,6 +3,7 @@ import { GAD7, type Instrument, PHQ2, PHQ9 } from '../../../src/casemgmt/instrum
 import { answeredItems, scoreResponse } from '../../../src/casemgmt/scoring';
 import { RISK_BY_BAND } from '../../../src/casemgmt/derivations/risk';
 import {
+  DERIVED,
   type DerivationState,
   type ScoredQuestionnaireResponse,
   derivedId,
@@ -253,6 +254,25 @@ describe('every derived resource is valid R4, without warnings', () => {
     for (const resource of all.map((r) => enteredInError(r))) {
       expect(validateResource(resource)).toEqual([]);
     }
+  });
+});
+
+describe('derived resources conform to CaseBridge profiles when the response gives what they need', () => {
+  const claim = <T extends { resourceType: string }>(resource: T) => ({ ...resource, meta: { profile: [Object.values(DERIVED).find((d) => d.resourceType === resource.resourceType)?.profile] } });
+
+  test.each([
+    ['item 9 positive', response(PHQ9, ITEM9), {}],
+    ['Flag turned inactive', response(PHQ9, [0, 0, 0, 0, 0, 0, 0, 0, 0], { status: 'amended' }), { selfHarmFlag: { resourceType: 'Flag', status: 'active', code: {}, subject: {}, period: { start: '2025-01-01' } } as Flag }],
+    ['GAD-7', response(GAD7, [1, 2, 3, 0, 1, 2, 3]), {}],
+    ['PHQ-2', response(PHQ2, [1, 2]), {}],
+  ] as const)('%s', (_, qr, state) => {
+    const { all } = results(qr, state);
+    expect(all.map((r) => validateResource(claim(r)))).toEqual(all.map(() => []));
+  });
+
+  test('without authored they do not (the score Observation needs effective[x]), which is why the claim is conditional', () => {
+    const { observation } = results(response(PHQ9, ITEM9, { authored: undefined }));
+    expect(validateResource(claim(observation))).toEqual([expect.objectContaining({ severity: 'error', code: 'required' })]);
   });
 });
 
