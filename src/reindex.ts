@@ -4,6 +4,7 @@
  * service also reindexes by itself at start-up when the search parameters have changed.
  */
 import { loadConfig } from './config/config';
+import { loadConformancePackage } from './fhir/profiles';
 import { startEmbeddedDatabase } from './platform/embedded-database';
 import { createLogger } from './platform/logger';
 import { connectMongo } from './platform/mongo';
@@ -18,7 +19,8 @@ async function reindex(): Promise<void> {
     config.mongodbUri === undefined ? await startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger }) : undefined;
   const connection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), { dbName: config.databaseName });
   try {
-    const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl });
+    // The same parameters as the service (ours from profiles/), or the service would reindex again.
+    const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl, custom: loadConformancePackage().searchParameters });
     const repo = new MongoRepository({
       db: connection.db,
       registry,

@@ -1,11 +1,14 @@
 /**
- * Wires the FHIR services on a database connection: definitions, search parameters, the
- * repository (with its index extraction), operations and access policy. main.ts and the test
- * harness both build the application through here, so tests run the production wiring.
+ * Wires the FHIR services on a database connection: definitions, CaseBridge's profiles and
+ * conformance resources (profiles/), search parameters (R4, US Core and ours), the repository
+ * (with its index extraction), operations and access policy. main.ts and the test harness both
+ * build the application through here, so tests run the production wiring.
  */
 import { scopeAccessPolicy } from './auth/caller';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
+import { seedConformanceResources } from './conformance';
+import { loadConformancePackage } from './fhir/profiles';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
@@ -30,7 +33,13 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
   const now = deps.now ?? (() => new Date());
   // Load the generated JSON-schema validator now rather than on the first write.
   loadValidator();
-  const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl });
+  // Our profiles, value sets, Questionnaires and search parameters; a definition that cannot be
+  // used stops the start-up here. New search parameters change the registry's fingerprint, so
+  // the reindex below runs once after they are added.
+  const started = Date.now();
+  const profiles = loadConformancePackage();
+  deps.logger.info({ resources: profiles.resources.length, profiles: profiles.profiles.size, ms: Date.now() - started }, 'profiles loaded');
+  const registry = buildSearchParameterRegistry({ baseUrl: config.baseUrl, custom: profiles.searchParameters });
   const repo = new MongoRepository({
     db: connection.db,
     registry,
@@ -46,6 +55,11 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     const count = await repo.reindex((progress) => deps.logger.info(progress, 'reindexing'));
     deps.logger.info({ resources: count }, 'reindex complete');
   }
+  const seeded = await seedConformanceResources({ repo, registry, resources: profiles.resources, logger: deps.logger });
+  deps.logger.info(
+    { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
+    'conformance resources published',
+  );
   const operations: FhirOperation[] = [validateOperation, patientEverything];
   return {
     repo,
@@ -60,5 +74,6 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     now,
     operations: new Map(operations.map((o) => [o.name, o])),
     derivations: [scoringDerivation],
+    profiles,
   };
 }

@@ -1,11 +1,14 @@
 /**
  * $validate: would this resource be accepted (generally, as a create, update or delete)?
  * The answer is an OperationOutcome with 200 whether or not the resource is valid; a 4xx means
- * the validation itself could not be done.
+ * the validation itself could not be done. The profiles the resource claims in meta.profile are
+ * checked as on a write; the `profile` parameter names one more, which must be one of ours ("if
+ * the server cannot validate against the nominated profile, it SHALL return an error").
  * See: https://hl7.org/fhir/R4/resource-operation-validate.html
  */
 import type { OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
 import { FhirError, operationOutcome } from '../fhir/outcomes';
+import { hasErrors } from '../fhir/outcomes';
 import { validateResource } from '../fhir/validation';
 import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
 import type { FhirRequest, FhirResponse } from '../rest/types';
@@ -18,7 +21,7 @@ export const validateOperation: FhirOperation = {
   levels: ['type', 'instance'],
   affectsState: false,
   async invoke(services: FhirServices, _ctx, target: OperationTarget, request: FhirRequest): Promise<FhirResponse> {
-    const { resource, mode } = readInput(request);
+    const { resource, mode, profile } = readInput(request);
     const resourceType = target.resourceType as string;
     if ((mode === 'update' || mode === 'delete') && target.level !== 'instance') {
       throw new FhirError('INVALID_REQUEST', `mode=${mode} needs the instance level: ${resourceType}/[id]/$validate`, { expression: ['mode'] });
@@ -30,7 +33,14 @@ export const validateOperation: FhirOperation = {
       if (!resource) {
         throw new FhirError('INVALID_REQUEST', 'A resource to validate is required (the body, or the "resource" parameter)', { expression: ['resource'] });
       }
-      issues.push(...validateResource(resource, { expectedType: resourceType }));
+      if (profile !== undefined && !services.profiles.profile(profile)) {
+        throw new FhirError('INVALID_REQUEST', `Profile ${profile} is not one this server can validate against`, { expression: ['profile'] });
+      }
+      // Includes the profiles the resource claims (profile failures are errors here, 422 on a write).
+      issues.push(...validateResource(resource, { expectedType: resourceType, profiles: services.profiles }));
+      if (profile !== undefined && !hasErrors(issues) && !claims(resource, profile)) {
+        issues.push(...services.profiles.checkClaim(resource, profile, 'profile'));
+      }
       if (mode === 'update' && resource.id !== target.id) {
         issues.push({ severity: 'error', code: 'invalid', diagnostics: `The resource id must be "${target.id}" for mode=update`, expression: [`${resourceType}.id`] });
       }
@@ -45,19 +55,26 @@ export const validateOperation: FhirOperation = {
   },
 };
 
-function readInput(request: FhirRequest): { resource?: Resource; mode: Mode } {
+function readInput(request: FhirRequest): { resource?: Resource; mode: Mode; profile?: string } {
   const queryMode = request.query.mode?.[0];
+  const queryProfile = request.query.profile?.[0];
   const body = request.body as Resource | undefined;
   if (body?.resourceType === 'Parameters') {
     const parameters = (body as Parameters).parameter ?? [];
     const resource = parameters.find((p) => p.name === 'resource')?.resource;
     const mode = parameters.find((p) => p.name === 'mode')?.valueCode ?? queryMode;
-    return { ...(resource ? { resource } : {}), mode: parseMode(mode) };
+    const profile = parameters.find((p) => p.name === 'profile')?.valueUri ?? queryProfile;
+    return { ...(resource ? { resource } : {}), mode: parseMode(mode), ...(profile !== undefined ? { profile } : {}) };
   }
   if (body !== undefined && (typeof body !== 'object' || Array.isArray(body))) {
     throw new FhirError('INVALID_REQUEST', 'The body of $validate must be a resource or a Parameters resource');
   }
-  return { ...(body ? { resource: body } : {}), mode: parseMode(queryMode) };
+  return { ...(body ? { resource: body } : {}), mode: parseMode(queryMode), ...(queryProfile !== undefined ? { profile: queryProfile } : {}) };
+}
+
+/** True when the resource already claims the profile (it was checked with the claims). */
+function claims(resource: Resource, profile: string): boolean {
+  return Array.isArray(resource.meta?.profile) && resource.meta.profile.includes(profile);
 }
 
 function parseMode(mode: string | undefined): Mode {

@@ -24,7 +24,12 @@ export async function capabilities(services: FhirServices, request: FhirRequest)
 
 /** Built once per set of services (it only changes when the wiring does). */
 export function capabilityStatement(services: FhirServices): CapabilityStatement {
-  const key = `${services.settings.baseUrl}|${services.registry.fingerprint()}|${[...services.operations.keys()].join(',')}`;
+  const key = [
+    services.settings.baseUrl,
+    services.registry.fingerprint(),
+    [...services.operations.keys()].join(','),
+    [...services.profiles.profiles.keys()].join(','),
+  ].join('|');
   if (cached?.key !== key) {
     cached = { key, statement: build(services) };
   }
@@ -69,6 +74,7 @@ function build(services: FhirServices): CapabilityStatement {
         resource: R4_RESOURCE_TYPES.map((type): CapabilityStatementRestResource => ({
           type: type as CapabilityStatementRestResource['type'],
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+          ...supportedProfile(services, type),
           interaction: [
             { code: 'read' },
             { code: 'vread' },
@@ -103,6 +109,12 @@ function build(services: FhirServices): CapabilityStatement {
       },
     ],
   };
+}
+
+/** Our profiles of a type: a write that claims one is checked against it (422 when it fails). */
+function supportedProfile(services: FhirServices, type: string): Pick<CapabilityStatementRestResource, 'supportedProfile'> {
+  const urls = services.profiles.supportedProfiles(type);
+  return urls.length > 0 ? { supportedProfile: [...urls] } : {};
 }
 
 /** For each target type, the `Source:param` references that can point at it. */

@@ -2,6 +2,7 @@
  * What the FHIR interactions need, wired once in main.ts (composition root) and passed down.
  */
 import type { AccessPolicy } from '../auth/caller';
+import type { ConformancePackage } from '../fhir/profiles';
 import type { SearchParameterRegistry } from '../search/registry';
 import type { FhirRepository } from '../store/repository';
 import type { Derivation } from './derivations';
@@ -45,4 +46,6 @@ export interface FhirServices {
   readonly registry: SearchParameterRegistry;
   /** Writes that follow other writes (see derivations.ts). */
   readonly derivations: readonly Derivation[];
+  /** CaseBridge's profiles and other conformance resources (profiles/), loaded at start-up. */
+  readonly profiles: ConformancePackage;
 }

@@ -64,34 +64,50 @@ export class ConformancePackage {
     const issues: OperationOutcomeIssue[] = [];
     const seen = new Set<string>();
     claims.forEach((claim, i) => {
-      if (typeof claim !== 'string' || seen.has(claim)) {
-        return;
+      if (typeof claim === 'string' && !seen.has(claim)) {
+        seen.add(claim);
+        issues.push(...this.checkClaim(resource, claim, `${resource.resourceType}.meta.profile[${i}]`));
       }
-      seen.add(claim);
-      const where = `${resource.resourceType}.meta.profile[${i}]`;
-      const version = claim.includes('|') ? claim.slice(claim.indexOf('|') + 1) : undefined;
-      const profile = this.profiles.get(stripVersion(claim));
-      if (!profile || (version !== undefined && version !== profile.version)) {
-        issues.push({
+    });
+    return issues;
+  }
+
+  /** The profile `canonical` (`url` or `url|version`), if it is one of ours and fits the version. */
+  profile(canonical: string): CompiledProfile | undefined {
+    const version = canonical.includes('|') ? canonical.slice(canonical.indexOf('|') + 1) : undefined;
+    const profile = this.profiles.get(stripVersion(canonical));
+    return profile && (version === undefined || version === profile.version) ? profile : undefined;
+  }
+
+  /**
+   * The issues of a resource against one profile `canonical` (a meta.profile claim, or the
+   * $validate `profile` parameter, located by `where`).
+   */
+  checkClaim(resource: Resource, canonical: string, where: string): OperationOutcomeIssue[] {
+    const profile = this.profile(canonical);
+    if (!profile) {
+      return [
+        {
           severity: 'warning',
           code: 'not-supported',
-          diagnostics: `Profile ${claim} is not known to this server: the resource was not checked against it`,
+          diagnostics: `Profile ${canonical} is not known to this server: the resource was not checked against it`,
           expression: [where],
-        });
-      } else if (profile.type !== resource.resourceType) {
-        const text = `Profile ${profile.url} constrains ${profile.type}, not ${resource.resourceType}`;
-        issues.push({
+        },
+      ];
+    }
+    if (profile.type !== resource.resourceType) {
+      const text = `Profile ${profile.url} constrains ${profile.type}, not ${resource.resourceType}`;
+      return [
+        {
           severity: 'error',
           code: 'structure',
           details: { coding: [{ system: ERROR_CODE_SYSTEM, code: 'PROFILE_VIOLATION' }], text },
           diagnostics: text,
           expression: [where],
-        });
-      } else {
-        issues.push(...checkProfile(resource as unknown as Record<string, unknown>, profile));
-      }
-    });
-    return issues;
+        },
+      ];
+    }
+    return checkProfile(resource as unknown as Record<string, unknown>, profile);
   }
 }
 

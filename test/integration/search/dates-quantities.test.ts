@@ -94,9 +94,9 @@ const RISKS: Resource[] = [
 ] as Resource[];
 
 const QUESTIONNAIRES: Resource[] = [
-  { resourceType: 'Questionnaire', id: 'phq9', status: 'active', url: 'http://casebridge.org/fhir/Questionnaire/phq-9' },
-  { resourceType: 'Questionnaire', id: 'phq9-teen', status: 'active', url: 'http://casebridge.org/fhir/Questionnaire/phq-9/adolescent' },
-  { resourceType: 'Questionnaire', id: 'gad7', status: 'active', url: 'http://casebridge.org/fhir/Questionnaire/gad-7' },
+  { resourceType: 'Questionnaire', id: 'phq9', status: 'active', url: 'http://forms.example.org/fhir/Questionnaire/phq-9' },
+  { resourceType: 'Questionnaire', id: 'phq9-teen', status: 'active', url: 'http://forms.example.org/fhir/Questionnaire/phq-9/adolescent' },
+  { resourceType: 'Questionnaire', id: 'gad7', status: 'active', url: 'http://forms.example.org/fhir/Questionnaire/gad-7' },
   { resourceType: 'Questionnaire', id: 'loinc', status: 'active', url: 'http://loinc.org/q/44249-1' },
   { resourceType: 'Questionnaire', id: 'draft', status: 'draft' },
 ];
@@ -203,7 +203,9 @@ describe('date on an instant: _lastUpdated', () => {
 
   test('a system search by _lastUpdated looks at every type', async () => {
     expect(await matched(t, '?_lastUpdated=lt2025')).toEqual(refs('Patient', 'jan', 'jul-first', 'jun-last-ms', 'jun-noon'));
-    expect(await matched(t, '?_lastUpdated=2025-01-01&_type=EpisodeOfCare,Questionnaire&_count=100')).toHaveLength(EPISODES.length + QUESTIONNAIRES.length);
+    // The server also holds the Questionnaires it publishes (profiles/), written at start-up.
+    const published = t.services.profiles.questionnaires.length;
+    expect(await matched(t, '?_lastUpdated=2025-01-01&_type=EpisodeOfCare,Questionnaire&_count=100')).toHaveLength(EPISODES.length + QUESTIONNAIRES.length + published);
   });
 });
 
@@ -253,13 +255,13 @@ describe('quantity: values, units and precision (Observation value-quantity)', (
 
 describe('uri (Questionnaire url)', () => {
   test.each<[string, string, string[]]>([
-    ['equality is exact', 'url=http://casebridge.org/fhir/Questionnaire/phq-9', ['phq9']],
-    ['equality is case-sensitive', 'url=http://casebridge.org/fhir/Questionnaire/PHQ-9', []],
-    [':below matches the URL and those under it', 'url:below=http://casebridge.org/fhir/Questionnaire/phq-9', ['phq9', 'phq9-teen']],
-    [':below a base', 'url:below=http://casebridge.org/fhir', ['gad7', 'phq9', 'phq9-teen']],
-    [':above matches the URLs the value is under', 'url:above=http://casebridge.org/fhir/Questionnaire/phq-9/adolescent/v2', ['phq9', 'phq9-teen']],
-    [':above matches the URL itself', 'url:above=http://casebridge.org/fhir/Questionnaire/gad-7', ['gad7']],
-    ['comma is OR', 'url=http://loinc.org/q/44249-1,http://casebridge.org/fhir/Questionnaire/gad-7', ['gad7', 'loinc']],
+    ['equality is exact', 'url=http://forms.example.org/fhir/Questionnaire/phq-9', ['phq9']],
+    ['equality is case-sensitive', 'url=http://forms.example.org/fhir/Questionnaire/PHQ-9', []],
+    [':below matches the URL and those under it', 'url:below=http://forms.example.org/fhir/Questionnaire/phq-9', ['phq9', 'phq9-teen']],
+    [':below a base', 'url:below=http://forms.example.org/fhir', ['gad7', 'phq9', 'phq9-teen']],
+    [':above matches the URLs the value is under', 'url:above=http://forms.example.org/fhir/Questionnaire/phq-9/adolescent/v2', ['phq9', 'phq9-teen']],
+    [':above matches the URL itself', 'url:above=http://forms.example.org/fhir/Questionnaire/gad-7', ['gad7']],
+    ['comma is OR', 'url=http://loinc.org/q/44249-1,http://forms.example.org/fhir/Questionnaire/gad-7', ['gad7', 'loinc']],
     [':missing=true', 'url:missing=true', ['draft']],
   ])('Questionnaire?%s: %s', async (_title, query, expected) => {
     expect(await matched(t, `Questionnaire?${query}`)).toEqual(refs('Questionnaire', ...expected));
