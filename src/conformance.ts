@@ -11,7 +11,8 @@
  *   history shows when CaseBridge's definitions changed), left alone when equal — restarting
  *   writes nothing;
  * - several have: left alone and reported; the API answers what is stored.
- * Every resource is validated first: an invalid definition stops the start-up.
+ * The stored ones are found with one search per resource type. What is written is validated
+ * first: an invalid definition stops the start-up.
  * See: https://hl7.org/fhir/R4/http.html#cond-update
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -38,37 +39,64 @@ export async function seedConformanceResources(args: {
   resources: readonly Resource[];
   logger: Logger;
 }): Promise<SeedReport> {
-  const { repo, registry, resources, logger } = args;
+  const { repo, logger } = args;
   const report: SeedReport = { created: [], updated: [], unchanged: [], ambiguous: [] };
-  for (const resource of resources) {
+  const stored = await storedByUrl(args);
+  for (const resource of args.resources) {
     const { resourceType } = resource;
-    const url = (resource as { url?: string }).url as string;
-    assertValid(resource, resourceType);
-    const request = parseSearch(resourceType, { url }, registry, { strict: true, defaultCount: 2, maxCount: 2, baseUrl: registry.baseUrl });
-    const ids = await repo.matchingIds(request, 2);
+    const url = urlOf(resource);
     const label = `${resourceType}/${resource.id} (${url})`;
-    if (ids.length > 1) {
-      logger.warn({ url, ids }, 'several stored resources have the url of a CaseBridge definition: left as they are');
+    const matches = stored.get(`${resourceType} ${url}`) ?? [];
+    if (matches.length > 1) {
+      logger.warn({ url, ids: matches.map((m) => m.id) }, 'several stored resources have the url of a CaseBridge definition: left as they are');
       report.ambiguous.push(label);
       continue;
     }
-    const matched = ids[0];
-    if (matched !== undefined) {
-      const stored = (await repo.read(resourceType, matched)).resource;
-      const wanted = { ...resource, id: matched };
-      if (equalsFixed(withoutMeta(stored), withoutMeta(wanted))) {
-        report.unchanged.push(label);
-      } else {
-        await repo.update(wanted as Resource & { id: string });
-        report.updated.push(label);
-      }
+    const match = matches[0];
+    if (match && equalsFixed(withoutMeta(match), withoutMeta({ ...resource, id: match.id }))) {
+      report.unchanged.push(label);
       continue;
     }
-    const id = (await isFree(repo, resourceType, resource.id as string)) ? (resource.id as string) : newId();
+    // Only what is written is validated (what is stored was, when it was written).
+    assertValid(resource, resourceType);
+    const id = match?.id ?? ((await isFree(repo, resourceType, resource.id as string)) ? (resource.id as string) : newId());
     await repo.update({ ...resource, id } as Resource & { id: string });
-    report.created.push(label);
+    (match ? report.updated : report.created).push(label);
   }
   return report;
+}
+
+/** The stored resources that have the url of one of ours, by `type url`: one search per type. */
+async function storedByUrl(args: { repo: FhirRepository; registry: SearchParameterRegistry; resources: readonly Resource[] }): Promise<Map<string, Resource[]>> {
+  const urlsByType = new Map<string, string[]>();
+  for (const r of args.resources) {
+    urlsByType.set(r.resourceType, [...(urlsByType.get(r.resourceType) ?? []), urlOf(r)]);
+  }
+  const found = new Map<string, Resource[]>();
+  for (const [type, urls] of urlsByType) {
+    // Our canonicals hold no comma (profiles-files.test.ts): they can be OR-ed in one value.
+    const count = urls.length + 1; // one more than ours: a duplicate shows on the first page
+    const request = parseSearch(type, { url: urls.join(','), _count: String(count) }, args.registry, {
+      strict: true,
+      defaultCount: count,
+      maxCount: count,
+      baseUrl: args.registry.baseUrl,
+    });
+    let cursor: string | undefined;
+    do {
+      const page = await args.repo.search(request, cursor !== undefined ? { cursor } : {});
+      for (const m of page.matches) {
+        const key = `${type} ${urlOf(m.resource)}`;
+        found.set(key, [...(found.get(key) ?? []), m.resource]);
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+  return found;
+}
+
+function urlOf(resource: Resource): string {
+  return (resource as { url?: string }).url as string;
 }
 
 /** True when no current resource has this id (never written, or deleted). */

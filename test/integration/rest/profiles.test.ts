@@ -5,6 +5,7 @@ import type { Bundle, CapabilityStatement, OperationOutcome, OperationOutcomeIss
 import pino from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../../src/config/config';
+import { seedConformanceResources } from '../../../src/conformance';
 import { ERROR_CODE_SYSTEM } from '../../../src/fhir/outcomes';
 import { buildFhirServices } from '../../../src/services';
 import { BASE_URL, FHIR_JSON, type TestApp, testApp } from '../../support/app';
@@ -211,6 +212,22 @@ describe('profiles/ published through the API', () => {
     expect(after.description).toBe(before.description);
     const questionnaire = (await request(t.app).get('/fhir/Questionnaire/gad-7')).body;
     expect(questionnaire.meta.versionId).toBe('1');
+  });
+  test('a url stored twice is left alone; an id another resource holds gives a new id', async () => {
+    expect((await post('Questionnaire', { resourceType: 'Questionnaire', status: 'draft', url: `${CB}/Questionnaire/phq-2` })).status).toBe(201);
+    const valueSet = t.services.profiles.resources.find((r) => r.resourceType === 'ValueSet' && r.id === 'contact-type') as unknown as Json;
+    const renamed = { ...valueSet, url: `${CB}/ValueSet/contact-type-2` };
+    const phq2 = t.services.profiles.questionnaire(`${CB}/Questionnaire/phq-2`);
+    const report = await seedConformanceResources({
+      repo: t.services.repo,
+      registry: t.services.registry,
+      resources: [phq2 as never, renamed as never],
+      logger: pino({ level: 'silent' }),
+    });
+    expect(report).toEqual({ created: [`ValueSet/contact-type (${CB}/ValueSet/contact-type-2)`], updated: [], unchanged: [], ambiguous: [`Questionnaire/phq-2 (${CB}/Questionnaire/phq-2)`] });
+    expect((await request(t.app).get('/fhir/ValueSet/contact-type')).body.url).toBe(`${CB}/ValueSet/contact-type`);
+    const copy = (await search(t, `ValueSet?url=${encodeURIComponent(`${CB}/ValueSet/contact-type-2`)}`)).body as Bundle;
+    expect(copy.entry?.[0]?.resource?.id).not.toBe('contact-type');
   });
 });
 
