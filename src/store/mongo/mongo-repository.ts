@@ -20,7 +20,17 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../repository';
-import { type CurrentDoc, type HistoryDoc, type SearchIndexDoc, currentToVersion, historyKey, historyToVersion, toHistoryDoc } from './documents';
+import {
+  type CurrentDoc,
+  type HistoryDoc,
+  type SearchIndexDoc,
+  currentToVersion,
+  historyKey,
+  historyToVersion,
+  parseStored,
+  storedJson,
+  toHistoryDoc,
+} from './documents';
 import { resourceCollections } from './collections';
 import { listHistory } from './history';
 import { ensureIndexes } from './indexes';
@@ -58,7 +68,7 @@ const LOCK_TTL_MS = 30_000;
 const DEFAULT_LOCK_WAIT_MS = 10_000;
 
 /** What a write turns the current document into; `undefined` means there is nothing to do. */
-type NextVersion = (current: CurrentDoc | null) => Omit<CurrentDoc, '_id' | 'vid' | 'lastUpdated' | 'tx'> | undefined;
+type NextVersion = (current: CurrentDoc | null) => { method: WriteMethod; resource?: Resource; deleted?: true } | undefined;
 
 interface CommitRequest {
   readonly resourceType: string;
@@ -71,6 +81,8 @@ interface CommitRequest {
 interface Committed {
   readonly doc: CurrentDoc;
   readonly previous: CurrentDoc | null;
+  /** The resource as stored (with its meta), when the version is not a delete marker. */
+  readonly resource?: Resource;
 }
 
 export class MongoRepository implements FhirRepository {
@@ -130,7 +142,7 @@ export class MongoRepository implements FhirRepository {
     if (!doc) {
       throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
     }
-    if (doc.deleted || !doc.resource) {
+    if (doc.deleted || doc.json === undefined) {
       throw new FhirError('GONE', `${resourceType}/${id} was deleted`);
     }
     return currentToVersion(resourceType, doc) as CurrentResource;
@@ -227,18 +239,18 @@ export class MongoRepository implements FhirRepository {
   /** Inserts first versions, one insertMany per resource type, keeping the given order of results. */
   private async insertNew(resources: readonly (Resource & { id: string })[], options: { method: WriteMethod; tx?: string }): Promise<WriteResult[]> {
     const now = this.options.now();
-    const docs = resources.map((resource): CurrentDoc => {
-      const stamped = withMeta(resource, 1, now);
-      return {
+    const stamped = resources.map((resource) => withMeta(resource, 1, now));
+    const docs = stamped.map(
+      (resource): CurrentDoc => ({
         _id: resource.id,
         vid: 1,
         lastUpdated: now,
         method: options.method,
-        resource: stamped,
-        idx: this.options.indexer(stamped),
+        json: storedJson(resource),
+        idx: this.options.indexer(resource),
         ...(options.tx ? { tx: options.tx } : {}),
-      };
-    });
+      }),
+    );
     const byType = new Map<string, CurrentDoc[]>();
     docs.forEach((doc, i) => {
       const type = (resources[i] as Resource).resourceType;
@@ -255,7 +267,7 @@ export class MongoRepository implements FhirRepository {
         throw err;
       }
     }
-    return docs.map((doc, i) => ({ version: currentToVersion((resources[i] as Resource).resourceType, doc), created: true }));
+    return docs.map((doc, i) => ({ version: currentToVersion((resources[i] as Resource).resourceType, doc, stamped[i]), created: true }));
   }
 
   /**
@@ -330,7 +342,7 @@ export class MongoRepository implements FhirRepository {
       throw new Error('a put always writes a version');
     }
     return {
-      version: currentToVersion(resourceType, result.doc),
+      version: currentToVersion(resourceType, result.doc, result.resource),
       created: !result.previous || result.previous.deleted === true,
     };
   }
@@ -364,20 +376,19 @@ export class MongoRepository implements FhirRepository {
       return undefined;
     }
     const now = this.options.now();
+    const vid = (current?.vid ?? 0) + 1;
+    const resource = next.resource ? withMeta(next.resource, vid, now) : undefined;
     const doc: CurrentDoc = {
       _id: id,
-      vid: (current?.vid ?? 0) + 1,
+      vid,
       lastUpdated: now,
-      ...next,
+      method: next.method,
+      ...(resource ? { json: storedJson(resource), idx: this.options.indexer(resource) } : { deleted: true as const }),
       ...(request.tx ? { tx: request.tx } : {}),
     };
-    if (doc.resource) {
-      doc.resource = withMeta(doc.resource, doc.vid, now);
-      doc.idx = this.options.indexer(doc.resource);
-    }
     if (!current) {
       await this.write(resourceType, 'insert', () => collection.insertOne(doc));
-      return { doc, previous: null };
+      return { doc, previous: null, ...(resource ? { resource } : {}) };
     }
     await this.copyToHistory(resourceType, current, now, request.tx);
     // By `_id` alone: the lock keeps writers apart, and FerretDB answers only an exact `_id`
@@ -386,7 +397,7 @@ export class MongoRepository implements FhirRepository {
     if (replaced.matchedCount !== 1) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }
-    return { doc, previous: current };
+    return { doc, previous: current, ...(resource ? { resource } : {}) };
   }
 
   private async copyToHistory(resourceType: string, current: CurrentDoc, supersededAt: Date, tx: string | undefined): Promise<void> {
@@ -428,9 +439,9 @@ export class MongoRepository implements FhirRepository {
       vid: previous.vid,
       lastUpdated: previous.lastUpdated,
       method: previous.method,
-      ...(previous.deleted || !previous.resource
+      ...(previous.deleted || previous.json === undefined
         ? { deleted: true as const }
-        : { resource: previous.resource, idx: this.options.indexer(previous.resource) }),
+        : { json: previous.json, idx: this.options.indexer(parseStored(previous.json)) }),
     };
     await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });

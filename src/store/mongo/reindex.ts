@@ -5,7 +5,7 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { resourceCollections } from './collections';
-import type { CurrentDoc } from './documents';
+import { type CurrentDoc, parseStored } from './documents';
 import type { Indexer } from './mongo-repository';
 
 interface SettingDoc {
@@ -68,8 +68,8 @@ export async function reindexAll(options: ReindexOptions): Promise<number> {
     for (const id of ids) {
       await options.underLock(resourceType, id, async () => {
         const doc = await collection.findOne({ _id: id });
-        if (doc?.resource && !doc.deleted) {
-          await collection.updateOne({ _id: id, vid: doc.vid }, { $set: { idx: options.indexer(doc.resource) } });
+        if (doc?.json !== undefined && !doc.deleted) {
+          await collection.updateOne({ _id: id }, { $set: { idx: options.indexer(parseStored(doc.json)) } });
         }
       });
       done++;
