@@ -1,11 +1,12 @@
 /**
  * createApp: the HTTP application, without opening a port (tests drive it with supertest).
  * Middleware order: security headers → request id and logging → FHIR API (raw body, size limit)
- * → not found → error handler.
+ * → case API (/cm/v1) → not found → error handler.
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { FhirError } from './fhir/outcomes';
+import { caseApi } from './http/case-api';
 import { errorHandler } from './http/error-handler';
 import { fhirEndpoint } from './http/fhir-endpoint';
 import { healthRoutes } from './http/health';
@@ -28,6 +29,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(healthRoutes(() => deps.services.repo.ping()));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.
   app.use('/fhir', express.raw({ type: () => true, limit: deps.bodyLimitBytes }), fhirEndpoint(deps.services));
+  // The case-management API (docs/case-api.md): commands and case views over the same store.
+  app.use('/cm/v1', caseApi(deps.services, deps.bodyLimitBytes));
   app.use((req, _res, next) => next(new FhirError('UNKNOWN_ROUTE', `Nothing is served at ${req.path}; the FHIR API is at /fhir`)));
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,0 +1,114 @@
+/**
+ * Reading what a command needs from the FHIR store: the case (EpisodeOfCare) with its version,
+ * whether it is still open, its active service plan with the plan's goals, and searches run
+ * through the same parser as the FHIR API (so the case API reads exactly what FHIR clients see).
+ */
+import type { CarePlan, EpisodeOfCare, Goal, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/outcomes';
+import type { FhirServices } from '../rest/services';
+import { parseSearch } from '../search/parse';
+import type { CurrentResource, SearchPage } from '../store/repository';
+import { localReference } from './vocabulary';
+
+export interface Versioned<T extends Resource> {
+  readonly resource: T & { id: string };
+  readonly versionId: number;
+}
+
+export interface CaseRecord extends Versioned<EpisodeOfCare> {
+  /** `Patient/<id>`. */
+  readonly client: string;
+}
+
+const CLOSED = new Set(['finished', 'cancelled', 'entered-in-error']);
+
+/** The case, or 404. */
+export async function loadCase(services: FhirServices, caseId: string): Promise<CaseRecord> {
+  const found = await readOrUndefined(services, 'EpisodeOfCare', caseId);
+  if (!found) {
+    throw new FhirError('NOT_FOUND', `There is no case ${caseId} (EpisodeOfCare/${caseId})`);
+  }
+  const episode = found.resource as EpisodeOfCare & { id: string };
+  const client = localReference(episode.patient);
+  if (!client) {
+    throw new FhirError('BUSINESS_RULE', `Case ${caseId} does not name its client with a local reference`, { expression: ['EpisodeOfCare.patient'] });
+  }
+  return { resource: episode, versionId: found.versionId, client };
+}
+
+export function isClosed(record: CaseRecord): boolean {
+  return CLOSED.has(record.resource.status);
+}
+
+/** Refuses (409) a command on a case that is finished, cancelled or entered in error; writes nothing. */
+export function assertOpen(record: CaseRecord, what: string): void {
+  if (isClosed(record)) {
+    const end = record.resource.period?.end;
+    throw new FhirError('CONFLICT', `Case ${record.resource.id} is ${record.resource.status}${end ? ` (since ${end})` : ''}: cannot ${what}`, {
+      expression: ['EpisodeOfCare.status'],
+    });
+  }
+}
+
+export async function readOrUndefined(services: FhirServices, type: string, id: string): Promise<CurrentResource | undefined> {
+  try {
+    return await services.repo.read(type, id);
+  } catch (err) {
+    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) return undefined;
+    throw err;
+  }
+}
+
+export async function readVersioned<T extends Resource>(services: FhirServices, type: string, id: string): Promise<Versioned<T> | undefined> {
+  const found = await readOrUndefined(services, type, id);
+  return found ? { resource: found.resource as T & { id: string }, versionId: found.versionId } : undefined;
+}
+
+const PAGE = 1000;
+
+/** Every page of a search written as FHIR query parameters; matches and included resources. */
+export async function searchAll(services: FhirServices, type: string, query: Record<string, string | string[]>): Promise<{ matches: CurrentResource[]; included: CurrentResource[]; truncated: boolean }> {
+  const request = parseSearch(type, { _count: String(PAGE), ...query }, services.registry, {
+    strict: true,
+    defaultCount: PAGE,
+    maxCount: PAGE,
+    baseUrl: services.settings.baseUrl,
+  });
+  const matches: CurrentResource[] = [];
+  const included: CurrentResource[] = [];
+  let truncated = false;
+  let cursor: string | undefined;
+  do {
+    const page: SearchPage = await services.repo.search(request, cursor !== undefined ? { cursor } : {});
+    matches.push(...page.matches);
+    included.push(...page.included);
+    truncated ||= page.includeTruncated;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return { matches, included, truncated };
+}
+
+export interface ActivePlan extends Versioned<CarePlan> {
+  /** The plan's goals (goals and objectives), by id. */
+  readonly goals: ReadonlyMap<string, Versioned<Goal>>;
+}
+
+/** The case's active service plan with its goals, or undefined. */
+export async function activePlan(services: FhirServices, caseId: string): Promise<ActivePlan | undefined> {
+  const found = await searchAll(services, 'CarePlan', {
+    'episode-of-care': `EpisodeOfCare/${caseId}`,
+    status: 'active',
+    _include: 'CarePlan:goal',
+  });
+  const plans = found.matches.filter((m) => m.resource.resourceType === 'CarePlan');
+  if (plans.length === 0) return undefined;
+  // Only one plan is active at a time when written through this API; several (written through
+  // FHIR) are read as: the most recently created one is current.
+  const [plan] = plans.sort((a, b) => ((a.resource as CarePlan).created ?? '') < ((b.resource as CarePlan).created ?? '') ? 1 : -1);
+  const goals = new Map<string, Versioned<Goal>>();
+  for (const g of [...found.included, ...found.matches].filter((r) => r.resource.resourceType === 'Goal')) {
+    goals.set(g.id, { resource: g.resource as Goal & { id: string }, versionId: g.versionId });
+  }
+  const current = plan as CurrentResource;
+  return { resource: current.resource as CarePlan & { id: string }, versionId: current.versionId, goals };
+}

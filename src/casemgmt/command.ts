@@ -1,0 +1,217 @@
+/**
+ * How every case-API command runs, whatever it does:
+ *  1. its payload is validated against its JSON Schema (400, located);
+ *  2. with an Idempotency-Key, a Provenance already written for (key, caller, command) answers
+ *     the command as the first time did (same body, status 200), or refuses a different payload
+ *     with the same key (409) — before anything else is checked, so a replay never fails on what
+ *     changed since;
+ *  3. the command plans its writes (reading what it needs; its own rules answer 404/409/422);
+ *  4. every resource to write is validated (assertValid: R4 and the CaseBridge profiles it claims);
+ *  5. the writes and a Provenance naming them (with their new versions), who did it and the
+ *     command, go to the repository as ONE all-or-nothing unit (applyAll).
+ * A concurrent change to something the command updates (every update is a compare-and-set on
+ * the version it read) makes the unit fail and the command plan again, up to three times.
+ */
+import type { Provenance, ProvenanceAgent, Reference, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/outcomes';
+import { assertValid } from '../fhir/validation';
+import type { FhirServices } from '../rest/services';
+import type { RequestContext } from '../rest/types';
+import type { PlannedWrite } from '../store/repository';
+import { COMMAND_HASH_SYSTEM, IdFactory, commandHash, idPrefix, storedHash } from './idempotency';
+import { validatePayload } from './payload';
+import type { JsonSchema } from './schemas/common';
+import { CASE_MANAGEMENT_SYSTEM, CB, SYSTEMS, coding, localReference, ref } from './vocabulary';
+
+/** The commands, as coded in CodeSystem case-management (Provenance.activity). */
+export const COMMANDS = {
+  'open-case': 'Open a case (intake)',
+  'record-screening': 'Record a screening or assessment',
+  'set-risk-level': 'Set the risk level',
+  'create-service-plan': 'Create a service plan',
+  'revise-service-plan': 'Revise the service plan',
+  'record-progress': 'Record progress on an objective',
+  'make-referral': 'Make a referral',
+  'update-referral-status': 'Record a referral status change',
+  'log-contact': 'Log a contact or home visit',
+  'record-significant-event': 'Record a significant event',
+  'transfer-case': 'Transfer the case to another agency',
+  'close-case': 'Close the case',
+  'record-consent': 'Record a consent',
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export interface CommandRequest {
+  /** Path parameters, e.g. `{ caseId }`. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly idempotencyKey?: string;
+}
+
+/** What a command answers: the same the first time and on every replay. */
+export interface CommandReceipt {
+  readonly command: CommandName;
+  /** `EpisodeOfCare/<id>`: the case the command was about. */
+  readonly case: string;
+  readonly provenance: string;
+  readonly recorded: string;
+  /** Every resource written, with the version written (`Type/id`, versionId), in writing order. */
+  readonly written: readonly { readonly reference: string; readonly versionId: string }[];
+}
+
+export interface CommandResult {
+  /** 201 when the command wrote, 200 when it was a replay. */
+  readonly status: 200 | 201;
+  readonly replayed: boolean;
+  readonly receipt: CommandReceipt;
+}
+
+export interface PlanInput<P> {
+  readonly services: FhirServices;
+  readonly ctx: RequestContext;
+  readonly payload: P;
+  readonly params: Readonly<Record<string, string>>;
+  readonly ids: IdFactory;
+  readonly now: Date;
+  /** Who acts: the payload's `recordedBy`, else the caller. */
+  readonly agent: Reference<never>;
+}
+
+export interface CommandPlan {
+  readonly caseId: string;
+  /** Creates and compare-and-set updates (`ifMatchVersion` = the version read). */
+  readonly writes: readonly PlannedWrite[];
+}
+
+export interface CaseCommand<P> {
+  readonly name: CommandName;
+  readonly schema: JsonSchema;
+  plan(input: PlanInput<P>): Promise<CommandPlan>;
+  /** A lock to hold while planning and writing (e.g. the identifier a new client is matched by). */
+  lockName?(services: FhirServices, payload: P): string | undefined;
+}
+
+const MAX_ATTEMPTS = 3;
+
+export async function runCommand<P extends { recordedBy?: string }>(
+  services: FhirServices,
+  ctx: RequestContext,
+  command: CaseCommand<P>,
+  request: CommandRequest,
+): Promise<CommandResult> {
+  const payload = validatePayload<P>(command.schema, request.body, command.name);
+  const hash = commandHash(command.name, request.params, request.body);
+  const prefix = idPrefix({ key: request.idempotencyKey, caller: ctx.caller.id, command: command.name });
+  const ids = () => new IdFactory(prefix);
+  const provenanceId = ids().provenanceId;
+  if (request.idempotencyKey !== undefined) {
+    const replay = await replayOf(services, { provenanceId, hash, command: command.name, params: request.params, key: request.idempotencyKey });
+    if (replay) return replay;
+  }
+  const agent = payload.recordedBy ? ref(payload.recordedBy) : callerReference(ctx);
+  const run = async (): Promise<CommandResult> => {
+    for (let attempt = 1; ; attempt++) {
+      const now = services.now();
+      const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
+      const provenance = provenanceFor({ id: provenanceId, command: command.name, plan, now, agent, hash });
+      const writes = [...plan.writes, { kind: 'create', resource: provenance } as PlannedWrite];
+      for (const write of writes) {
+        if (write.kind !== 'delete') assertValid(write.resource, write.resource.resourceType);
+      }
+      try {
+        await services.repo.applyAll(writes);
+        return { status: 201, replayed: false, receipt: receiptOf(provenance, command.name, plan.caseId) };
+      } catch (err) {
+        if (request.idempotencyKey !== undefined && err instanceof FhirError && err.status === 409) {
+          // A concurrent run of the same command may have won the race for our ids.
+          const replay = await replayOf(services, { provenanceId, hash, command: command.name, params: request.params, key: request.idempotencyKey });
+          if (replay) return replay;
+        }
+        if (!(err instanceof FhirError && err.code === 'VERSION_CONFLICT') || attempt >= MAX_ATTEMPTS) {
+          throw err instanceof FhirError && err.code === 'VERSION_CONFLICT'
+            ? new FhirError('CONFLICT', 'The case changed while this command was being recorded; send it again', { cause: err })
+            : err;
+        }
+      }
+    }
+  };
+  const lock = command.lockName?.(services, payload);
+  return lock ? services.repo.withLock(lock, run) : run();
+}
+
+async function replayOf(
+  services: FhirServices,
+  args: { provenanceId: string; hash: string; command: CommandName; params: Readonly<Record<string, string>>; key: string },
+): Promise<CommandResult | undefined> {
+  let provenance: Provenance;
+  try {
+    provenance = (await services.repo.read('Provenance', args.provenanceId)).resource as Provenance;
+  } catch (err) {
+    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) return undefined;
+    throw err;
+  }
+  if (storedHash(provenance) !== args.hash) {
+    throw new FhirError('CONFLICT', `Idempotency-Key "${args.key}" was already used for a different ${args.command} command; use a new key for a new command`, {
+      expression: ['Idempotency-Key'],
+    });
+  }
+  const caseId = args.params.caseId ?? provenance.target.map((t) => localReference(t)).find((r) => r?.startsWith('EpisodeOfCare/'))?.slice('EpisodeOfCare/'.length);
+  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? '') };
+}
+
+/** The version each write will make: 1 for a create (or an update that creates), the next one for a compare-and-set. */
+function writtenVersion(write: PlannedWrite): number {
+  return write.kind === 'create' ? 1 : (write.ifMatchVersion ?? 0) + 1;
+}
+
+function provenanceFor(args: { id: string; command: CommandName; plan: CommandPlan; now: Date; agent: Reference<never>; hash: string }): Provenance & { id: string } {
+  const { plan } = args;
+  return {
+    resourceType: 'Provenance',
+    id: args.id,
+    target: plan.writes.map((w) => {
+      const [type, id] = w.kind === 'delete' ? [w.resourceType, w.id] : [w.resource.resourceType, w.resource.id];
+      return { reference: `${type}/${id}/_history/${writtenVersion(w)}` };
+    }),
+    recorded: args.now.toISOString(),
+    activity: {
+      coding: [coding(CASE_MANAGEMENT_SYSTEM, args.command, COMMANDS[args.command])],
+      text: COMMANDS[args.command],
+    },
+    agent: [{ type: { coding: [coding(SYSTEMS.provenanceParticipant, 'author', 'Author')] }, who: args.agent } as ProvenanceAgent],
+    entity: [
+      {
+        role: 'source',
+        what: { identifier: { system: COMMAND_HASH_SYSTEM, value: args.hash }, display: `The ${args.command} command (SHA-256 of its parameters and body)` },
+      },
+    ],
+  };
+}
+
+export function receiptOf(provenance: Provenance & { id?: string }, command: CommandName, caseId: string): CommandReceipt {
+  return {
+    command,
+    case: `EpisodeOfCare/${caseId}`,
+    provenance: `Provenance/${provenance.id}`,
+    recorded: provenance.recorded,
+    written: provenance.target.map((t) => {
+      const [type, id, , versionId] = (t.reference ?? '').split('/');
+      return { reference: `${type}/${id}`, versionId: versionId ?? '' };
+    }),
+  };
+}
+
+/** The authenticated caller, when no case manager is named: by identifier, since callers are not resources. */
+function callerReference(ctx: RequestContext): Reference<never> {
+  return { identifier: { system: `${CB}/sid/caller`, value: ctx.caller.id }, display: ctx.caller.display };
+}
+
+/** Resources a plan writes, by type, for handlers composing units. */
+export function created(resource: Resource & { id: string }): PlannedWrite {
+  return { kind: 'create', resource };
+}
+
+export function updated(resource: Resource & { id: string }, versionId: number): PlannedWrite {
+  return { kind: 'update', resource, method: 'PUT', ifMatchVersion: versionId };
+}

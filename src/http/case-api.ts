@@ -1,0 +1,100 @@
+/**
+ * The express adapter of the case-management API (/cm/v1): JSON in, JSON out, errors as
+ * OperationOutcomes (the shared error handler). The handlers themselves (src/casemgmt) know
+ * nothing of express: a command takes its path parameters, body and Idempotency-Key.
+ */
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import { COMMAND_ENDPOINTS } from '../casemgmt/api';
+import { caseList, caseView } from '../casemgmt/case-view';
+import { runCommand } from '../casemgmt/command';
+import { parseIdempotencyKey } from '../casemgmt/idempotency';
+import { openApiDocument } from '../casemgmt/openapi';
+import { FhirError } from '../fhir/outcomes';
+import type { FhirServices } from '../rest/services';
+import type { RequestContext } from '../rest/types';
+import { callerOf, requestLog } from './request-context';
+
+const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
+
+export function caseApi(services: FhirServices, bodyLimitBytes: number): Router {
+  const router = Router({ strict: false });
+  router.use(express.raw({ type: () => true, limit: bodyLimitBytes }));
+  const served = new Map<string, Set<string>>();
+  const route = (method: string, path: string) => {
+    const methods = served.get(path) ?? new Set<string>();
+    methods.add(method);
+    served.set(path, methods);
+    return path.replace(/\{([A-Za-z]+)\}/g, ':$1');
+  };
+
+  router.get(route('GET', '/openapi.json'), (_req, res) => {
+    sendJson(res, 200, openApiDocument());
+  });
+  router.get(route('GET', '/cases'), handle(async (req, res) => {
+    const client = req.query.client;
+    sendJson(res, 200, await caseList(services, contextOf(res), typeof client === 'string' ? client : undefined));
+  }));
+  router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
+    sendJson(res, 200, await caseView(services, contextOf(res), String(req.params.caseId)));
+  }));
+  for (const endpoint of COMMAND_ENDPOINTS) {
+    const path = route(endpoint.method, endpoint.path);
+    const handler = handle(async (req, res) => {
+      const result = await runCommand(services, contextOf(res), endpoint.command, {
+        params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
+        body: parseJsonBody(req),
+        ...optionalKey(req.get('idempotency-key')),
+      });
+      res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
+      if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      sendJson(res, result.status, result.receipt);
+    });
+    if (endpoint.method === 'POST') router.post(path, handler);
+    else router.put(path, handler);
+  }
+  // A known path with another method is 405; anything else under /cm/v1 is 404.
+  router.use((req: Request, _res: Response, next: NextFunction) => {
+    const known = [...served].find(([path]) => new RegExp(`^${path.replace(/\{[A-Za-z]+\}/g, '[^/]+')}/?$`).test(req.path));
+    if (known) {
+      next(new FhirError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.baseUrl}${req.path} (allowed: ${[...known[1]].join(', ')})`));
+      return;
+    }
+    next(new FhirError('UNKNOWN_ROUTE', `Nothing is served at ${req.baseUrl}${req.path}; the case API is described at ${req.baseUrl}/openapi.json`));
+  });
+  return router;
+}
+
+function handle(run: (req: Request, res: Response) => Promise<void>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    run(req, res).catch(next);
+  };
+}
+
+function optionalKey(header: string | undefined): { idempotencyKey?: string } {
+  const key = parseIdempotencyKey(header);
+  return key === undefined ? {} : { idempotencyKey: key };
+}
+
+function contextOf(res: Response): RequestContext {
+  return { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer: {} };
+}
+
+/** The body as JSON; undefined when there is none. */
+function parseJsonBody(req: Request): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  const type = req.get('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) {
+    throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `The case API takes JSON bodies (Content-Type: application/json), not "${type}"`);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${err instanceof SyntaxError ? `: ${err.message}` : ''}`);
+  }
+}
+
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.send(JSON.stringify(body));
+}
