@@ -7,6 +7,7 @@
 import type { Db, Document } from 'mongodb';
 import { parseSearch } from '../src/search/parse';
 import type { SearchParameterRegistry } from '../src/search/registry';
+import { storedSortPath, storedTerms, toStoredFilter } from '../src/store/mongo/index-layout';
 import { resolveFilter, translateSearch } from '../src/store/mongo/search-filter';
 import { type LoadResult, loop } from './harness/load';
 
@@ -43,13 +44,19 @@ export async function searchLimit(options: StorageLimitOptions, query: { resourc
     ...options,
     operation: async () => {
       const filter = await resolveFilter(translated.filter, async (type, subFilter, select) => {
-        const docs = await options.db.collection<Document>(type).find(subFilter, { projection: { [select]: 1 } }).toArray();
-        return docs.flatMap((d) => {
-          const value = select.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], d);
-          return Array.isArray(value) ? (value as string[]) : [String(value)];
-        });
+        const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
+        const docs = await options.db
+          .collection<Document>(type)
+          .find(toStoredFilter(subFilter), { projection: { [term ? 'idx.k' : select]: 1 } })
+          .toArray();
+        return docs.flatMap((d) => (term ? storedTerms(d, term[1] as string, term[2] as string) : [String(d._id)]));
       });
-      return collection.find(filter).sort(translated.sort).limit(request.count + 1).toArray();
+      return collection.find(toStoredFilter(filter)).sort(storedSort(translated.sort)).limit(request.count + 1).toArray();
     },
   });
+}
+
+/** The translator's sort on logical paths (`idx.<code>.o`) as stored paths. */
+function storedSort(sort: Record<string, 1 | -1>): Record<string, 1 | -1> {
+  return Object.fromEntries(Object.entries(sort).map(([path, dir]) => [path.replace(/^idx\.([^.]+)\.o$/, (_m, code: string) => storedSortPath(code)), dir]));
 }

@@ -10,9 +10,10 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceVersion, WriteMethod } from '../repository';
+import type { StoredIndex } from './index-layout';
 
-/** Extracted search values by parameter code (docs/storage.md, "Search index"). */
-export type SearchIndexDoc = Record<string, Record<string, unknown>>;
+/** Extracted search values in their stored layout (index-layout.ts, docs/storage.md). */
+export type SearchIndexDoc = StoredIndex;
 
 /** Current version of one resource, in the collection named after its type. */
 export interface CurrentDoc {

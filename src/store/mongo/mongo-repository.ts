@@ -23,7 +23,6 @@ import type {
 import {
   type CurrentDoc,
   type HistoryDoc,
-  type SearchIndexDoc,
   currentToVersion,
   historyKey,
   historyToVersion,
@@ -33,16 +32,18 @@ import {
 } from './documents';
 import { resourceCollections } from './collections';
 import { listHistory } from './history';
+import { type StoredIndex, toStoredIndex } from './index-layout';
 import { ensureIndexes } from './indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
 import { type SearchLimits, SearchExecutor } from './search';
 import type { SearchParameterRegistry } from '../../search/registry';
+import type { SearchIndex } from '../../search/extract';
 import type { SearchRequest } from '../../search/request';
 
-/** Computes the search index stored beside a resource (search/extract). */
-export type Indexer = (resource: Resource) => SearchIndexDoc;
+/** Computes a resource's search index (search/extract); the repository stores it in its layout. */
+export type Indexer = (resource: Resource) => SearchIndex;
 
 /** Observes every write before it is sent; tests use it to inject a failure at the Nth write. */
 export type WriteObserver = (write: { collection: string; operation: string }) => void | Promise<void>;
@@ -247,7 +248,7 @@ export class MongoRepository implements FhirRepository {
         lastUpdated: now,
         method: options.method,
         json: storedJson(resource),
-        idx: this.options.indexer(resource),
+        idx: this.index(resource),
         ...(options.tx ? { tx: options.tx } : {}),
       }),
     );
@@ -291,7 +292,7 @@ export class MongoRepository implements FhirRepository {
   async reindex(onProgress?: (progress: ReindexProgress) => void): Promise<number> {
     const count = await reindexAll({
       db: this.db,
-      indexer: this.options.indexer,
+      indexer: (resource) => this.index(resource),
       underLock: (type, id, body) => this.locks.withLocks([resourceLockName(type, id)], this.lockTiming, body),
       ...(onProgress ? { onProgress } : {}),
     });
@@ -383,7 +384,7 @@ export class MongoRepository implements FhirRepository {
       vid,
       lastUpdated: now,
       method: next.method,
-      ...(resource ? { json: storedJson(resource), idx: this.options.indexer(resource) } : { deleted: true as const }),
+      ...(resource ? { json: storedJson(resource), idx: this.index(resource) } : { deleted: true as const }),
       ...(request.tx ? { tx: request.tx } : {}),
     };
     if (!current) {
@@ -441,7 +442,7 @@ export class MongoRepository implements FhirRepository {
       method: previous.method,
       ...(previous.deleted || previous.json === undefined
         ? { deleted: true as const }
-        : { json: previous.json, idx: this.options.indexer(parseStored(previous.json)) }),
+        : { json: previous.json, idx: this.index(parseStored(previous.json)) }),
     };
     await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });
@@ -454,6 +455,11 @@ export class MongoRepository implements FhirRepository {
    */
   private async dropUnusedCopy(resourceType: string, current: CurrentDoc, txId: string): Promise<void> {
     await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
+  }
+
+  /** The stored form (index-layout.ts) of a resource's extracted search index. */
+  private index(resource: Resource): StoredIndex {
+    return toStoredIndex(this.options.indexer(resource));
   }
 
   private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {
@@ -471,7 +477,14 @@ export class MongoRepository implements FhirRepository {
     if (!this.preparedTypes.has(resourceType)) {
       await ensureIndexes(collection, [
         { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
-        ...(this.options.wildcardIndexes ? [{ key: { 'idx.$**': 1 }, name: 'search_index' }] : []),
+        // MongoDB: one multikey index answers every term lookup; wildcards cover ranges and sorts.
+        ...(this.options.wildcardIndexes
+          ? [
+              { key: { 'idx.k': 1 }, name: 'search_terms' },
+              { key: { 'idx.r.$**': 1 }, name: 'search_ranges' },
+              { key: { 'idx.o.$**': 1 }, name: 'search_sort' },
+            ]
+          : []),
       ]);
       this.preparedTypes.add(resourceType);
     }

@@ -3,10 +3,11 @@
  * current resource's `idx` is recomputed. The registry's fingerprint is stored beside the data,
  * so a start-up can tell whether the stored index was built with the same parameters.
  */
+import type { Resource } from '@medplum/fhirtypes';
 import type { Collection, Db } from 'mongodb';
 import { resourceCollections } from './collections';
 import { type CurrentDoc, parseStored } from './documents';
-import type { Indexer } from './mongo-repository';
+import type { StoredIndex } from './index-layout';
 
 interface SettingDoc {
   _id: string;
@@ -24,7 +25,8 @@ export interface ReindexProgress {
 
 export interface ReindexOptions {
   readonly db: Db;
-  readonly indexer: Indexer;
+  /** The stored search index of a resource. */
+  readonly indexer: (resource: Resource) => StoredIndex;
   /** Runs a write under the resource's lock, so a concurrent writer is never overwritten. */
   readonly underLock: <T>(resourceType: string, id: string, body: () => Promise<T>) => Promise<T>;
   readonly onProgress?: (progress: ReindexProgress) => void;

@@ -11,6 +11,7 @@ import type { IncludeTarget, SearchRequest } from '../../search/request';
 import type { CurrentResource, SearchOptions, SearchPage } from '../repository';
 import { type CurrentDoc, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
+import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
 import { LIVE_DOCUMENT, type MongoFilter, resolveFilter, translateSearch } from './search-filter';
 
 export interface SearchLimits {
@@ -152,7 +153,7 @@ export class SearchExecutor {
       types.map(async (type) => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
         translated.approximate.forEach((a) => approximate.add(a));
-        const filter = await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select));
+        const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select)));
         return { type, filter: compartment ? and(filter, inCompartment(compartment)) : filter };
       }),
     );
@@ -162,14 +163,19 @@ export class SearchExecutor {
   /** Values of `select` from the documents of a chain or _has sub-query. */
   private async subquery(type: string, filter: MongoFilter, select: string): Promise<string[]> {
     const max = this.limits.maxSubqueryResults;
+    // `select` is `_id` (chains) or a logical path `idx.<code>.r` (_has): read from the stored terms.
+    const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
     const docs = await this.collection(type)
-      .find(filter, { projection: { [select]: 1 } })
+      .find(toStoredFilter(filter), { projection: { [term ? 'idx.k' : select]: 1 } })
       .limit(max + 1)
       .toArray();
     if (docs.length > max) {
       throw new FhirError('TOO_COSTLY', `A chained or _has condition on ${type} matches more than ${max} resources; narrow it down`);
     }
     return docs.flatMap((doc) => {
+      if (term) {
+        return storedTerms(doc as unknown as Document, term[1] as string, term[2] as string);
+      }
       const value = select === '_id' ? doc._id : valueAt(doc as unknown as Document, select);
       return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
     });
@@ -249,7 +255,7 @@ export class SearchExecutor {
       for (const type of sourceTypes) {
         const codes = this.referenceCodes(type, target.code);
         if (refs.length === 0 || codes.length === 0) continue;
-        results.push(...(await this.fetch(type, { ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) })));
+        results.push(...(await this.fetch(type, toStoredFilter({ ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) }))));
       }
     }
     return results;
@@ -293,16 +299,16 @@ function sortKeys(request: SearchRequest): SortKey[] {
   const byId = request.sort.find((rule) => rule.code === '_id');
   return request.sort
     .filter((rule) => rule.code !== '_id')
-    .map((rule) => ({ field: `idx.${rule.code}.o`, descending: rule.descending }))
+    .map((rule) => ({ field: storedSortPath(rule.code), descending: rule.descending }))
     .concat([{ field: '_id', descending: byId?.descending ?? false }]);
 }
 
 /** A compartment: any of its parameters references the compartment's resource. */
 function inCompartment(compartment: NonNullable<SearchOptions['compartment']>): MongoFilter {
   const id = compartment.reference.split('/')[1];
-  return {
+  return toStoredFilter({
     $or: compartment.params.map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
-  };
+  });
 }
 
 function and(a: MongoFilter, b: MongoFilter): MongoFilter {
@@ -319,8 +325,7 @@ function valueAt(doc: Document, path: string): unknown {
 }
 
 function referencesIn(doc: Document, code: string): string[] {
-  const refs = valueAt(doc, `idx.${code}.r`);
-  return Array.isArray(refs) ? refs.filter((r): r is string => typeof r === 'string') : [];
+  return storedTerms(doc, code, 'r');
 }
 
 export type { Cursor, Position };

@@ -4,10 +4,13 @@
  * against the stored `idx` with an evaluator implementing FerretDB 1.x's array semantics (any
  * element, uncorrelated conditions, no $elemMatch). Chains and _has run through resolveFilter with
  * the same evaluator as the sub-query engine. The expectations are the FHIR R4 answers.
+ * Every case runs twice: on the logical index, and on the stored layout (index-layout.ts) that
+ * the repository actually writes and queries — the layout must not change a single answer.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { extractIndex } from '../../../src/search/extract';
 import { parseSearch } from '../../../src/search/parse';
+import { storedTerms, toStoredFilter, toStoredIndex } from '../../../src/store/mongo/index-layout';
 import { resolveFilter, translateSearch } from '../../../src/store/mongo/search-filter';
 import { BASE_URL, testRegistry } from '../search/registry-fixture';
 import { matches, select } from './ferret-eval';
@@ -115,7 +118,9 @@ const RESOURCES = [
 ] as Resource[];
 
 type Doc = { _id: string; idx?: Record<string, unknown>; deleted?: true };
+type Layout = 'logical' | 'stored';
 let collections: Map<string, Doc[]>;
+let storedCollections: Map<string, Doc[]>;
 
 beforeAll(() => {
   const registry = testRegistry();
@@ -129,6 +134,12 @@ beforeAll(() => {
   for (const type of ['Patient', 'Observation', 'CarePlan', 'RiskAssessment', 'Organization']) {
     collections.get(type)?.push({ _id: `${type}-deleted`, deleted: true });
   }
+  storedCollections = new Map(
+    [...collections].map(([type, docs]) => [
+      type,
+      docs.map((d) => (d.idx ? { ...d, idx: toStoredIndex(d.idx as never) as unknown as Record<string, unknown> } : d)),
+    ]),
+  );
 });
 
 function multimap(query: string): Record<string, string[]> {
@@ -139,7 +150,7 @@ function multimap(query: string): Record<string, string[]> {
   return result;
 }
 
-async function search(resourceType: string, query: string): Promise<string[]> {
+async function search(resourceType: string, query: string, layout: Layout): Promise<string[]> {
   const registry = testRegistry();
   const request = parseSearch(resourceType, multimap(query), registry, {
     strict: true,
@@ -148,14 +159,19 @@ async function search(resourceType: string, query: string): Promise<string[]> {
     baseUrl: BASE_URL,
   });
   const { filter } = translateSearch(request, registry, resourceType, { now: NOW });
-  const docs = (type: string): Doc[] => collections.get(type) ?? [];
+  const stored = layout === 'stored';
+  const docs = (type: string): Doc[] => (stored ? storedCollections : collections).get(type) ?? [];
+  const values = (d: Doc, path: string): string[] => {
+    const term = /^idx\.([^.]+)\.([^.]+)$/.exec(path);
+    return stored && term ? storedTerms(d, term[1] as string, term[2] as string) : select(d, path);
+  };
   const resolved = await resolveFilter(filter, async (type, f, path) =>
     docs(type)
-      .filter((d) => matches(d, f))
-      .flatMap((d) => (path === '_id' ? [d._id] : select(d, path))),
+      .filter((d) => matches(d, stored ? toStoredFilter(f) : f))
+      .flatMap((d) => (path === '_id' ? [d._id] : values(d, path))),
   );
   return docs(resourceType)
-    .filter((d) => matches(d, resolved))
+    .filter((d) => matches(d, stored ? toStoredFilter(resolved) : resolved))
     .map((d) => d._id)
     .sort();
 }
@@ -267,7 +283,7 @@ describe.each<[string, string, string, string[]]>([
   ['no condition: every live resource, never a deleted one', 'Patient', '_count=10', ['p1', 'p2', 'p3']],
   ['a deleted resource does not satisfy a chain', 'Observation', 'subject:Patient.birthdate:missing=true', ['mixed']],
 ])('%s', (_title, resourceType, query, expected) => {
-  test(`${resourceType}?${query} → [${expected.join(', ')}]`, async () => {
-    expect(await search(resourceType, query)).toEqual(expected);
+  test.each<Layout>(['logical', 'stored'])(`${resourceType}?${query} → [${expected.join(', ')}] (%s layout)`, async (layout) => {
+    expect(await search(resourceType, query, layout)).toEqual(expected);
   });
 });
