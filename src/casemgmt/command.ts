@@ -215,3 +215,11 @@ export function created(resource: Resource & { id: string }): PlannedWrite {
 export function updated(resource: Resource & { id: string }, versionId: number): PlannedWrite {
   return { kind: 'update', resource, method: 'PUT', ifMatchVersion: versionId };
 }
+
+/** A stored resource made ready to write again: meta keeps only what is the client's (profiles, labels, tags). */
+export function editable<T extends Resource>(resource: T): T {
+  if (!resource.meta) return resource;
+  const { versionId: _v, lastUpdated: _l, ...meta } = resource.meta;
+  const { meta: _meta, ...rest } = resource;
+  return (Object.keys(meta).length > 0 ? { ...rest, meta } : rest) as T;
+}

@@ -1,0 +1,73 @@
+/**
+ * Set the risk level: a RiskAssessment (cb-risk-assessment) of the case manager's judgement,
+ * method "case manager judgement", one prediction with the qualitative risk and its rationale.
+ * A high level also raises a safety Flag (cb-risk-flag, code case-management#high-risk, its
+ * flag-detail → the RiskAssessment); setting a lower level later ends every such Flag still
+ * active for the client (status inactive, period.end), so the flags say what the latest
+ * judgement says. Flags raised otherwise (PHQ-9 item 9, significant events) are left alone.
+ * See: https://hl7.org/fhir/R4/riskassessment.html, https://hl7.org/fhir/R4/flag.html
+ */
+import type { Flag, RiskAssessment } from '@medplum/fhirtypes';
+import type { PlannedWrite } from '../../store/repository';
+import { assertOpen, loadCase, searchAll } from '../case-record';
+import { type CaseCommand, created, editable, updated } from '../command';
+import { type SetRiskLevelPayload, setRiskLevelSchema } from '../schemas/set-risk-level';
+import { CASE_MANAGEMENT_SYSTEM, FLAG_DETAIL, SYSTEMS, claiming, coded, coding, ref } from '../vocabulary';
+
+const DISPLAYS = { low: 'Low likelihood', moderate: 'Moderate likelihood', high: 'High likelihood' } as const;
+export const HIGH_RISK = coding(CASE_MANAGEMENT_SYSTEM, 'high-risk', 'High risk');
+
+export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
+  name: 'set-risk-level',
+  schema: setRiskLevelSchema,
+  async plan({ services, payload, params, ids, now }) {
+    const caseRecord = await loadCase(services, params.caseId as string);
+    assertOpen(caseRecord, 'set the risk level');
+    const assessed = payload.assessed ?? now.toISOString();
+    const performer = payload.assessedBy ?? payload.recordedBy;
+    const concern = payload.concern ?? 'Risk of harm to self or others';
+    const assessment: RiskAssessment & { id: string } = {
+      resourceType: 'RiskAssessment',
+      id: ids.next('risk'),
+      ...claiming('cb-risk-assessment'),
+      status: 'final',
+      method: { text: 'Case manager judgement' },
+      code: { text: concern },
+      subject: ref(caseRecord.client),
+      occurrenceDateTime: assessed,
+      ...(performer ? { performer: ref(performer) } : {}),
+      ...(payload.basis ? { basis: payload.basis.map((b) => ref(b)) } : {}),
+      prediction: [{ outcome: { text: concern }, qualitativeRisk: coded(SYSTEMS.riskProbability, payload.level, DISPLAYS[payload.level]), rationale: payload.rationale }],
+    };
+    const writes: PlannedWrite[] = [created(assessment)];
+    if (payload.level === 'high') {
+      const flag: Flag & { id: string } = {
+        resourceType: 'Flag',
+        id: ids.next('risk-flag'),
+        ...claiming('cb-risk-flag'),
+        extension: [{ url: FLAG_DETAIL, valueReference: ref(`RiskAssessment/${assessment.id}`) }],
+        status: 'active',
+        category: [coded(SYSTEMS.flagCategory, 'safety', 'Safety')],
+        code: { coding: [HIGH_RISK], text: `High risk: ${payload.rationale}` },
+        subject: ref(caseRecord.client),
+        period: { start: assessed },
+        ...(performer ? { author: ref(performer) } : {}),
+      };
+      writes.push(created(flag));
+    } else {
+      const flags = await searchAll(services, 'Flag', { patient: caseRecord.client });
+      for (const found of flags.matches) {
+        const flag = found.resource as Flag & { id: string };
+        if (flag.status === 'active' && flag.code.coding?.some((c) => c.system === HIGH_RISK.system && c.code === HIGH_RISK.code)) {
+          writes.push(updated({ ...editable(flag), status: 'inactive', period: { ...flag.period, end: laterOf(assessed, flag.period?.start) } }, found.versionId));
+        }
+      }
+    }
+    return { caseId: caseRecord.resource.id, writes };
+  },
+};
+
+/** The end of a period cannot precede its start. */
+function laterOf(at: string, start: string | undefined): string {
+  return start !== undefined && new Date(start).getTime() > new Date(at).getTime() ? start : at;
+}
