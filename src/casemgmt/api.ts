@@ -3,7 +3,11 @@
  * the OpenAPI document (openapi.ts) describes, so the two cannot drift apart.
  */
 import type { CaseCommand } from './command';
+import { logContact, recordSignificantEvent } from './commands/contact';
 import { openCase } from './commands/open-case';
+import { recordConsent } from './commands/record-consent';
+import { makeReferral, updateReferralStatus } from './commands/referral';
+import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
 import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
@@ -90,6 +94,76 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'Writes an Observation of the measurement (focus and Goal.outcomeReference link it to the objective) and updates the objective’s and its goal’s lifecycleStatus, achievementStatus and statusDate.',
     command: recordProgress,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/referrals',
+    operationId: 'makeReferral',
+    summary: 'Make a referral',
+    description:
+      'Writes a ServiceRequest (cb-referral: intent order, performer = the receiving organization, supportingInfo = the consent) and its Task (cb-referral-task: status requested, code fulfill, owner = the receiving organization).',
+    command: makeReferral,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/referrals/{referralId}/status',
+    operationId: 'updateReferralStatus',
+    summary: 'Record a referral status change',
+    description:
+      'Moves the referral Task (accepted, rejected, in-progress, on-hold, completed, cancelled, failed; a reason is required for rejected, cancelled, on-hold and failed) and the ServiceRequest with it (completed; revoked when rejected, cancelled or failed). The receiving organization may instead update the Task through the FHIR API. Allowed on a closed case. 409 for a transition the referral workflow does not allow.',
+    command: updateReferralStatus,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/contacts',
+    operationId: 'logContact',
+    summary: 'Log a contact or home visit with its note',
+    description:
+      'Writes an Encounter (cb-contact: class HH home visit, AMB office, FLD field, VR phone/video) and its note (DocumentReference cb-case-note, text/plain, context.encounter = the contact and the case). Allowed on a closed case (post-transition follow-up).',
+    command: logContact,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/events',
+    operationId: 'recordSignificantEvent',
+    summary: 'Record a significant event (crisis, hospitalization, mandated report…)',
+    description:
+      'Writes a case note (DocumentReference cb-case-note) with the event category, and a safety Flag (cb-risk-flag) when safetyConcern is true. Allowed on a closed case.',
+    command: recordSignificantEvent,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/transfer',
+    operationId: 'transferCase',
+    summary: 'Transfer the case to another agency',
+    description:
+      'Writes a referral to the receiving agency (ServiceRequest cb-referral + Task cb-referral-task, the summary as Task.input), the transition summary (DocumentReference, LOINC 57133-1 or 18842-5), the case finished (EpisodeOfCare status and statusHistory), the active plan completed, its open goals cancelled (achieved ones completed) and active interventions completed. 409 on a closed case.',
+    command: transferCase,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/close',
+    operationId: 'closeCase',
+    summary: 'Close the case',
+    description:
+      'Writes the case finished (EpisodeOfCare status, period.end, statusHistory), the active plan completed, its open goals cancelled (achieved ones completed) and active interventions completed. 409 on a closed case.',
+    command: closeCase,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/consents',
+    operationId: 'recordConsent',
+    summary: 'Record a consent (treatment, disclosure, 42 CFR Part 2)',
+    description:
+      'Writes a Consent (cb-consent). 42 CFR Part 2: policy uri of Part 2, a provision with recipients, purposes and expiry, security labels R, 42CFRPart2 and NORDSCLCD.',
+    command: recordConsent,
   },
 ];
 
