@@ -1,9 +1,369 @@
+/**
+ * The case view, assembled from FHIR only — so what the FHIR API changes (a Task accepted by the
+ * receiving agency, a Goal patched by an EHR) shows here. One search brings the case and
+ * everything linked to it:
+ *
+ *   EpisodeOfCare?_id=<case>&_include=EpisodeOfCare:patient|team|condition
+ *     &_revinclude=CarePlan|ServiceRequest|QuestionnaireResponse|Observation:episode-of-care
+ *     &_revinclude=Encounter:episode-of-care&_revinclude=DocumentReference:encounter
+ *     &_include:iterate=CarePlan:goal&_revinclude:iterate=Task:focus
+ *     &_revinclude:iterate=Observation:derived-from
+ *
+ * and three follow-up searches read what belongs to the client rather than to one case: risk
+ * assessments (newest first), flags and consents.
+ */
+import type {
+  CarePlan,
+  CareTeam,
+  Condition,
+  Consent,
+  DocumentReference,
+  EpisodeOfCare,
+  Encounter,
+  Flag,
+  Goal,
+  Observation,
+  Patient,
+  QuestionnaireResponse,
+  Reference,
+  Resource,
+  RiskAssessment,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../rest/services';
 import type { RequestContext } from '../rest/types';
+import { readOrUndefined, searchAll } from './case-record';
+import { instrumentFor } from './instruments';
+import { milestonesOf } from './plan-mapping';
+import { achievementCode } from './progress';
+import { PERTAINS_TO_GOAL, WORKFLOW_EPISODE, localReference } from './vocabulary';
 
-export async function caseView(_services: FhirServices, _ctx: RequestContext, caseId: string): Promise<unknown> {
-  return { id: caseId };
+export const CASE_QUERY = (caseId: string): Record<string, string | string[]> => ({
+  _id: caseId,
+  _include: ['EpisodeOfCare:patient', 'EpisodeOfCare:team', 'EpisodeOfCare:condition'],
+  _revinclude: [
+    'CarePlan:episode-of-care',
+    'ServiceRequest:episode-of-care',
+    'QuestionnaireResponse:episode-of-care',
+    'Observation:episode-of-care',
+    'Encounter:episode-of-care',
+    'DocumentReference:encounter',
+  ],
+  '_include:iterate': 'CarePlan:goal',
+  '_revinclude:iterate': ['Task:focus', 'Observation:derived-from'],
+});
+
+const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent'];
+
+type Display = string | undefined;
+
+const text = (reference: Reference | undefined): Display => localReference(reference) ?? reference?.display ?? reference?.identifier?.value;
+const conceptText = (c: { text?: string; coding?: { display?: string; code?: string }[] } | undefined): Display => c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code;
+
+export async function caseView(services: FhirServices, ctx: RequestContext, caseId: string) {
+  assertAllowed(services, ctx);
+  const found = await searchAll(services, 'EpisodeOfCare', CASE_QUERY(caseId));
+  const episode = found.matches[0]?.resource as (EpisodeOfCare & { id: string }) | undefined;
+  if (!episode) {
+    throw new FhirError('NOT_FOUND', `There is no case ${caseId} (EpisodeOfCare/${caseId})`);
+  }
+  const all = [...found.matches, ...found.included].map((m) => m.resource);
+  const byType = <T extends Resource>(type: string) => all.filter((r) => r.resourceType === type) as (T & { id: string })[];
+  const clientRef = localReference(episode.patient) ?? '';
+  const [risks, flags, consents] = await Promise.all([
+    searchAll(services, 'RiskAssessment', { subject: clientRef, _sort: '-date', _count: '50' }),
+    searchAll(services, 'Flag', { patient: clientRef }),
+    searchAll(services, 'Consent', { patient: clientRef }),
+  ]);
+  const patient = byType<Patient>('Patient')[0];
+  const plans = byType<CarePlan>('CarePlan');
+  const goals = new Map(byType<Goal>('Goal').map((g) => [g.id, g]));
+  const observations = byType<Observation>('Observation');
+  const requests = byType<ServiceRequest>('ServiceRequest').filter((sr) => isOfCase(sr, caseId));
+  const tasks = byType<Task>('Task');
+  const notes = byType<DocumentReference>('DocumentReference');
+  const encounters = byType<Encounter>('Encounter');
+  const responses = byType<QuestionnaireResponse>('QuestionnaireResponse');
+  const current = plans.filter((p) => p.status === 'active').sort(newestFirst)[0];
+
+  return {
+    id: episode.id,
+    status: episode.status,
+    opened: episode.period?.start,
+    ...(episode.period?.end ? { closed: episode.period.end } : {}),
+    statusHistory: (episode.statusHistory ?? []).map((h) => ({ status: h.status, start: h.period.start, ...(h.period.end ? { end: h.period.end } : {}) })),
+    client: patient
+      ? {
+          id: patient.id,
+          name: patient.name?.[0]?.text ?? [patient.name?.[0]?.given?.join(' '), patient.name?.[0]?.family].filter(Boolean).join(' '),
+          identifiers: (patient.identifier ?? []).map((i) => ({ system: i.system, value: i.value })),
+          gender: patient.gender,
+          birthDate: patient.birthDate,
+        }
+      : { reference: text(episode.patient) },
+    caseManager: text(episode.careManager),
+    agency: text(episode.managingOrganization),
+    team: byType<CareTeam>('CareTeam').flatMap((t) => (t.participant ?? []).map((p) => ({ member: text(p.member), role: conceptText(p.role?.[0]) }))),
+    presentingProblems: byType<Condition>('Condition').map((c) => ({
+      id: c.id,
+      description: conceptText(c.code),
+      category: c.category?.[0]?.coding?.[0]?.code,
+      status: c.clinicalStatus?.coding?.[0]?.code,
+    })),
+    plan: current ? planView(current, goals, observations, requests) : null,
+    planHistory: plans.sort(newestFirst).map((p) => ({
+      id: p.id,
+      status: p.status,
+      title: p.title,
+      period: p.period,
+      created: p.created,
+      ...(p.replaces ? { replaces: p.replaces.map((r) => text(r)) } : {}),
+      ...(p.description ? { description: p.description } : {}),
+      goals: (p.goal ?? []).map((g) => text(g)),
+    })),
+    referrals: requests
+      .filter((sr) => sr.intent === 'order')
+      .map((sr) => {
+        const task = tasks.filter((t) => localReference(t.focus) === `ServiceRequest/${sr.id}`).sort((a, b) => ((a.meta?.lastUpdated ?? '') < (b.meta?.lastUpdated ?? '') ? 1 : -1))[0];
+        return {
+          id: sr.id,
+          service: conceptText(sr.code),
+          to: text(sr.performer?.[0]),
+          reason: conceptText(sr.reasonCode?.[0]),
+          priority: sr.priority,
+          authored: sr.authoredOn,
+          status: sr.status,
+          task: task
+            ? { id: task.id, status: task.status, ...(task.statusReason ? { reason: conceptText(task.statusReason) } : {}), owner: text(task.owner), lastModified: task.lastModified ?? task.meta?.lastUpdated }
+            : null,
+        };
+      }),
+    timeline: timeline({ encounters, notes, responses, observations, requests }),
+    screenings: responses.sort((a, b) => compareDates(b.authored, a.authored)).map((qr) => screeningView(qr, observations)),
+    risk: riskView(risks.matches.map((m) => m.resource as RiskAssessment & { id: string })),
+    flags: flags.matches
+      .map((m) => m.resource as Flag & { id: string })
+      .filter((f) => f.status === 'active')
+      .map((f) => ({ id: f.id, alert: conceptText(f.code), category: f.category?.[0]?.coding?.[0]?.code, since: f.period?.start })),
+    consents: consents.matches.map((m) => {
+      const c = m.resource as Consent & { id: string };
+      return {
+        id: c.id,
+        status: c.status,
+        category: conceptText(c.category?.[0]),
+        date: c.dateTime,
+        ...(c.provision?.period?.end ? { expires: c.provision.period.end } : {}),
+        recipients: (c.provision?.actor ?? []).map((a) => text(a.reference)),
+        purposes: (c.provision?.purpose ?? []).map((p) => p.code),
+        policy: c.policy?.[0]?.uri ?? c.policyRule?.coding?.[0]?.code,
+        ...(c.meta?.security ? { securityLabels: c.meta.security.map((s) => s.code) } : {}),
+      };
+    }),
+    fhir: { case: `EpisodeOfCare/${episode.id}`, client: clientRef },
+    ...(found.truncated ? { warnings: ['The case has more linked resources than one read returns; some are left out'] } : {}),
+  };
 }
-export async function caseList(_services: FhirServices, _ctx: RequestContext, _client: string | undefined): Promise<unknown> {
-  return {};
+
+function planView(plan: CarePlan & { id: string }, goals: ReadonlyMap<string, Goal & { id: string }>, observations: readonly (Observation & { id: string })[], requests: readonly (ServiceRequest & { id: string })[]) {
+  const inPlan = (plan.goal ?? []).map((g) => localReference(g)).filter((r): r is string => r?.startsWith('Goal/') ?? false).map((r) => r.slice(5));
+  const objectiveIds = new Set(inPlan.flatMap((id) => milestonesOf(goals.get(id) ?? ({} as Goal)).map((r) => r.slice(5))));
+  const activityIds = new Set((plan.activity ?? []).map((a) => localReference(a.reference)).filter((r): r is string => r !== undefined));
+  const interventions = requests.filter((sr) => activityIds.has(`ServiceRequest/${sr.id}`));
+  const interventionView = (sr: ServiceRequest & { id: string }) => ({
+    id: sr.id,
+    service: conceptText(sr.code),
+    provider: text(sr.performer?.[0]),
+    frequency: sr.occurrenceTiming?.code?.text,
+    status: sr.status,
+  });
+  const goalOf = (sr: ServiceRequest) => localReference(sr.extension?.find((e) => e.url === PERTAINS_TO_GOAL)?.valueReference)?.slice(5);
+  const statusOf = (g: Goal) => ({ lifecycleStatus: g.lifecycleStatus, achievementStatus: achievementCode(g), statusDate: g.statusDate });
+  return {
+    id: plan.id,
+    title: plan.title,
+    status: plan.status,
+    period: plan.period,
+    created: plan.created,
+    ...(plan.replaces ? { replaces: plan.replaces.map((r) => text(r)) } : {}),
+    goals: inPlan
+      .filter((id) => !objectiveIds.has(id))
+      .map((id) => goals.get(id))
+      .filter((g): g is Goal & { id: string } => g !== undefined)
+      .map((g) => ({
+        id: g.id,
+        description: g.description.text,
+        ...(g.priority ? { priority: g.priority.coding?.[0]?.code } : {}),
+        ...statusOf(g),
+        objectives: milestonesOf(g)
+          .map((r) => goals.get(r.slice(5)))
+          .filter((o): o is Goal & { id: string } => o !== undefined && inPlan.includes(o.id))
+          .map((o) => {
+            const target = o.target?.[0];
+            return {
+              id: o.id,
+              description: o.description.text,
+              measure: conceptText(target?.measure),
+              target: target?.detailQuantity
+                ? { value: target.detailQuantity.value, unit: target.detailQuantity.unit, comparator: target.detailQuantity.comparator ?? '>=' }
+                : { text: target?.detailString },
+              due: target?.dueDate,
+              ...statusOf(o),
+              progress: progressOf(o, observations),
+            };
+          }),
+        interventions: interventions.filter((sr) => goalOf(sr) === g.id).map(interventionView),
+      })),
+    otherInterventions: interventions.filter((sr) => !goalOf(sr) || !inPlan.includes(goalOf(sr) as string)).map(interventionView),
+  };
+}
+
+/** The objective's measurements: its outcomeReference and the case's Observations focused on it, by date. */
+function progressOf(objective: Goal & { id: string }, observations: readonly (Observation & { id: string })[]) {
+  const outcomes = new Set((objective.outcomeReference ?? []).map((r) => localReference(r)));
+  return observations
+    .filter((o) => outcomes.has(`Observation/${o.id}`) || (o.focus ?? []).some((f) => localReference(f) === `Goal/${objective.id}`))
+    .filter((o) => o.status !== 'entered-in-error')
+    .sort((a, b) => compareDates(a.effectiveDateTime, b.effectiveDateTime))
+    .map((o) => ({
+      id: o.id,
+      date: o.effectiveDateTime,
+      ...(o.valueQuantity ? { value: o.valueQuantity.value, unit: o.valueQuantity.unit } : { text: o.valueString }),
+      ...(o.note?.[0]?.text ? { note: o.note[0].text } : {}),
+    }));
+}
+
+function screeningView(qr: QuestionnaireResponse & { id: string }, observations: readonly (Observation & { id: string })[]) {
+  const score = observations.find((o) => (o.derivedFrom ?? []).some((d) => localReference(d) === `QuestionnaireResponse/${qr.id}`));
+  return {
+    id: qr.id,
+    instrument: instrumentFor(qr.questionnaire)?.title ?? qr.questionnaire,
+    authored: qr.authored,
+    status: qr.status,
+    ...(score ? { score: score.valueInteger, band: conceptText(score.interpretation?.[0]), scoreObservation: score.id } : {}),
+  };
+}
+
+function riskView(assessments: readonly (RiskAssessment & { id: string })[]) {
+  const current = assessments.filter((r) => r.status !== 'entered-in-error');
+  const view = (r: RiskAssessment & { id: string }) => ({
+    id: r.id,
+    level: r.prediction?.[0]?.qualitativeRisk?.coding?.[0]?.code,
+    assessed: r.occurrenceDateTime,
+    method: conceptText(r.method),
+    ...(r.prediction?.[0]?.rationale ? { rationale: r.prediction[0].rationale } : {}),
+  });
+  const [latest] = current;
+  return latest ? { ...view(latest), history: current.slice(1, 10).map(view) } : null;
+}
+
+interface TimelineEntry {
+  readonly date: string | undefined;
+  readonly kind: string;
+  readonly [key: string]: unknown;
+}
+
+/** Contacts (with their notes), notes and events, screenings, referrals and progress, oldest first. */
+function timeline(args: {
+  encounters: readonly (Encounter & { id: string })[];
+  notes: readonly (DocumentReference & { id: string })[];
+  responses: readonly (QuestionnaireResponse & { id: string })[];
+  observations: readonly (Observation & { id: string })[];
+  requests: readonly (ServiceRequest & { id: string })[];
+}): TimelineEntry[] {
+  const notesOf = (encounterId: string) => args.notes.filter((n) => (n.context?.encounter ?? []).some((e) => localReference(e) === `Encounter/${encounterId}`));
+  const onContact = new Set(args.encounters.flatMap((e) => notesOf(e.id).map((n) => n.id)));
+  const entries: TimelineEntry[] = [
+    ...args.encounters.map((e) => ({
+      date: e.period?.start,
+      kind: 'contact',
+      id: e.id,
+      type: conceptText(e.type?.[0]),
+      setting: e.class?.code,
+      ...(e.period?.end ? { end: e.period.end } : {}),
+      ...(e.location?.[0]?.location.display ? { location: e.location[0].location.display } : {}),
+      participants: (e.participant ?? []).map((p) => text(p.individual)),
+      notes: notesOf(e.id).map(noteView),
+    })),
+    ...args.notes
+      .filter((n) => !onContact.has(n.id))
+      .map((n) => {
+        const event = n.category?.find((c) => c.coding?.some((x) => x.system === 'http://casebridge.org/fhir/CodeSystem/case-management'));
+        const kind = event ? 'event' : n.type?.coding?.some((c) => c.code === '57133-1' || c.code === '18842-5') ? 'transition-summary' : 'note';
+        return { date: n.context?.period?.start ?? n.date, kind, ...(event ? { category: event.coding?.[0]?.code } : {}), ...noteView(n) };
+      }),
+    ...args.responses.map((qr) => ({ date: qr.authored, kind: 'screening', id: qr.id, instrument: instrumentFor(qr.questionnaire)?.title ?? qr.questionnaire })),
+    ...args.requests
+      .filter((sr) => sr.intent === 'order')
+      .map((sr) => ({ date: sr.authoredOn, kind: 'referral', id: sr.id, service: conceptText(sr.code), to: text(sr.performer?.[0]) })),
+    ...args.observations
+      .filter((o) => (o.focus ?? []).some((f) => localReference(f)?.startsWith('Goal/')))
+      .map((o) => ({ date: o.effectiveDateTime, kind: 'progress', id: o.id, objective: text(o.focus?.[0]), ...(o.valueQuantity ? { value: o.valueQuantity.value } : { text: o.valueString }) })),
+  ];
+  return entries.sort((a, b) => compareDates(a.date, b.date));
+}
+
+function noteView(n: DocumentReference & { id: string }) {
+  const attachment = n.content?.[0]?.attachment;
+  const isText = attachment?.contentType?.startsWith('text/plain') && attachment.data !== undefined;
+  return {
+    id: n.id,
+    type: conceptText(n.type),
+    written: n.date,
+    author: text(n.author?.[0]),
+    ...(n.description ? { title: n.description } : {}),
+    ...(isText ? { text: Buffer.from(attachment?.data as string, 'base64').toString('utf8') } : {}),
+  };
+}
+
+function isOfCase(resource: { extension?: { url: string; valueReference?: Reference }[] }, caseId: string): boolean {
+  return (resource.extension ?? []).some((e) => e.url === WORKFLOW_EPISODE && localReference(e.valueReference) === `EpisodeOfCare/${caseId}`);
+}
+
+function newestFirst(a: CarePlan, b: CarePlan): number {
+  return compareDates(b.created ?? b.meta?.lastUpdated, a.created ?? a.meta?.lastUpdated);
+}
+
+/** FHIR dates of any precision, in time order; absent last. */
+function compareDates(a: string | undefined, b: string | undefined): number {
+  if (a === undefined) return b === undefined ? 0 : 1;
+  if (b === undefined) return -1;
+  return Date.parse(a) - Date.parse(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** GET /cm/v1/cases?client=<Patient id>: the client's cases, newest first. */
+export async function caseList(services: FhirServices, ctx: RequestContext, client: string | undefined) {
+  assertAllowed(services, ctx);
+  if (client === undefined || !/^(Patient\/)?[A-Za-z0-9\-.]{1,64}$/.test(client)) {
+    throw new FhirError('INVALID_REQUEST', 'List cases by client: GET /cm/v1/cases?client=<client id>', { expression: ['client'] });
+  }
+  const clientId = client.replace(/^Patient\//, '');
+  if (!(await readOrUndefined(services, 'Patient', clientId))) {
+    throw new FhirError('NOT_FOUND', `There is no client ${clientId} (Patient/${clientId})`, { expression: ['client'] });
+  }
+  const found = await searchAll(services, 'EpisodeOfCare', { patient: `Patient/${clientId}`, _sort: '-date' });
+  return {
+    client: clientId,
+    cases: found.matches.map((m) => {
+      const e = m.resource as EpisodeOfCare & { id: string };
+      return {
+        id: e.id,
+        status: e.status,
+        opened: e.period?.start,
+        ...(e.period?.end ? { closed: e.period.end } : {}),
+        caseManager: text(e.careManager),
+        agency: text(e.managingOrganization),
+        view: `/cm/v1/cases/${e.id}`,
+      };
+    }),
+  };
+}
+
+/** The view reads many types: the caller must be allowed to search each (deny by default). */
+function assertAllowed(services: FhirServices, ctx: RequestContext): void {
+  const denied = READ_TYPES.filter((resourceType) => !services.access.allows(ctx.caller, { interaction: 'search-type', resourceType }));
+  if (denied.length > 0) {
+    throw new FhirError('FORBIDDEN', `Not allowed: reading a case needs search access to ${denied.join(', ')}`);
+  }
 }

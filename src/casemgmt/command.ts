@@ -117,7 +117,13 @@ export async function runCommand<P extends { recordedBy?: string }>(
       const provenance = provenanceFor({ id: provenanceId, command: command.name, plan, now, agent, hash });
       const writes = [...plan.writes, { kind: 'create', resource: provenance } as PlannedWrite];
       for (const write of writes) {
-        if (write.kind !== 'delete') assertValid(write.resource, write.resource.resourceType);
+        if (write.kind === 'delete') continue;
+        // The caller needs the access the same writes through the FHIR API would need.
+        const interaction = write.kind === 'create' ? 'create' : 'update';
+        if (!services.access.allows(ctx.caller, { interaction, resourceType: write.resource.resourceType })) {
+          throw new FhirError('FORBIDDEN', `Not allowed: ${interaction} on ${write.resource.resourceType}, which ${command.name} writes`);
+        }
+        assertValid(write.resource, write.resource.resourceType);
       }
       try {
         await services.repo.applyAll(writes);
