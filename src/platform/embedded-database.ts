@@ -79,12 +79,20 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 }
 
 function launchArguments(dataDir: string): string[] {
-  // FerretDB wants a file: URI naming a directory, with its trailing slash. Its SQLite runs in
-  // WAL mode; synchronous=normal syncs at checkpoints instead of at every commit: a power cut
-  // can lose the last writes but never corrupts the database (https://sqlite.org/wal.html).
-  // Bundle ingest is about a third faster. Production data belongs on MongoDB (MONGODB_URI).
-  const sqliteUrl = pathToFileURL(dataDir).href.replace(/\/?$/, '/');
-  return ['-listen-addr=127.0.0.1:0', `-sqlite-url=${sqliteUrl}?_pragma=synchronous(normal)`, '-log-level=warn', '-exit-on-stdin-close'];
+  // SQLite runs in WAL mode; synchronous=normal syncs at checkpoints instead of at every commit: a
+  // power cut can lose the last writes but never corrupts the database
+  // (https://sqlite.org/wal.html). Bundle ingest is about a third faster. Production data belongs
+  // on MongoDB (MONGODB_URI).
+  return ['-listen-addr=127.0.0.1:0', `${sqliteUrlArgument(dataDir)}?_pragma=synchronous(normal)`, '-log-level=warn', '-exit-on-stdin-close'];
+}
+
+/**
+ * The start of the `-sqlite-url` argument for a data folder (absolute): FerretDB wants a file:
+ * URI naming a directory, with its trailing slash. embedded-database-users.ts looks for it in
+ * the command lines of running processes.
+ */
+export function sqliteUrlArgument(dataDir: string): string {
+  return `-sqlite-url=${pathToFileURL(dataDir).href.replace(/\/?$/, '/')}`;
 }
 
 async function assertBinaryExists(binaryPath: string): Promise<void> {
