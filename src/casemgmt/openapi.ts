@@ -1,3 +1,224 @@
-export function openApiDocument(): unknown {
-  return {};
+/**
+ * The OpenAPI 3.1 document of the case API (GET /cm/v1/openapi.json), generated from the
+ * endpoint table (api.ts) and the very JSON Schemas that validate each command, so the document
+ * cannot describe a payload the API would refuse, or the reverse. OpenAPI 3.1 schemas are JSON
+ * Schema 2020-12, the dialect the commands are compiled with.
+ * See: https://spec.openapis.org/oas/v3.1.0
+ */
+import { COMMAND_ENDPOINTS, pathParameters } from './api';
+import { COMMANDS } from './command';
+import { IDEMPOTENCY_KEY } from './idempotency';
+import type { JsonSchema } from './schemas/common';
+
+type Json = Record<string, unknown>;
+
+const OUTCOME = 'application/fhir+json';
+
+/** A reduced schema of FHIR R4 OperationOutcome: what every error of the API answers. */
+export const OPERATION_OUTCOME_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: 'FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html); `expression` locates each problem: a field of the command (`objectives[1].goal`), a header (`Idempotency-Key`) or a FHIR element',
+  required: ['resourceType', 'issue'],
+  properties: {
+    resourceType: { const: 'OperationOutcome' },
+    issue: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['severity', 'code'],
+        properties: {
+          severity: { enum: ['fatal', 'error', 'warning', 'information'] },
+          code: { type: 'string', description: 'FHIR IssueType: invalid, not-found, conflict, business-rule…' },
+          details: {
+            type: 'object',
+            properties: {
+              coding: { type: 'array', items: { type: 'object', properties: { system: { type: 'string' }, code: { type: 'string' } } } },
+              text: { type: 'string' },
+            },
+          },
+          diagnostics: { type: 'string' },
+          expression: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+export const COMMAND_RECEIPT_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: 'What a command wrote. The same body answers a replay of the command with the same Idempotency-Key.',
+  required: ['command', 'case', 'provenance', 'recorded', 'written'],
+  properties: {
+    command: { enum: Object.keys(COMMANDS), description: 'The command (CodeSystem case-management, as in Provenance.activity)' },
+    case: { type: 'string', pattern: '^EpisodeOfCare/[A-Za-z0-9\\-.]{1,64}$', description: 'The case' },
+    provenance: { type: 'string', pattern: '^Provenance/[A-Za-z0-9\\-.]{1,64}$', description: 'The Provenance of the command' },
+    recorded: { type: 'string', description: 'When it was recorded (Provenance.recorded)' },
+    written: {
+      type: 'array',
+      description: 'Every resource written, with the version written, in writing order (the Provenance’s targets)',
+      items: {
+        type: 'object',
+        required: ['reference', 'versionId'],
+        properties: { reference: { type: 'string', description: 'Type/id' }, versionId: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const CASE_VIEW_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: 'The case as the case manager reads it, assembled from the FHIR resources (docs/case-api.md)',
+  required: ['id', 'status', 'statusHistory', 'client', 'team', 'plan', 'planHistory', 'referrals', 'timeline', 'screenings', 'risk', 'flags', 'consents'],
+  properties: {
+    id: { type: 'string' },
+    status: { type: 'string', description: 'EpisodeOfCare.status' },
+    opened: { type: 'string' },
+    closed: { type: 'string' },
+    statusHistory: { type: 'array', items: { type: 'object' } },
+    client: { type: 'object' },
+    caseManager: { type: 'string' },
+    agency: { type: 'string' },
+    team: { type: 'array', items: { type: 'object' } },
+    presentingProblems: { type: 'array', items: { type: 'object' } },
+    plan: { anyOf: [{ type: 'object' }, { type: 'null' }], description: 'The active service plan: goals → objectives → progress, interventions' },
+    planHistory: { type: 'array', items: { type: 'object' }, description: 'Every plan of the case, newest first, with `replaces`' },
+    referrals: { type: 'array', items: { type: 'object' }, description: 'Referrals with their Task’s status' },
+    timeline: { type: 'array', items: { type: 'object' }, description: 'Contacts with their notes, notes, events, screenings, referrals, progress: oldest first' },
+    screenings: { type: 'array', items: { type: 'object' } },
+    risk: { anyOf: [{ type: 'object' }, { type: 'null' }], description: 'The latest RiskAssessment of the client, and earlier ones' },
+    flags: { type: 'array', items: { type: 'object' }, description: 'Active Flags of the client' },
+    consents: { type: 'array', items: { type: 'object' } },
+    fhir: { type: 'object' },
+    warnings: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+const CASE_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['client', 'cases'],
+  properties: {
+    client: { type: 'string' },
+    cases: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'status', 'view'],
+        properties: { id: { type: 'string' }, status: { type: 'string' }, opened: { type: 'string' }, closed: { type: 'string' }, caseManager: { type: 'string' }, agency: { type: 'string' }, view: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const error = (description: string): Json => ({ description, content: { [OUTCOME]: { schema: { $ref: '#/components/schemas/OperationOutcome' } } } });
+
+const json = (ref: string): Json => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+
+const pathParameter = (name: string): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  description: name === 'caseId' ? 'The case: the id of its EpisodeOfCare' : `The id of the ${name.replace(/Id$/, '')}`,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' },
+});
+
+const schemaName = (operationId: string) => `${operationId[0]?.toUpperCase()}${operationId.slice(1)}Command`;
+
+let cached: Json | undefined;
+
+export function openApiDocument(): Json {
+  if (cached) return cached;
+  const schemas: Record<string, JsonSchema> = {
+    OperationOutcome: OPERATION_OUTCOME_SCHEMA,
+    CommandReceipt: COMMAND_RECEIPT_SCHEMA,
+    CaseView: CASE_VIEW_SCHEMA,
+    CaseList: CASE_LIST_SCHEMA,
+  };
+  const names = new Map<JsonSchema, string>();
+  const paths: Record<string, Record<string, Json>> = {
+    '/cases/{caseId}': {
+      get: {
+        operationId: 'getCase',
+        summary: 'Read a case',
+        description: 'The case view: client, status history, team, current plan with goals, objectives and their progress, plan history, referrals and their Task status, timeline of contacts and notes, scores and risk, active flags, consents. Assembled from FHIR on every read.',
+        parameters: [pathParameter('caseId')],
+        responses: { '200': { description: 'The case', content: json('CaseView') }, '404': error('No such case') },
+      },
+    },
+    '/cases': {
+      get: {
+        operationId: 'listCases',
+        summary: 'List a client’s cases',
+        parameters: [{ name: 'client', in: 'query', required: true, description: 'The client: the id of their Patient', schema: { type: 'string' } }],
+        responses: { '200': { description: 'The client’s cases, newest first', content: json('CaseList') }, '400': error('No client given'), '404': error('No such client') },
+      },
+    },
+    '/openapi.json': {
+      get: { operationId: 'getOpenApi', summary: 'This document', responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
+  };
+  for (const endpoint of COMMAND_ENDPOINTS) {
+    let name = names.get(endpoint.command.schema);
+    if (!name) {
+      name = schemaName(endpoint.operationId);
+      names.set(endpoint.command.schema, name);
+      schemas[name] = endpoint.command.schema;
+    }
+    const operation: Json = {
+      operationId: endpoint.operationId,
+      summary: endpoint.summary,
+      description: endpoint.description,
+      parameters: [...pathParameters(endpoint.path).map(pathParameter), { $ref: '#/components/parameters/IdempotencyKey' }],
+      requestBody: { required: true, content: json(name) },
+      responses: {
+        '201': {
+          description: 'Written, as one unit with its Provenance',
+          headers: { Location: { $ref: '#/components/headers/Location' } },
+          content: json('CommandReceipt'),
+        },
+        '200': {
+          description: 'A replay (same Idempotency-Key, same command): nothing written, the first answer again',
+          headers: { Location: { $ref: '#/components/headers/Location' }, 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } },
+          content: json('CommandReceipt'),
+        },
+        '400': error('The payload does not match the schema (each issue locates the field), or a malformed Idempotency-Key'),
+        '403': error('The caller may not write what the command writes'),
+        '404': error('No such case, client, objective or referral'),
+        '409': error('The Idempotency-Key was used for a different command, the case is closed, or its state does not allow the command'),
+        '415': error('The body is not JSON'),
+        '422': error('A business rule: answers that cannot be scored, an objective without a goal, a resource that fails its profile'),
+      },
+    };
+    const method = endpoint.method.toLowerCase();
+    paths[endpoint.path] = { ...(paths[endpoint.path] ?? {}), [method]: operation };
+  }
+  cached = {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'CaseBridge case-management API',
+      version: '1',
+      description:
+        'Commands in the case manager’s vocabulary, each written to FHIR R4 as one all-or-nothing unit with a Provenance, and the case view read back from FHIR. Dates: `format: date` is YYYY-MM-DD; `format: fhir-date-time` is a date or a date-time with a time zone. Errors are FHIR OperationOutcomes. See docs/case-api.md.',
+    },
+    servers: [{ url: '/cm/v1' }],
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : 1))),
+    components: {
+      schemas,
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: 'Makes the command idempotent: its ids derive from (key, caller, command); sending it again answers the first result (200) and writes nothing; the same key with another payload is 409',
+          schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+        },
+      },
+      headers: {
+        Location: { description: 'The case view: /cm/v1/cases/{caseId}', schema: { type: 'string' } },
+        IdempotentReplayed: { description: '"true" on a replay', schema: { type: 'string', enum: ['true'] } },
+      },
+    },
+  };
+  return cached;
 }

@@ -162,6 +162,14 @@ describe('idempotency', () => {
 });
 
 describe('routing', () => {
+  test('GET /cm/v1/openapi.json serves the OpenAPI 3.1 document', async () => {
+    const res = await h.get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(res.body.paths['/cases'].post.operationId).toBe('openCase');
+  });
+
   test('unknown path: 404 OperationOutcome; wrong method: 405', async () => {
     const unknown = await h.get('/nothing');
     expect(unknown.status).toBe(404);
