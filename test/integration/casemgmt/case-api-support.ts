@@ -1,7 +1,7 @@
 // Shared by the case-API integration tests: the app on its own database with a steady clock,
 // requests to /cm/v1 and /fhir, a database snapshot ("no trace"), and a case opened in one call.
 import request from 'supertest';
-import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
+import { FHIR_JSON, type TestApp, type TestAppOptions, testApp } from '../../support/app';
 
 export interface CaseApiHarness {
   readonly t: TestApp;
@@ -18,10 +18,10 @@ export interface CaseApiHarness {
 
 let counter = 0;
 
-export async function caseApiHarness(): Promise<CaseApiHarness> {
+export async function caseApiHarness(options: Pick<TestAppOptions, 'beforeWrite'> = {}): Promise<CaseApiHarness> {
   let tick = 0;
   // 2025-03-01T09:00:00Z, one second further at each reading.
-  const t = await testApp({ now: () => new Date(Date.UTC(2025, 2, 1, 9) + tick++ * 1000) });
+  const t = await testApp({ ...options, now: () => new Date(Date.UTC(2025, 2, 1, 9) + tick++ * 1000) });
   const harness: CaseApiHarness = {
     t,
     command(path, body, options = {}) {
