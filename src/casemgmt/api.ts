@@ -53,7 +53,7 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     operationId: 'setRiskLevel',
     summary: 'Set the risk level',
     description:
-      'Writes a RiskAssessment (cb-risk-assessment) of the case manager’s judgement. High: also an active safety Flag (cb-risk-flag, code high-risk). Low or moderate: ends the client’s active high-risk Flags.',
+      'Writes a RiskAssessment (cb-risk-assessment) of the case manager’s judgement. High: also an active safety Flag (cb-risk-flag, code high-risk). Earlier active high-risk Flags of the client end.',
     command: setRiskLevel,
   },
   {

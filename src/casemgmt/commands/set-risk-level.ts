@@ -2,7 +2,7 @@
  * Set the risk level: a RiskAssessment (cb-risk-assessment) of the case manager's judgement,
  * method "case manager judgement", one prediction with the qualitative risk and its rationale.
  * A high level also raises a safety Flag (cb-risk-flag, code case-management#high-risk, its
- * flag-detail → the RiskAssessment); setting a lower level later ends every such Flag still
+ * flag-detail → the RiskAssessment); every later risk level ends the high-risk Flags still
  * active for the client (status inactive, period.end), so the flags say what the latest
  * judgement says. Flags raised otherwise (PHQ-9 item 9, significant events) are left alone.
  * See: https://hl7.org/fhir/R4/riskassessment.html, https://hl7.org/fhir/R4/flag.html
@@ -40,6 +40,15 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
       prediction: [{ outcome: { text: concern }, qualitativeRisk: coded(SYSTEMS.riskProbability, payload.level, DISPLAYS[payload.level]), rationale: payload.rationale }],
     };
     const writes: PlannedWrite[] = [created(assessment)];
+    // The flags say what the latest judgement says: earlier high-risk flags end here, and a
+    // high level raises its own (pointing at this assessment and its rationale).
+    const flags = await searchAll(services, 'Flag', { patient: caseRecord.client });
+    for (const found of flags.matches) {
+      const flag = found.resource as Flag & { id: string };
+      if (flag.status === 'active' && flag.code.coding?.some((c) => c.system === HIGH_RISK.system && c.code === HIGH_RISK.code)) {
+        writes.push(updated({ ...editable(flag), status: 'inactive', period: { ...flag.period, end: laterOf(assessed, flag.period?.start) } }, found.versionId));
+      }
+    }
     if (payload.level === 'high') {
       const flag: Flag & { id: string } = {
         resourceType: 'Flag',
@@ -54,14 +63,6 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
         ...(performer ? { author: ref(performer) } : {}),
       };
       writes.push(created(flag));
-    } else {
-      const flags = await searchAll(services, 'Flag', { patient: caseRecord.client });
-      for (const found of flags.matches) {
-        const flag = found.resource as Flag & { id: string };
-        if (flag.status === 'active' && flag.code.coding?.some((c) => c.system === HIGH_RISK.system && c.code === HIGH_RISK.code)) {
-          writes.push(updated({ ...editable(flag), status: 'inactive', period: { ...flag.period, end: laterOf(assessed, flag.period?.start) } }, found.versionId));
-        }
-      }
     }
     return { caseId: caseRecord.resource.id, writes };
   },
