@@ -26,6 +26,7 @@ COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /app/dist/ dist/
 COPY --from=build /app/generated/ generated/
 COPY profiles/ profiles/
+COPY fixtures/ fixtures/
 COPY --from=ferretdb /out/ferretdb bin/ferretdb
 RUN mkdir -p /data && chown node:node /data
 USER node

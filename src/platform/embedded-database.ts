@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import { lockDataDir } from './data-dir-lock';
 
 export type EmbeddedDatabaseOptions = {
   binaryPath: string;
@@ -40,6 +41,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
+  const lock = await lockDataDir(dataDir);
 
   const logger = options.logger.child({ component: 'embedded-database' });
   const child = spawn(binaryPath, launchArguments(dataDir), {
@@ -51,13 +53,17 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     windowsHide: true,
   });
   const stderrTail = forwardStderr(child, logger);
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // The folder is free again once the database process has exited, however it ended.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve())).then(() => lock.release());
 
   const uri = await waitUntilReady({
     child,
     binaryPath,
     stderrTail,
     timeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  }).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
   });
 
   let stopping: Promise<void> | undefined;

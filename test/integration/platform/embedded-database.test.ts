@@ -66,6 +66,23 @@ describe('startEmbeddedDatabase', () => {
     await expect(database.stop()).resolves.toBeUndefined();
   });
 
+  test('refuses a second database on a folder in use, and takes over the lock of a process that is gone', async () => {
+    const dataDir = path.join(tempDir, 'shared');
+    const first = await startEmbeddedDatabase({ binaryPath: ferretdbBinaryPath, dataDir, logger });
+    try {
+      await expect(startEmbeddedDatabase({ binaryPath: ferretdbBinaryPath, dataDir, logger })).rejects.toThrow(
+        `The embedded database in ${dataDir} is in use by process ${process.pid}`,
+      );
+    } finally {
+      await first.stop();
+    }
+    // A lock left by a process that no longer exists (a crash) does not block the next start.
+    await writeFile(path.join(dataDir, 'casebridge.lock'), JSON.stringify({ pid: 2 ** 22 + 12345 }));
+    const second = await startEmbeddedDatabase({ binaryPath: ferretdbBinaryPath, dataDir, logger });
+    await second.stop();
+    expect(await readdir(dataDir)).not.toContain('casebridge.lock');
+  });
+
   test('rejects with one sentence naming the fix when the binary is missing', async () => {
     const binaryPath = path.join(tempDir, 'no-such-ferretdb');
 
