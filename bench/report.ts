@@ -4,20 +4,23 @@ import type { LoadResult } from './harness/load';
 export interface Row {
   readonly scenario: string;
   readonly result: LoadResult;
+  /** The same requests from a single client: the latency of one request on an idle service. */
+  readonly single: LoadResult;
   /** The raw driver doing the same database work (read, insert or the same translated query). */
   readonly storage?: LoadResult;
   readonly resourcesPerResponse?: number;
 }
 
 export function printTable(rows: readonly Row[]): void {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'failures', 'storage limit req/s', 'share of storage limit'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', '1 client p50 ms', 'failures', 'storage limit req/s', 'share of storage limit'];
   const lines = rows.map((r) => [
     r.resourcesPerResponse ? `${r.scenario} (${Math.round(r.result.requestsPerSecond * r.resourcesPerResponse)} resources/s)` : r.scenario,
-    r.result.requestsPerSecond.toFixed(0),
+    r.result.requestsPerSecond.toFixed(r.result.requestsPerSecond < 10 ? 1 : 0),
     r.result.p50Ms.toFixed(1),
     r.result.p99Ms.toFixed(1),
+    r.single.p50Ms.toFixed(1),
     String(r.result.failures),
-    r.storage ? r.storage.requestsPerSecond.toFixed(0) : '-',
+    r.storage ? r.storage.requestsPerSecond.toFixed(r.storage.requestsPerSecond < 10 ? 1 : 0) : '-',
     r.storage ? `${((100 * r.result.requestsPerSecond) / r.storage.requestsPerSecond).toFixed(0)}%` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));

@@ -18,7 +18,7 @@ import { load, type LoadResult } from './harness/load';
 import { ROOT, type RunningProcess, startNode } from './harness/processes';
 import { type Row, printTable } from './report';
 import { findTargets, scenarios } from './scenarios';
-import { insertLimit, readLimit, searchLimit } from './storage-limit';
+import { insertLimit, readLimit, searchLimit, updateLimit } from './storage-limit';
 
 const sizes = (process.env.BENCH_CLIENTS ?? '100,500').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -106,14 +106,17 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     const limits: Record<string, LoadResult> = {
       read: await readLimit(limitOptions, targets.patients),
       insert: await insertLimit(limitOptions),
+      update: await updateLimit(limitOptions),
     };
     const rows: Row[] = [];
     for (const scenario of scenarios('/fhir', targets)) {
       const clients = scenario.connections ?? connections;
       await load({ url: service.url, connections: clients, durationSeconds: 1, requests: scenario.requests }); // warm-up
       const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests });
-      const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : limits[scenario.limit];
-      rows.push({ scenario: scenario.name, result, storage, ...(scenario.resourcesPerResponse ? { resourcesPerResponse: scenario.resourcesPerResponse } : {}) });
+      // One client alone: the latency of a request with nothing else running.
+      const single = await load({ url: service.url, connections: 1, durationSeconds: Math.min(3, seconds), requests: scenario.requests });
+      const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : scenario.limit ? limits[scenario.limit] : undefined;
+      rows.push({ scenario: scenario.name, result, single, ...(storage ? { storage } : {}), ...(scenario.resourcesPerResponse ? { resourcesPerResponse: scenario.resourcesPerResponse } : {}) });
       log(`  ${scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
     }
     return {

@@ -6,12 +6,12 @@ import type autocannon from 'autocannon';
 import type { Bundle } from '@medplum/fhirtypes';
 import { fhirGet, ids } from './dataset';
 
-export type Limit = 'read' | 'insert' | 'search';
+export type Limit = 'read' | 'insert' | 'update' | 'search';
 
 export interface Scenario {
   readonly name: string;
-  /** Which storage limit the scenario is compared with. */
-  readonly limit: Limit;
+  /** Which storage limit the scenario is compared with (none for composite work like $everything). */
+  readonly limit?: Limit;
   readonly requests: autocannon.Request[];
   /** For a search: the query (the storage limit runs its translated filter with the raw driver). */
   readonly query?: { resourceType: string; params: Record<string, string[]> };
@@ -34,6 +34,8 @@ export interface Targets {
   readonly deepPage: string;
   readonly everythingPatient: string;
   readonly everythingSize: number;
+  /** The patient the write scenarios add Observations to (not the $everything one). */
+  readonly writePatient: string;
 }
 
 export async function findTargets(base: string, partnerId: string): Promise<Targets> {
@@ -55,6 +57,7 @@ export async function findTargets(base: string, partnerId: string): Promise<Targ
     deepPage: await deepPageUrl(base),
     everythingPatient,
     everythingSize: everything.entry?.length ?? 0,
+    writePatient: patients[patients.length - 1] as string,
   };
 }
 
@@ -75,15 +78,17 @@ function rotating(paths: readonly string[], method = 'GET'): autocannon.Request[
   return [{ method, setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] as string, headers: JSON_HEADERS }) }];
 }
 
+// Written Observations go to one patient under a code no search scenario asks for, and the write
+// scenarios run last: what they add must not change what the read and search scenarios measure.
 const observation = (patient: string) =>
   JSON.stringify({
     resourceType: 'Observation',
     status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: '44261-6', display: 'PHQ-9 total score' }] },
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
     subject: { reference: `Patient/${patient}` },
     effectiveDateTime: '2025-06-30T10:00:00-07:00',
-    valueInteger: 7,
+    valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
   });
 
 /** 20 requests in the proportions of the CRUD mix, interleaved. */
@@ -105,14 +110,35 @@ export function scenarios(prefix: string, t: Targets): Scenario[] {
   return [
     { name: 'read Patient by id', limit: 'read', requests: rotating(t.patients.map((id) => `${prefix}/Patient/${id}`)) },
     { name: 'vread Patient', limit: 'read', requests: rotating(t.patients.map((id) => `${prefix}/Patient/${id}/_history/1`)) },
+    search('search: care plans of a patient + goals + care team', 'CarePlan', {
+      patient: [t.carePlanPatient],
+      category: ['assess-plan'],
+      status: ['active'],
+      _include: ['CarePlan:goal', 'CarePlan:care-team'],
+    }),
+    search('search: active referrals owned by an organisation', 'Task', { owner: [`Organization/${t.partner}`], status: ['requested,accepted,in-progress'] }),
+    search('search: PHQ-9 totals in a date range', 'Observation', { code: ['http://loinc.org|44261-6'], date: ['ge2025-01-01', 'le2025-06-30'] }),
+    search('search: encounters of an episode, by date', 'Encounter', { 'episode-of-care': [`EpisodeOfCare/${t.episode}`], _sort: ['-date'] }),
+    search('search: patient by identifier', 'Patient', { identifier: [t.identifier] }),
+    search('search: chained Patient.identifier', 'Observation', { 'subject:Patient.identifier': [t.identifier] }),
+    search('search: _has (patients with a PHQ-9 in 2025)', 'Patient', { '_has:Observation:patient:code': ['http://loinc.org|44261-6'], _count: ['20'] }),
+    search('search: care plan + _revinclude Provenance', 'CarePlan', { patient: [t.carePlanPatient], _revinclude: ['Provenance:target'] }),
+    search('search: case notes of a patient (US Core)', 'DocumentReference', { patient: [t.carePlanPatient], category: ['clinical-note'] }),
+    { name: 'search: paging 10 pages deep (50 per page)', limit: 'search', requests: rotating([`${prefix}${t.deepPage}`]) },
+    {
+      name: 'Patient/$everything',
+      requests: rotating([`${prefix}/Patient/${t.everythingPatient}/$everything?_count=1000`]),
+      resourcesPerResponse: t.everythingSize,
+      connections: 1,
+    },
     {
       name: 'create Observation',
       limit: 'insert',
-      requests: [{ method: 'POST', path: `${prefix}/Observation`, headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: observation(t.patients[0] as string) }],
+      requests: [{ method: 'POST', path: `${prefix}/Observation`, headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: observation(t.writePatient) }],
     },
     {
       name: 'update Goal with If-Match',
-      limit: 'insert',
+      limit: 'update',
       requests: [
         {
           method: 'PUT',
@@ -141,7 +167,7 @@ export function scenarios(prefix: string, t: Targets): Scenario[] {
                 method: 'POST',
                 path: `${prefix}/Observation`,
                 headers: JSON_HEADERS,
-                body: observation(t.patients[0] as string),
+                body: observation(t.writePatient),
                 onResponse: (status, body) => {
                   if (status === 201) created.push((JSON.parse(body) as { id: string }).id);
                 },
@@ -164,28 +190,6 @@ export function scenarios(prefix: string, t: Targets): Scenario[] {
           }
         }),
       ],
-    },
-    search('search: care plans of a patient + goals + care team', 'CarePlan', {
-      patient: [t.carePlanPatient],
-      category: ['assess-plan'],
-      status: ['active'],
-      _include: ['CarePlan:goal', 'CarePlan:care-team'],
-    }),
-    search('search: active referrals owned by an organisation', 'Task', { owner: [`Organization/${t.partner}`], status: ['requested,accepted,in-progress'] }),
-    search('search: PHQ-9 totals in a date range', 'Observation', { code: ['http://loinc.org|44261-6'], date: ['ge2025-01-01', 'le2025-06-30'] }),
-    search('search: encounters of an episode, by date', 'Encounter', { 'episode-of-care': [`EpisodeOfCare/${t.episode}`], _sort: ['-date'] }),
-    search('search: patient by identifier', 'Patient', { identifier: [t.identifier] }),
-    search('search: chained Patient.identifier', 'Observation', { 'subject:Patient.identifier': [t.identifier] }),
-    search('search: _has (patients with a PHQ-9 in 2025)', 'Patient', { '_has:Observation:patient:code': ['http://loinc.org|44261-6'], _count: ['20'] }),
-    search('search: care plan + _revinclude Provenance', 'CarePlan', { patient: [t.carePlanPatient], _revinclude: ['Provenance:target'] }),
-    search('search: case notes of a patient (US Core)', 'DocumentReference', { patient: [t.carePlanPatient], category: ['clinical-note'] }),
-    { name: 'search: paging 10 pages deep (50 per page)', limit: 'search', requests: rotating([`${prefix}${t.deepPage}`]) },
-    {
-      name: 'Patient/$everything',
-      limit: 'read',
-      requests: rotating([`${prefix}/Patient/${t.everythingPatient}/$everything?_count=1000`]),
-      resourcesPerResponse: t.everythingSize,
-      connections: 1,
     },
   ];
 }

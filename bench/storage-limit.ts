@@ -36,6 +36,22 @@ export async function insertLimit(options: StorageLimitOptions): Promise<LoadRes
   return result;
 }
 
+/** Replacing a stored Goal document by `_id`, as the repository does for an update. */
+export async function updateLimit(options: StorageLimitOptions): Promise<LoadResult> {
+  const goals = options.db.collection<Document>('Goal');
+  const docs = await goals.find({}).limit(500).toArray();
+  if (docs.length === 0) {
+    throw new Error('no Goal to update for the update limit');
+  }
+  return loop({
+    ...options,
+    operation: (i) => {
+      const doc = docs[i % docs.length] as Document;
+      return goals.replaceOne({ _id: doc._id }, { ...doc, vid: Number(doc.vid) + 1 + i });
+    },
+  });
+}
+
 export async function searchLimit(options: StorageLimitOptions, query: { resourceType: string; params: Record<string, string[]> }): Promise<LoadResult> {
   const request = parseSearch(query.resourceType, query.params, options.registry, { strict: false, defaultCount: 20, maxCount: 1000, baseUrl: options.baseUrl });
   const translated = translateSearch(request, options.registry, query.resourceType);
