@@ -60,3 +60,18 @@ function currentTestPath(): string | undefined {
   // expect is a jest global in test files; absent when this module is imported elsewhere.
   return typeof expect === 'undefined' ? undefined : expect.getState().testPath;
 }
+
+/**
+ * Every document of every collection, by collection, in `_id` order: a test that expects "no
+ * trace" expects this not to change. An empty collection (made by index creation) holds no data
+ * and is left out.
+ */
+export async function databaseContents(db: MongoConnection['db']): Promise<Record<string, unknown[]>> {
+  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+  const result: Record<string, unknown[]> = {};
+  for (const name of collections.map((c) => c.name).sort()) {
+    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+    if (docs.length > 0) result[name] = docs;
+  }
+  return result;
+}

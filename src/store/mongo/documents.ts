@@ -44,6 +44,8 @@ export interface HistoryDoc {
   supersededAt: Date;
   /** Transaction Bundle that made this copy (so its rollback can remove it). */
   tx?: string;
+  /** The current document's own `tx` when it was copied, restored with it on a rollback. */
+  versionTx?: string;
 }
 
 export function historyKey(resourceType: string, id: string, versionId: number): string {
@@ -94,5 +96,6 @@ export function toHistoryDoc(resourceType: string, doc: CurrentDoc, supersededAt
     ...(doc.deleted ? { deleted: true as const } : { json: doc.json }),
     supersededAt,
     ...(tx ? { tx } : {}),
+    ...(doc.tx ? { versionTx: doc.tx } : {}),
   };
 }

@@ -443,6 +443,7 @@ export class MongoRepository implements FhirRepository {
       ...(previous.deleted || previous.json === undefined
         ? { deleted: true as const }
         : { json: previous.json, idx: this.index(parseStored(previous.json)) }),
+      ...(previous.versionTx ? { tx: previous.versionTx } : {}),
     };
     await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });

@@ -2,6 +2,7 @@
 // requests to /cm/v1 and /fhir, a database snapshot ("no trace"), and a case opened in one call.
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, type TestAppOptions, testApp } from '../../support/app';
+import { databaseContents } from '../../support/database';
 
 export interface CaseApiHarness {
   readonly t: TestApp;
@@ -31,17 +32,7 @@ export async function caseApiHarness(options: Pick<TestAppOptions, 'beforeWrite'
     },
     get: (path) => request(t.app).get(`/cm/v1${path}`),
     fhir: (path) => request(t.app).get(`/fhir/${path}`).set('Accept', FHIR_JSON),
-    async snapshot() {
-      const db = t.database.connection.db;
-      const collections = await db.listCollections({}, { nameOnly: true }).toArray();
-      const result: Record<string, unknown[]> = {};
-      for (const c of collections.map((x) => x.name).sort()) {
-        const docs = await db.collection(c).find({}).sort({ _id: 1 }).toArray();
-        // An empty collection (made by index creation) holds no data: not a trace.
-        if (docs.length > 0) result[c] = docs;
-      }
-      return result;
-    },
+    snapshot: () => databaseContents(t.database.connection.db),
     async openCase(overrides = {}) {
       counter += 1;
       const res = await harness.command('/cases', {

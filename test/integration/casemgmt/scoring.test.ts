@@ -6,6 +6,7 @@ import request from 'supertest';
 import { GAD7, type Instrument, PHQ9 } from '../../../src/casemgmt/instruments';
 import { answeredItems } from '../../../src/casemgmt/scoring';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
+import { databaseContents } from '../../support/database';
 
 let t: TestApp;
 let tick = 0;
@@ -17,17 +18,7 @@ afterAll(async () => {
   await t.close();
 });
 
-/** Every document of every collection: "no trace" means this does not change. */
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const db = t.database.connection.db;
-  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
-  const result: Record<string, unknown[]> = {};
-  for (const c of collections.map((x) => x.name).sort()) {
-    const docs = await db.collection(c).find({}).sort({ _id: 1 }).toArray();
-    if (docs.length > 0) result[c] = docs;
-  }
-  return result;
-}
+const snapshot = () => databaseContents(t.database.connection.db);
 
 async function newPatient(): Promise<string> {
   const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Okafor' }] });

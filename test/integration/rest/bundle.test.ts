@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { BASE_URL, FHIR_JSON, type TestApp, testApp } from '../../support/app';
+import { databaseContents } from '../../support/database';
 
 /** Fails the Nth write to the database when armed (counting from 1); the repository must undo. */
 const fault = { failAt: 0, writes: 0 };
@@ -24,17 +25,7 @@ afterEach(() => {
   fault.writes = 0;
 });
 
-async function snapshot(): Promise<Record<string, unknown[]>> {
-  const db = t.database.connection.db;
-  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
-  const result: Record<string, unknown[]> = {};
-  for (const c of collections.map((x) => x.name).sort()) {
-    const docs = await db.collection(c).find({}).sort({ _id: 1 }).toArray();
-    // An empty collection (made by index creation) holds no data: not a trace.
-    if (docs.length > 0) result[c] = docs;
-  }
-  return result;
-}
+const snapshot = () => databaseContents(t.database.connection.db);
 
 function post(body: object) {
   return request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(JSON.stringify(body));

@@ -3,7 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { MongoRepository } from '../../../src/store/mongo/mongo-repository';
-import { type TestDatabase, testDatabase } from '../../support/database';
+import { type TestDatabase, databaseContents, testDatabase } from '../../support/database';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -16,15 +16,7 @@ afterAll(async () => {
 const indexer = () => ({});
 const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test/fhir' });
 
-async function contents(): Promise<Record<string, unknown[]>> {
-  const db = database.connection.db;
-  const result: Record<string, unknown[]> = {};
-  for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
-    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
-    if (docs.length > 0) result[name] = docs;
-  }
-  return result;
-}
+const contents = () => databaseContents(database.connection.db);
 
 test('a transaction interrupted mid-apply is rolled back by the next process once its lease expires', async () => {
   let now = new Date('2025-03-01T10:00:00Z');
