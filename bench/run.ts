@@ -14,7 +14,7 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/platform/em
 import { connectMongo } from '../src/platform/mongo';
 import { buildSearchParameterRegistry } from '../src/search/registry';
 import { REFERENCE_DATE, SEED, ingest, loadPool, pool } from './dataset';
-import { load, type LoadResult } from './harness/load';
+import { drain, load, type LoadResult } from './harness/load';
 import { ROOT, type RunningProcess, startNode } from './harness/processes';
 import { type Row, printTable } from './report';
 import { findTargets, scenarios } from './scenarios';
@@ -111,10 +111,10 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     const rows: Row[] = [];
     for (const scenario of scenarios('/fhir', targets)) {
       const clients = scenario.connections ?? connections;
-      await load({ url: service.url, connections: clients, durationSeconds: 1, requests: scenario.requests }); // warm-up
+      // One client alone, after a warm-up: the latency of a request with nothing else running.
+      const single = await load({ url: service.url, connections: 1, amount: 5, requests: scenario.requests });
       const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests });
-      // One client alone: the latency of a request with nothing else running.
-      const single = await load({ url: service.url, connections: 1, durationSeconds: Math.min(3, seconds), requests: scenario.requests });
+      await drain(service.url);
       const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : scenario.limit ? limits[scenario.limit] : undefined;
       rows.push({ scenario: scenario.name, result, single, ...(storage ? { storage } : {}), ...(scenario.resourcesPerResponse ? { resourcesPerResponse: scenario.resourcesPerResponse } : {}) });
       log(`  ${scenario.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);

@@ -147,9 +147,13 @@ export function scenarios(prefix: string, t: Targets): Scenario[] {
             context.id = id;
             return { ...req, path: `${prefix}/Goal/${id}`, headers: { ...JSON_HEADERS, prefer: 'return=minimal', 'if-match': `W/"${versions.get(id) ?? 1}"` }, body: goalBody(id) };
           },
-          // Each success makes the next version; counting them keeps If-Match current.
-          onResponse: (status, _body, context) => {
-            if (status === 200) versions.set(context.id as string, (versions.get(context.id as string) ?? 1) + 1);
+          // Each success makes the next version; counting them keeps If-Match current. A 412 (a
+          // response lost when a run stopped) names the current version: take it from there.
+          onResponse: (status, body, context) => {
+            const id = context.id as string;
+            if (status === 200) versions.set(id, (versions.get(id) ?? 1) + 1);
+            const current = status === 412 ? /current version is (\d+)/.exec(body)?.[1] : undefined;
+            if (current) versions.set(id, Number(current));
           },
         },
       ],

@@ -14,16 +14,19 @@ export interface LoadOptions {
   readonly url: string;
   readonly requests: autocannon.Request[];
   readonly connections: number;
-  readonly durationSeconds: number;
+  /** Run for this long… */
+  readonly durationSeconds?: number;
+  /** …or until this many requests have been answered. */
+  readonly amount?: number;
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
-    duration: options.durationSeconds,
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
     requests: options.requests,
-    timeout: 30,
+    timeout: 60,
   });
   const requests = result.requests.total;
   return {
@@ -59,4 +62,19 @@ export async function loop(options: { concurrency: number; durationSeconds: numb
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { requestsPerSecond: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), requests: latencies.length, failures };
+}
+
+/**
+ * Waits until the service answers /readyz (which pings the database) quickly twice in a row:
+ * requests a load run left in flight must be finished before the next run is measured.
+ */
+export async function drain(url: string, maxSeconds = 120): Promise<void> {
+  const giveUpAt = Date.now() + maxSeconds * 1000;
+  let quick = 0;
+  while (quick < 2 && Date.now() < giveUpAt) {
+    const started = performance.now();
+    await fetch(`${url}/readyz`).catch(() => undefined);
+    quick = performance.now() - started < 50 ? quick + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
