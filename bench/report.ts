@@ -19,7 +19,7 @@ export function printTable(rows: readonly Row[]): void {
     r.result.p50Ms.toFixed(1),
     r.result.p99Ms.toFixed(1),
     r.single.p50Ms.toFixed(1),
-    String(r.result.failures),
+    r.result.failures === 0 ? '0' : `${r.result.failures} (${Object.entries(r.result.statuses ?? {}).filter(([status]) => !status.startsWith('2')).map(([status, n]) => `${n}×${status}`).join(', ') || 'errors'})`,
     r.storage ? r.storage.requestsPerSecond.toFixed(r.storage.requestsPerSecond < 10 ? 1 : 0) : '-',
     r.storage ? `${((100 * r.result.requestsPerSecond) / r.storage.requestsPerSecond).toFixed(0)}%` : '-',
   ]);

@@ -8,6 +8,8 @@ export interface LoadResult {
   readonly requests: number;
   /** Non-2xx answers and connection errors: a scenario with failures is reported, not hidden. */
   readonly failures: number;
+  /** Answers by HTTP status (autocannon's runs only). */
+  readonly statuses?: Readonly<Record<string, number>>;
 }
 
 export interface LoadOptions {
@@ -35,6 +37,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p99Ms: result.latency.p99,
     requests,
     failures: result.non2xx + result.errors + result.timeouts,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, s]) => [status, s.count])),
   };
 }
 
