@@ -36,20 +36,28 @@ export async function insertLimit(options: StorageLimitOptions): Promise<LoadRes
   return result;
 }
 
-/** Replacing a stored Goal document by `_id`, as the repository does for an update. */
+/**
+ * Replacing a stored Goal document by `_id`, as the repository does for an update — on copies in
+ * a scratch collection of the same size, so the service's own documents keep their versions.
+ */
 export async function updateLimit(options: StorageLimitOptions): Promise<LoadResult> {
-  const goals = options.db.collection<Document>('Goal');
-  const docs = await goals.find({}).limit(500).toArray();
+  const docs = await options.db.collection<Document>('Goal').find({}).toArray();
   if (docs.length === 0) {
     throw new Error('no Goal to update for the update limit');
   }
-  return loop({
-    ...options,
-    operation: (i) => {
-      const doc = docs[i % docs.length] as Document;
-      return goals.replaceOne({ _id: doc._id }, { ...doc, vid: Number(doc.vid) + 1 + i });
-    },
-  });
+  const scratch = options.db.collection<Document>('bench_updates');
+  await scratch.insertMany(docs);
+  try {
+    return await loop({
+      ...options,
+      operation: (i) => {
+        const doc = docs[i % docs.length] as Document;
+        return scratch.replaceOne({ _id: doc._id }, { ...doc, vid: Number(doc.vid) + 1 + i });
+      },
+    });
+  } finally {
+    await scratch.drop();
+  }
 }
 
 export async function searchLimit(options: StorageLimitOptions, query: { resourceType: string; params: Record<string, string[]> }): Promise<LoadResult> {
