@@ -95,9 +95,6 @@ function parseBody(req: Request, method: HttpMethod, path: string): { body?: unk
   if (kind === 'form') {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'Form parameters are accepted only by POST [type]/_search');
   }
-  if (method === 'PATCH' && kind !== 'json-patch') {
-    throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes a JSON Patch document (Content-Type: application/json-patch+json)');
-  }
   if (method !== 'PATCH' && kind === 'json-patch') {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `${method} takes a FHIR resource (Content-Type: application/fhir+json)`);
   }

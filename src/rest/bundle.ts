@@ -11,7 +11,7 @@ import { etag, httpDate, parseVersionTag } from '../fhir/versioning';
 import { newId } from '../platform/ids';
 import type { PlannedWrite, WriteResult } from '../store/repository';
 import { derivedWrites } from './derivations';
-import { applyJsonPatch, parsePatchDocument } from './patch';
+import { applyPatchDocument, parsePatchDocument } from './patch';
 import { versionUrl } from './responses';
 import { route } from './router';
 import { resolveConditionalReferences, resolveConditionalTarget, resolveIfNoneExist } from './search-interactions';
@@ -204,7 +204,7 @@ async function planEntry(services: FhirServices, ctx: RequestContext, entry: Par
       if (ifMatchVersion !== undefined && current.versionId !== ifMatchVersion) {
         throw new FhirError('VERSION_CONFLICT', `ifMatch expected version ${ifMatchVersion}, but the current version is ${current.versionId}`);
       }
-      const { resource, warnings } = applyJsonPatch(current, parsePatchDocument(patchFromBinary(entry.resource)));
+      const { resource, warnings } = applyPatchDocument(current, parsePatchDocument(patchFromEntry(entry.resource)));
       return { entry, warnings, write: { kind: 'update', resource, method: 'PATCH', ifMatchVersion: current.versionId } };
     }
     case 'GET':
@@ -288,10 +288,14 @@ async function rewriteReferences(
   return rewrite(resource, undefined) as Resource;
 }
 
-function patchFromBinary(resource: Resource | undefined): unknown {
+/** A PATCH entry carries a FHIRPath Patch (Parameters) or a JSON Patch in a Binary. */
+function patchFromEntry(resource: Resource | undefined): unknown {
+  if (resource?.resourceType === 'Parameters') {
+    return resource;
+  }
   const binary = resource as Binary | undefined;
   if (binary?.resourceType !== 'Binary' || binary.contentType !== 'application/json-patch+json' || typeof binary.data !== 'string') {
-    throw new FhirError('INVALID_BUNDLE', 'A PATCH entry must carry a Binary with contentType application/json-patch+json and the patch in data');
+    throw new FhirError('INVALID_BUNDLE', 'A PATCH entry must carry a FHIRPath Patch (Parameters) or a Binary with contentType application/json-patch+json and the patch in data');
   }
   try {
     return JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8'));
@@ -355,7 +359,7 @@ function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedE
         ...(request.ifNoneMatch ? { ifNoneMatch: request.ifNoneMatch } : {}),
         ...(request.ifNoneExist ? { ifNoneExist: request.ifNoneExist } : {}),
         ...(request.ifModifiedSince ? { ifModifiedSince: httpDate(new Date(request.ifModifiedSince)) } : {}),
-        contentType: method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
+        contentType: method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? 'application/json-patch+json' : 'application/fhir+json',
       },
       body: method === 'PATCH' ? parsePatchBody(entry.resource) : entry.resource,
     },
@@ -364,7 +368,7 @@ function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedE
 
 function parsePatchBody(resource: Resource | undefined): unknown {
   try {
-    return patchFromBinary(resource);
+    return patchFromEntry(resource);
   } catch {
     return undefined;
   }

@@ -53,7 +53,7 @@ function build(services: FhirServices): CapabilityStatement {
     implementation: { description: 'CaseBridge FHIR R4 server for mental-health and social-work case management', url: settings.baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
     rest: [
       {
         mode: 'server',

@@ -1,10 +1,13 @@
 /**
- * patch with JSON Patch (RFC 6902). The patched resource must still be valid and keep its
+ * patch with JSON Patch (RFC 6902, application/json-patch+json) or FHIRPath Patch (a Parameters
+ * resource, application/fhir+json). The patched resource must still be valid and keep its
  * identity; the write is a compare-and-set on the version the patch was applied to.
- * See: https://hl7.org/fhir/R4/http.html#patch
+ * See: https://hl7.org/fhir/R4/http.html#patch and https://hl7.org/fhir/R4/fhirpatch.html
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { type Operation, JsonPatchError, applyPatch, validate as validatePatch } from 'fast-json-patch';
+import type { FhirPathPatchOperation } from '../fhir/fhirpath-patch';
+import { applyFhirPathPatch, isFhirPathPatch, parseFhirPathPatch } from '../fhir/fhirpath-patch';
 import { FhirError } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import type { CurrentResource } from '../store/repository';
@@ -13,6 +16,9 @@ import { writeResponse } from './responses';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse, RequestContext } from './types';
 import { assertId, ifMatch } from './write';
+
+const JSON_PATCH = 'application/json-patch+json';
+const FHIR_JSON = 'application/fhir+json';
 
 /** Retries when another writer changed the resource between our read and our write. */
 const MAX_PATCH_ATTEMPTS = 10;
@@ -24,14 +30,14 @@ export async function patch(
   target: { resourceType: string; id: string },
 ): Promise<FhirResponse> {
   assertId(target.resourceType, target.id);
-  const operations = parsePatchDocument(request.body);
+  const document = parsePatchDocument(request.body, request.headers.contentType);
   const expected = ifMatch(request);
   for (let attempt = 1; ; attempt++) {
     const current = await services.repo.read(target.resourceType, target.id);
     if (expected !== undefined && current.versionId !== expected) {
       throw new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected}, but the current version is ${current.versionId}`);
     }
-    const { resource, warnings } = applyJsonPatch(current, operations);
+    const { resource, warnings } = applyPatchDocument(current, document);
     try {
       const result = await writeWithDerived(services, { kind: 'update', resource, method: 'PATCH', ifMatchVersion: current.versionId });
       return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings });
@@ -44,15 +50,12 @@ export async function patch(
   }
 }
 
+export type PatchDocument = { format: 'json-patch'; operations: Operation[] } | { format: 'fhirpath-patch'; operations: FhirPathPatchOperation[] };
+
 /** Applies a parsed patch to the current version and validates the result (pure). */
-export function applyJsonPatch(current: CurrentResource, operations: Operation[]) {
+export function applyPatchDocument(current: CurrentResource, document: PatchDocument) {
   const base = current.resource;
-  let patched: Resource;
-  try {
-    patched = applyPatch(structuredClone(base), operations, true, false).newDocument;
-  } catch (err) {
-    throw patchError(err);
-  }
+  const patched = document.format === 'json-patch' ? applyJsonPatch(base, document.operations) : applyFhirPathPatch(base, document.operations);
   if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) {
     throw new FhirError('PATCH_FAILED', 'The patch must leave a resource (a JSON object)');
   }
@@ -76,15 +79,40 @@ export function applyJsonPatch(current: CurrentResource, operations: Operation[]
   }
 }
 
-export function parsePatchDocument(body: unknown): Operation[] {
-  if (!Array.isArray(body)) {
-    throw new FhirError('INVALID_PATCH', 'A JSON Patch document must be a JSON array of operations');
+function applyJsonPatch(base: Resource, operations: Operation[]): Resource {
+  try {
+    return applyPatch(structuredClone(base), operations, true, false).newDocument;
+  } catch (err) {
+    throw patchError(err);
+  }
+}
+
+/**
+ * A JSON Patch is an array (application/json-patch+json); a FHIRPath Patch is a Parameters
+ * resource (application/fhir+json). A body that contradicts its Content-Type is refused, so that
+ * a client learns which format it actually sent; plain application/json may carry either.
+ */
+export function parsePatchDocument(body: unknown, contentType?: string): PatchDocument {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (isFhirPathPatch(body)) {
+    if (mediaType === JSON_PATCH) {
+      throw new FhirError('INVALID_PATCH', 'A JSON Patch document must be a JSON array of operations; send a FHIRPath Patch (Parameters) as application/fhir+json');
+    }
+    return { format: 'fhirpath-patch', operations: parseFhirPathPatch(body) };
+  }
+  if (!Array.isArray(body) || mediaType === FHIR_JSON) {
+    throw new FhirError(
+      'INVALID_PATCH',
+      mediaType === JSON_PATCH
+        ? 'A JSON Patch document must be a JSON array of operations'
+        : 'A PATCH body is a JSON Patch array (application/json-patch+json) or a FHIRPath Patch Parameters resource (application/fhir+json)',
+    );
   }
   const error = validatePatch(body as Operation[]);
   if (error) {
     throw patchError(error);
   }
-  return body as Operation[];
+  return { format: 'json-patch', operations: body as Operation[] };
 }
 
 function patchError(err: unknown): FhirError {

@@ -161,6 +161,25 @@ describe('transaction', () => {
     expect(res.status).toBe(200);
     expect(res.body.entry[0].resource.active).toBe(false);
   });
+
+  test('a FHIRPath Patch entry (Parameters) is applied inside the transaction', async () => {
+    const existing = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', active: true });
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.active' }, { name: 'value', valueBoolean: false }] }],
+          },
+          request: { method: 'PATCH', url: `Patient/${existing.body.id}` },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.entry[0].resource.active).toBe(false);
+  });
 });
 
 describe('batch', () => {

@@ -23,7 +23,7 @@ describe('CapabilityStatement', () => {
     expect(statement).toMatchObject({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1' });
     expect(statement.format).toEqual(expect.arrayContaining(['application/fhir+json', 'json']));
     expect(statement.format).not.toContain('xml');
-    expect(statement.patchFormat).toEqual(['application/json-patch+json']);
+    expect(statement.patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
   });
 
   test('lists every R4 resource type once, each with the interactions the router implements', () => {

@@ -181,6 +181,66 @@ describe('patch', () => {
     expect(malformed.status).toBe(400);
   });
 
+  test('applies a FHIRPath Patch (Parameters, application/fhir+json)', async () => {
+    const created = await createPatient();
+    const id = created.body.id as string;
+    const operation = (type: string, path: string, ...parts: object[]) => ({
+      name: 'operation',
+      part: [{ name: 'type', valueCode: type }, { name: 'path', valueString: path }, ...parts],
+    });
+    const res = await request(t.app)
+      .patch(`/fhir/Patient/${id}`)
+      .set('Content-Type', FHIR_JSON)
+      .set('If-Match', 'W/"1"')
+      .send(
+        JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [
+            operation('replace', 'Patient.birthDate', { name: 'value', valueDate: '1985-04-05' }),
+            operation('add', 'Patient', { name: 'name', valueString: 'identifier' }, { name: 'value', valueIdentifier: { system: 'urn:mrn', value: '7' } }),
+            operation('insert', 'Patient.name[0].given', { name: 'value', valueString: 'Nneka' }, { name: 'index', valueInteger: 0 }),
+            operation('delete', 'Patient.gender'),
+          ],
+        }),
+      );
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBe('W/"2"');
+    const read = await request(t.app).get(`/fhir/Patient/${id}`);
+    expect(read.body).toMatchObject({ birthDate: '1985-04-05', identifier: [{ system: 'urn:mrn', value: '7' }], name: [{ given: ['Nneka', 'Ada'] }] });
+    expect(read.body.gender).toBeUndefined();
+  });
+
+  test('a FHIRPath Patch that cannot apply is located and stores nothing', async () => {
+    const created = await createPatient();
+    const id = created.body.id as string;
+    const res = await request(t.app)
+      .patch(`/fhir/Patient/${id}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'operation', part: [{ name: 'type', valueCode: 'delete' }, { name: 'path', valueString: 'Patient.gender' }] },
+          { name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.active' }, { name: 'value', valueBoolean: true }] },
+        ],
+      });
+    expect(res.status).toBe(422);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue[0].expression).toEqual(['Parameters.parameter[1]']);
+    const after = await request(t.app).get(`/fhir/Patient/${id}`);
+    expect(after.body.meta.versionId).toBe('1');
+    expect(after.body.gender).toBe('female');
+  });
+
+  test('a JSON Patch array sent as application/fhir+json is refused: the formats do not mix', async () => {
+    const created = await createPatient();
+    const res = await request(t.app)
+      .patch(`/fhir/Patient/${created.body.id}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify([{ op: 'replace', path: '/gender', value: 'male' }]));
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].diagnostics).toMatch(/FHIRPath Patch/);
+  });
+
   test('honours If-Match', async () => {
     const created = await createPatient();
     const res = await request(t.app)
