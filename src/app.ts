@@ -1,12 +1,13 @@
 /**
  * createApp: the HTTP application, without opening a port (tests drive it with supertest).
- * Middleware order: security headers → request id and logging → FHIR API (raw body, size limit)
+ * Middleware order: security headers → CORS → request id and logging → FHIR API (raw body, size limit)
  * → case API (/cm/v1) → not found → error handler.
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { FhirError } from './fhir/outcomes';
 import { caseApi } from './http/case-api';
+import { type CorsOrigins, corsPolicy } from './http/cors';
 import { errorHandler } from './http/error-handler';
 import { fhirEndpoint } from './http/fhir-endpoint';
 import { healthRoutes } from './http/health';
@@ -18,6 +19,8 @@ export interface AppDependencies {
   readonly services: FhirServices;
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
+  /** Origins allowed to call from a browser (default: any). */
+  readonly corsOrigins?: CorsOrigins;
 }
 
 export function createApp(deps: AppDependencies): Express {
@@ -25,6 +28,7 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  app.use(corsPolicy(deps.corsOrigins ?? '*'));
   app.use(requestContext(deps.logger));
   app.use(healthRoutes(() => deps.services.repo.ping()));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.

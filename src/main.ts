@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     logger.info({ database: connection.flavour }, 'database connected');
 
     const services = await buildFhirServices({ config, connection, logger });
-    const app = createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes });
+    const app = createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
     const server = await listen(app, config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl }, 'CaseBridge is listening');

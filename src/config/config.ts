@@ -19,6 +19,8 @@ export interface Config {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   readonly maxBundleEntries: number;
+  /** Origins browsers may call from: `*` or a list of origins. */
+  readonly corsOrigins: '*' | readonly string[];
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,7 +58,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     defaultPageSize,
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
+    corsOrigins: origins(env.CORS_ORIGINS),
   });
+}
+
+function origins(raw: string | undefined): Config['corsOrigins'] {
+  const value = nonEmpty(raw);
+  if (value === undefined || value === '*') {
+    return '*';
+  }
+  const list = value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  const bad = list.find((origin) => !/^https?:\/\/[^/\s]+$/.test(origin));
+  if (bad !== undefined) {
+    throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins such as https://app.example.org, got "${bad}".`);
+  }
+  return Object.freeze(list);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -62,6 +62,8 @@ function build(services: FhirServices): CapabilityStatement {
           'Bundle.total is given when one page holds every match, or when _total=accurate (or estimate) asks for it. ' +
           'Paging links are keyset continuations (_cursor): resources written between two pages never shift later pages. ' +
           'Conditional delete removes several matches only with _multiple=true.',
+        // Said plainly until SMART on FHIR arrives: nothing is asked of a caller yet.
+        security: { cors: true, description: 'No authentication: every caller has full access. CORS is answered for browser clients.' },
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         searchParam: COMMON_PARAMETERS.flatMap((code) => {

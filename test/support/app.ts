@@ -35,7 +35,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     ...(options.now ? { now: options.now } : {}),
     ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
   });
-  const app = createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes });
+  const app = createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
   return { app, services, database, close: () => database.drop() };
 }
 
