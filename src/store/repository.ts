@@ -73,8 +73,11 @@ export type PlannedWrite =
 export interface SearchOptions {
   /** Continuation token from a previous page's nextCursor/previousCursor. */
   readonly cursor?: string;
-  /** Restricts the search to a compartment: resources whose `params` reference `reference`. */
-  readonly compartment?: { readonly params: readonly string[]; readonly reference: string };
+  /**
+   * Restricts the search to a compartment: resources that reference `reference` through one of
+   * the parameters listed for their type. Types without parameters are not searched.
+   */
+  readonly compartment?: { readonly params: Readonly<Record<string, readonly string[]>>; readonly reference: string };
 }
 
 export interface SearchPage {

@@ -147,14 +147,15 @@ export class SearchExecutor {
   }
 
   private async prepare(request: SearchRequest, compartment?: SearchOptions['compartment']): Promise<{ prepared: Prepared[]; approximate: string[] }> {
-    const types = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
+    const candidates = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
+    const types = compartment ? candidates.filter((type) => (compartment.params[type]?.length ?? 0) > 0) : candidates;
     const approximate = new Set<string>();
     const prepared = await Promise.all(
       types.map(async (type) => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
         translated.approximate.forEach((a) => approximate.add(a));
         const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select)));
-        return { type, filter: compartment ? and(filter, inCompartment(compartment)) : filter };
+        return { type, filter: compartment ? and(filter, inCompartment(compartment, type)) : filter };
       }),
     );
     return { prepared, approximate: [...approximate] };
@@ -304,10 +305,10 @@ function sortKeys(request: SearchRequest): SortKey[] {
 }
 
 /** A compartment: any of its parameters references the compartment's resource. */
-function inCompartment(compartment: NonNullable<SearchOptions['compartment']>): MongoFilter {
+function inCompartment(compartment: NonNullable<SearchOptions['compartment']>, type: string): MongoFilter {
   const id = compartment.reference.split('/')[1];
   return toStoredFilter({
-    $or: compartment.params.map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
+    $or: (compartment.params[type] ?? []).map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
   });
 }
 

@@ -184,6 +184,13 @@ describe('Patient compartment', () => {
     ['a reference stored as an absolute URL on our base', 'Patient/zoe/Observation', refs('Observation', 'zoe-phq')],
     ['CarePlans of a patient', 'Patient/ada/CarePlan', refs('CarePlan', 'ada-plan')],
     ['a patient without any', 'Patient/chidi/CarePlan', []],
+    [
+      'every type of the compartment with *',
+      'Patient/ada/*?_sort=_id',
+      [...refs('CarePlan', 'ada-plan'), ...refs('CareTeam', 'ada-team'), ...refs('Observation', 'ada-phq'), ...refs('Patient', 'ada'), ...refs('ServiceRequest', 'housing'), ...refs('Task', 'plan-review', 'referral-out')],
+    ],
+    ['* narrowed by _type', 'Patient/ada/*?_type=Observation,CarePlan', [...refs('CarePlan', 'ada-plan'), ...refs('Observation', 'ada-phq')]],
+    ['* for a patient with one resource of their own', 'Patient/chidi/*', [...refs('Observation', 'chidi-gad'), ...refs('Patient', 'chidi')]],
   ])('%s: GET %s', async (_title, path, expected) => {
     expect(await matched(t, path)).toEqual(expected);
   });
@@ -191,6 +198,15 @@ describe('Patient compartment', () => {
   test('the self link of a compartment search names the compartment', async () => {
     const res = await search(t, 'Patient/ada/Observation?status=final');
     expect((res.body as Bundle).link?.find((l) => l.relation === 'self')?.url).toBe(`${BASE_URL}/Patient/ada/Observation?status=final&_count=20`);
+  });
+
+  test('* pages across types', async () => {
+    const first = await search(t, 'Patient/ada/*?_count=3');
+    const next = (first.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toMatch(new RegExp(`^${BASE_URL}/Patient/ada/\\*\\?`));
+    const second = await search(t, (next as string).slice(BASE_URL.length + 1));
+    const all = [...idsOf(first.body as Bundle), ...idsOf(second.body as Bundle)];
+    expect(new Set(all).size).toBe(all.length);
   });
 
   test('a type outside the Patient compartment is a 400', async () => {
