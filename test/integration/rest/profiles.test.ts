@@ -245,6 +245,8 @@ describe('our search parameters', () => {
       ['CareTeam/sp-team', { resourceType: 'CareTeam', id: 'sp-team', status: 'active', subject: { reference: 'Patient/sp-client' } }],
       ['EpisodeOfCare/sp-case', example('cb-case', { id: 'sp-case', patient: { reference: 'Patient/sp-client' }, team: [{ reference: 'CareTeam/sp-team' }] })],
       ['Goal/sp-objective', example('cb-objective', { id: 'sp-objective', subject: { reference: 'Patient/sp-client' } })],
+      ['Flag/sp-hazard', example('cb-risk-flag', { id: 'sp-hazard', subject: { reference: 'Patient/sp-client' } })],
+      ['Flag/sp-old', example('cb-risk-flag', { id: 'sp-old', status: 'inactive', subject: { reference: 'Patient/sp-client' } })],
       ['Goal/sp-goal', example('cb-goal', { id: 'sp-goal', subject: { reference: 'Patient/sp-client' }, extension: [milestone('Goal/sp-objective')] })],
       ['Goal/sp-next', example('cb-goal', { id: 'sp-next', subject: { reference: 'Patient/sp-client' }, extension: [milestone('Goal/sp-objective', 'predecessor')] })],
       [
@@ -282,6 +284,8 @@ describe('our search parameters', () => {
     ['the plan of a case', 'CarePlan?episode-of-care=EpisodeOfCare/sp-case', ['CarePlan/sp-plan'], []],
     ['the services of a case', 'ServiceRequest?episode-of-care=sp-case', ['ServiceRequest/sp-intervention'], []],
     ['the services serving an objective', 'ServiceRequest?pertains-to-goal=Goal/sp-objective', ['ServiceRequest/sp-intervention'], []],
+    ['the active safety flags of a client', 'Flag?patient=sp-client&status=active&category=safety', ['Flag/sp-hazard'], []],
+    ['the inactive flags', 'Flag?patient=sp-client&status=inactive', ['Flag/sp-old'], []],
     ['a case by its team, with the team', 'EpisodeOfCare?team=CareTeam/sp-team&_include=EpisodeOfCare:team', ['EpisodeOfCare/sp-case'], ['CareTeam/sp-team']],
     [
       'the US Core care-plan query',
