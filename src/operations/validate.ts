@@ -1,7 +1,9 @@
 /**
  * $validate: would this resource be accepted (generally, as a create, update or delete)?
  * The answer is an OperationOutcome with 200 whether or not the resource is valid; a 4xx means
- * the validation itself could not be done. The profiles the resource claims in meta.profile are
+ * the validation itself could not be done. What a write would also refuse is reported too: a
+ * derivation (scoring of a completed questionnaire) that cannot derive from the resource. The
+ * profiles the resource claims in meta.profile are
  * checked as on a write; the `profile` parameter names one more, which must be one of ours ("if
  * the server cannot validate against the nominated profile, it SHALL return an error").
  * See: https://hl7.org/fhir/R4/resource-operation-validate.html
@@ -10,6 +12,7 @@ import type { OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirt
 import { FhirError, operationOutcome } from '../fhir/outcomes';
 import { hasErrors } from '../fhir/outcomes';
 import { validateResource } from '../fhir/validation';
+import { derivedWrites } from '../rest/derivations';
 import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
 import type { FhirRequest, FhirResponse } from '../rest/types';
 
@@ -41,6 +44,9 @@ export const validateOperation: FhirOperation = {
       if (profile !== undefined && !hasErrors(issues) && !claims(resource, profile)) {
         issues.push(...services.profiles.checkClaim(resource, profile, 'profile'));
       }
+      if (!hasErrors(issues)) {
+        issues.push(...(await derivationIssues(services, resource, target.id)));
+      }
       if (mode === 'update' && resource.id !== target.id) {
         issues.push({ severity: 'error', code: 'invalid', diagnostics: `The resource id must be "${target.id}" for mode=update`, expression: [`${resourceType}.id`] });
       }
@@ -54,6 +60,19 @@ export const validateOperation: FhirOperation = {
     return { status: 200, body: outcome, headers: {} };
   },
 };
+
+/** The issues a write would meet in the derivations (computed, never written). */
+async function derivationIssues(services: FhirServices, resource: Resource, id: string | undefined): Promise<OperationOutcomeIssue[]> {
+  try {
+    await derivedWrites(services, { ...resource, id: resource.id ?? id ?? 'validate' });
+    return [];
+  } catch (err) {
+    if (err instanceof FhirError && err.status < 500) {
+      return err.outcome.issue;
+    }
+    throw err;
+  }
+}
 
 function readInput(request: FhirRequest): { resource?: Resource; mode: Mode; profile?: string } {
   const queryMode = request.query.mode?.[0];

@@ -251,6 +251,22 @@ describe('a response that cannot be scored is refused and leaves no trace', () =
     expect((await read(`QuestionnaireResponse?subject=Patient/${patientId}`)).body.entry).toBeUndefined();
   });
 
+  test('$validate reports what scoring would refuse, and that a scorable response is fine', async () => {
+    const patientId = await newPatient();
+    const items = answeredItems(PHQ9, POSITIVE);
+    items[3] = { ...items[3], answer: [{ valueInteger: 4 }] } as (typeof items)[number];
+    const before = await snapshot();
+    const validate = (body: object) => request(t.app).post('/fhir/QuestionnaireResponse/$validate?mode=create').set('Content-Type', FHIR_JSON).send(body);
+    const bad = await validate({ ...response(PHQ9, POSITIVE, patientId), item: items });
+    expect(bad.status).toBe(200);
+    expect(bad.body.issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression[0]])).toEqual([
+      ['business-rule', 'QuestionnaireResponse.item[3].answer[0].valueInteger'],
+    ]);
+    const good = await validate(response(PHQ9, POSITIVE, patientId));
+    expect(good.body.issue).toEqual([expect.objectContaining({ severity: 'information' })]);
+    expect(await snapshot()).toEqual(before);
+  });
+
   test('a completed PHQ-9 without a subject: 422 at QuestionnaireResponse.subject, nothing stored', async () => {
     const before = await snapshot();
     const { subject: _subject, ...withoutSubject } = response(PHQ9, POSITIVE, 'none');
