@@ -45,6 +45,9 @@ function build(services: FhirServices): CapabilityStatement {
   const revIncludes = reverseIncludes(registry);
   return {
     resourceType: 'CapabilityStatement',
+    // name (cpt-0) and title identify the statement to validators and people.
+    name: 'CaseBridge',
+    title: 'CaseBridge FHIR R4 server',
     status: 'active',
     date: new Date().toISOString(),
     kind: 'instance',
@@ -70,9 +73,7 @@ function build(services: FhirServices): CapabilityStatement {
           const p = registry.get('Patient', code);
           return p ? [{ name: p.code, type: p.type, definition: p.url }] : [];
         }),
-        operation: operations
-          .filter((o) => o.levels.includes('system'))
-          .map((o) => ({ name: o.name, definition: o.definition })),
+        ...listed('operation', operations.filter((o) => o.levels.includes('system')).map((o) => ({ name: o.name, definition: o.definition }))),
         resource: R4_RESOURCE_TYPES.map((type): CapabilityStatementRestResource => ({
           type: type as CapabilityStatementRestResource['type'],
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -97,20 +98,28 @@ function build(services: FhirServices): CapabilityStatement {
           conditionalDelete: 'multiple',
           referencePolicy: ['literal', 'logical', 'local'],
           searchInclude: ['*', ...registry.list(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`)],
-          searchRevInclude: revIncludes.get(type) ?? [],
+          ...listed('searchRevInclude', revIncludes.get(type) ?? []),
           searchParam: registry.list(type).map((p) => ({
             name: p.code,
             type: p.type,
             definition: p.url,
             ...(p.description ? { documentation: p.description } : {}),
           })),
-          operation: operations
-            .filter((o) => (o.levels.includes('type') || o.levels.includes('instance')) && (!o.resourceTypes || o.resourceTypes.includes(type)))
-            .map((o) => ({ name: o.name, definition: o.definition })),
+          ...listed(
+            'operation',
+            operations
+              .filter((o) => (o.levels.includes('type') || o.levels.includes('instance')) && (!o.resourceTypes || o.resourceTypes.includes(type)))
+              .map((o) => ({ name: o.name, definition: o.definition })),
+          ),
         })),
       },
     ],
   };
+}
+
+/** FHIR JSON has no empty arrays: an empty list is left out. */
+function listed<K extends string, T>(key: K, items: readonly T[]): Partial<Record<K, T[]>> {
+  return items.length > 0 ? ({ [key]: [...items] } as Partial<Record<K, T[]>>) : {};
 }
 
 /** Our profiles of a type: a write that claims one is checked against it (422 when it fails). */

@@ -1,5 +1,6 @@
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import request from 'supertest';
+import { validateResource } from '../../../src/fhir/validation';
 import { R4_RESOURCE_TYPES } from '../../../src/fhir/definitions';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
 
@@ -24,6 +25,11 @@ describe('CapabilityStatement', () => {
     expect(statement.format).toEqual(expect.arrayContaining(['application/fhir+json', 'json']));
     expect(statement.format).not.toContain('xml');
     expect(statement.patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
+  });
+
+  test('is itself a valid R4 CapabilityStatement', () => {
+    expect(statement.name).toMatch(/^[A-Z][A-Za-z0-9_]*$/);
+    expect(validateResource(statement).filter((issue) => issue.severity === 'error' || issue.severity === 'fatal')).toEqual([]);
   });
 
   test('lists every R4 resource type once, each with the interactions the router implements', () => {
