@@ -9,7 +9,7 @@ import { validateResource } from '../../../src/fhir/validation';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
 
 let t: TestApp;
-let patientId: string;
+let patientId = '';
 beforeAll(async () => {
   t = await testApp();
   const created = await request(t.app)
