@@ -8,7 +8,8 @@ import { route } from '../rest/router';
 import type { FhirServices } from '../rest/services';
 import type { FhirRequest, HttpMethod, Prefer, QueryParams } from '../rest/types';
 import { callerOf, requestLog } from './request-context';
-import { type BodyKind, requestBodyKind, responseMediaType } from './negotiation';
+import { asksForFhir, binaryFromContent, binaryPath, isRawContent, writeNativeBinary } from './binary';
+import { type BodyKind, FHIR_JSON, requestBodyKind, responseMediaType } from './negotiation';
 import { writeFhirResponse } from './response-writer';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -17,12 +18,14 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const query = parseQuery(req.originalUrl);
-      const mediaType = responseMediaType(req.get('accept'), query._format?.[0]);
       const method = req.method.toUpperCase() as HttpMethod;
       if (!METHODS.has(method)) {
         throw new FhirError('METHOD_NOT_ALLOWED', `${req.method} is not a FHIR interaction`);
       }
       const path = decodePath(req.path);
+      // A Binary read that does not ask for FHIR is answered with the content (errors stay FHIR).
+      const nativeBinary = binaryPath(path)?.id !== undefined && (method === 'GET' || method === 'HEAD') && !asksForFhir(req.get('accept'), query._format?.[0]);
+      const mediaType = nativeBinary ? FHIR_JSON : responseMediaType(req.get('accept'), query._format?.[0]);
       const { body, form } = parseBody(req, method, path);
       const request: FhirRequest = {
         method,
@@ -39,6 +42,9 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
       };
       const ctx = { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer: parsePrefer(req.get('prefer')) };
       const response = await route(services, ctx, request);
+      if (nativeBinary && writeNativeBinary(res, response, method === 'HEAD')) {
+        return;
+      }
       writeFhirResponse(res, response, { mediaType, pretty: query._pretty?.[0] === 'true', head: method === 'HEAD' });
     } catch (err) {
       next(err);
@@ -85,7 +91,14 @@ function parseBody(req: Request, method: HttpMethod, path: string): { body?: unk
   if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !Buffer.isBuffer(raw) || raw.length === 0) {
     return {};
   }
-  const kind: BodyKind = requestBodyKind(req.get('content-type'), method);
+  const contentType = req.get('content-type');
+  const binary = binaryPath(path);
+  const binaryWrite = binary !== undefined && !binary.version && (method === 'POST' ? binary.id === undefined : method === 'PUT' && binary.id !== undefined);
+  const asBinary = () => ({ body: binaryFromContent(raw, contentType as string, { ...(binary?.id !== undefined ? { id: binary.id } : {}), ...securityContext(req) }) });
+  if (binaryWrite && isRawContent(contentType)) {
+    return asBinary();
+  }
+  const kind: BodyKind = requestBodyKind(contentType, method);
   if (path.endsWith('/_search') || path === '_search') {
     if (kind !== 'form') {
       throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'POST _search takes application/x-www-form-urlencoded parameters');
@@ -99,11 +112,19 @@ function parseBody(req: Request, method: HttpMethod, path: string): { body?: unk
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `${method} takes a FHIR resource (Content-Type: application/fhir+json)`);
   }
   try {
-    return { body: JSON.parse(raw.toString('utf8')) as unknown };
+    const body = JSON.parse(raw.toString('utf8')) as unknown;
+    // FHIR JSON sent to Binary is content like any other, unless it is a Binary resource.
+    const isBinaryResource = typeof body === 'object' && body !== null && (body as { resourceType?: unknown }).resourceType === 'Binary';
+    return binaryWrite && !isBinaryResource ? asBinary() : { body };
   } catch (err) {
     const detail = err instanceof SyntaxError ? `: ${err.message}` : '';
     throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${detail}`);
   }
+}
+
+function securityContext(req: Request): { securityContext?: string } {
+  const value = req.get('x-security-context');
+  return value ? { securityContext: value } : {};
 }
 
 function header<K extends string>(req: Request, name: string, key: K): Partial<Record<K, string>> {

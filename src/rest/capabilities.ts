@@ -64,7 +64,8 @@ function build(services: FhirServices): CapabilityStatement {
           `Search pages hold ${settings.defaultPageSize} entries unless _count asks for another size, up to ${settings.maxPageSize}. ` +
           'Bundle.total is given when one page holds every match, or when _total=accurate (or estimate) asks for it. ' +
           'Paging links are keyset continuations (_cursor): resources written between two pages never shift later pages. ' +
-          'Conditional delete removes several matches only with _multiple=true.',
+          'Conditional delete removes several matches only with _multiple=true. ' +
+          'Binary is read and written in its native form (Content-Type = Binary.contentType, X-Security-Context) unless FHIR JSON is asked for.',
         // Said plainly until SMART on FHIR arrives: nothing is asked of a caller yet.
         security: { cors: true, description: 'No authentication: every caller has full access. CORS is answered for browser clients.' },
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
