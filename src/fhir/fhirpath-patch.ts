@@ -14,6 +14,7 @@ import type { Atom, InternalSchemaElement } from '@medplum/core';
 import { DotAtom, FhirPathAtom, FunctionAtom, IndexerAtom, LiteralAtom, SymbolAtom, evalFhirPathTyped, parseFhirPath } from '@medplum/core';
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions';
+import { cloneFhirJson } from './json-text';
 import { FhirError } from './outcomes';
 import { elementIndex, isResourceElement, typeSchema } from './validation/element-types';
 import type { JsonObject } from './validation/json';
@@ -162,7 +163,7 @@ function typeOfValueKey(suffix: string): string {
 
 /** Applies the operations in order to a copy of the resource and returns the copy. */
 export function applyFhirPathPatch(resource: Resource, operations: readonly FhirPathPatchOperation[]): Resource {
-  const patched = structuredClone(resource) as unknown as JsonObject;
+  const patched = cloneFhirJson(resource) as unknown as JsonObject;
   for (const operation of operations) {
     try {
       applyOperation(patched, operation);

@@ -3,6 +3,7 @@
  * Body bytes are read raw so the Content-Type is checked (415) before anything is parsed.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { parseFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
 import { route } from '../rest/router';
 import type { FhirServices } from '../rest/services';
@@ -112,7 +113,7 @@ function parseBody(req: Request, method: HttpMethod, path: string): { body?: unk
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `${method} takes a FHIR resource (Content-Type: application/fhir+json)`);
   }
   try {
-    const body = JSON.parse(raw.toString('utf8')) as unknown;
+    const body = parseFhirJson(raw.toString('utf8'));
     // FHIR JSON sent to Binary is content like any other, unless it is a Binary resource.
     const isBinaryResource = typeof body === 'object' && body !== null && (body as { resourceType?: unknown }).resourceType === 'Binary';
     return binaryWrite && !isBinaryResource ? asBinary() : { body };

@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { stringifyFhirJson } from '../fhir/json-text';
 import type { FhirResponse } from '../rest/types';
 
 /** Writes a FhirResponse: status, version headers, Location, and the JSON body. */
@@ -13,7 +14,7 @@ export function writeFhirResponse(res: Response, response: FhirResponse, options
     res.end();
     return;
   }
-  const text = options.pretty ? JSON.stringify(response.body, null, 2) : JSON.stringify(response.body);
+  const text = stringifyFhirJson(response.body, options.pretty ? 2 : undefined);
   res.setHeader('Content-Type', `${options.mediaType}; charset=utf-8`);
   if (options.head) {
     res.setHeader('Content-Length', Buffer.byteLength(text));

@@ -6,6 +6,7 @@
  */
 import type { Binary, Bundle, BundleEntry, BundleEntryRequest, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { bundle, responseEntry } from '../fhir/bundles';
+import { keepDecimalText } from '../fhir/json-text';
 import { FhirError, toFhirError } from '../fhir/outcomes';
 import { etag, httpDate, parseVersionTag } from '../fhir/versioning';
 import { newId } from '../platform/ids';
@@ -263,10 +264,10 @@ async function rewriteReferences(
   const conditional = await resolveConditionalReferences(services, ctx, resource);
   const rewrite = (value: unknown, key: string | undefined): unknown => {
     if (Array.isArray(value)) {
-      return value.map((v) => rewrite(v, undefined));
+      return keepDecimalText(value, value.map((v) => rewrite(v, undefined)));
     }
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v, k)]));
+      return keepDecimalText(value, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v, k)])));
     }
     if (typeof value === 'string' && key === 'reference') {
       const local = byFullUrl.get(value) ?? conditional.get(value);

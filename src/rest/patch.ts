@@ -8,6 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Operation, JsonPatchError, applyPatch, validate as validatePatch } from 'fast-json-patch';
 import type { FhirPathPatchOperation } from '../fhir/fhirpath-patch';
 import { applyFhirPathPatch, isFhirPathPatch, parseFhirPathPatch } from '../fhir/fhirpath-patch';
+import { cloneFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import type { CurrentResource } from '../store/repository';
@@ -81,7 +82,8 @@ export function applyPatchDocument(current: CurrentResource, document: PatchDocu
 
 function applyJsonPatch(base: Resource, operations: Operation[]): Resource {
   try {
-    return applyPatch(structuredClone(base), operations, true, false).newDocument;
+    // Patch our own copy: fast-json-patch's copy (a JSON round trip) would drop decimal precision.
+    return applyPatch(cloneFhirJson(base), operations, true, true).newDocument;
   } catch (err) {
     throw patchError(err);
   }

@@ -11,6 +11,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { ResourceVersion, WriteMethod } from '../repository';
 import type { StoredIndex } from './index-layout';
+import { parseFhirJson, stringifyFhirJson } from '../../fhir/json-text';
 
 /** Extracted search values in their stored layout (index-layout.ts, docs/storage.md). */
 export type SearchIndexDoc = StoredIndex;
@@ -75,13 +76,13 @@ export function historyToVersion(doc: HistoryDoc): ResourceVersion {
   };
 }
 
-/** The stored text of a resource. */
+/** The stored text of a resource (decimals as the client wrote them). */
 export function storedJson(resource: Resource): string {
-  return JSON.stringify(resource);
+  return stringifyFhirJson(resource);
 }
 
 export function parseStored(json: string): Resource {
-  return JSON.parse(json) as Resource;
+  return parseFhirJson(json) as Resource;
 }
 
 /** The history copy of a current version, made just before it is superseded. */

@@ -1,0 +1,51 @@
+/** FHIR JSON text keeps the precision of decimals. See: https://hl7.org/fhir/R4/datatypes.html#decimal */
+import { cloneFhirJson, keepDecimalText, parseFhirJson, stringifyFhirJson } from '../../../src/fhir/json-text';
+
+describe('round trip of decimals', () => {
+  test.each([
+    ['a trailing zero', '{"value":1.50}'],
+    ['a price', '{"value":100.00}'],
+    ['an exponent', '{"value":1e2}'],
+    ['a negative zero', '{"value":-0}'],
+    ['more digits than a double holds', '{"value":0.1000000000000000055511151231257827}'],
+    ['numbers in an array', '{"values":[1.0,2,3.10]}'],
+    ['nested objects', '{"component":[{"valueQuantity":{"value":7.20,"unit":"mmol/L"}},{"valueQuantity":{"value":7.2}}]}'],
+    ['canonical numbers only', '{"a":1.5,"b":2,"c":-3.25}'],
+    ['number-like text inside strings', '{"text":"ratio: 1.50, rate 2e3","value":1.50}'],
+  ])('%s', (_title, text) => {
+    expect(stringifyFhirJson(parseFhirJson(text))).toBe(text);
+  });
+
+  test('values stay plain numbers for everything else', () => {
+    const parsed = parseFhirJson('{"value":1.50,"list":[2.0]}') as { value: unknown; list: unknown[] };
+    expect(parsed.value).toBe(1.5);
+    expect(Object.keys(parsed)).toEqual(['value', 'list']);
+    expect(JSON.stringify(parsed)).toBe('{"value":1.5,"list":[2]}');
+  });
+
+  test('a changed value is written as it now is', () => {
+    const parsed = parseFhirJson('{"value":1.50,"other":2.50}') as { value: number };
+    parsed.value = 1.75;
+    expect(stringifyFhirJson(parsed)).toBe('{"value":1.75,"other":2.50}');
+  });
+
+  test('duplicate keys stop the pairing rather than pair wrongly', () => {
+    expect(stringifyFhirJson(parseFhirJson('{"a":1.50,"a":2.50,"b":3.10}'))).toBe('{"a":2.5,"b":3.1}');
+  });
+
+  test('a string cannot pose as a remembered decimal', () => {
+    const text = '{"note":"\\u0000abc:1.50","value":1.50}';
+    expect(stringifyFhirJson(parseFhirJson(text))).toBe(text);
+  });
+
+  test('indentation', () => {
+    expect(stringifyFhirJson(parseFhirJson('{"v":[1.10]}'), 2)).toBe('{\n  "v": [\n    1.10\n  ]\n}');
+  });
+
+  test('copies keep the remembered text; spread copies of an object too', () => {
+    const parsed = parseFhirJson('{"q":{"value":1.50},"v":[2.0]}') as { q: object };
+    expect(stringifyFhirJson(cloneFhirJson(parsed))).toBe('{"q":{"value":1.50},"v":[2.0]}');
+    expect(stringifyFhirJson({ q: { ...parsed.q } })).toBe('{"q":{"value":1.50}}');
+    expect(stringifyFhirJson({ q: keepDecimalText(parsed.q, Object.fromEntries(Object.entries(parsed.q))) })).toBe('{"q":{"value":1.50}}');
+  });
+});
