@@ -9,6 +9,7 @@ import { caseList, caseView } from '../casemgmt/case-view';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
+import { parseFhirJson, stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../rest/services';
 import type { RequestContext } from '../rest/types';
@@ -88,7 +89,7 @@ function parseJsonBody(req: Request): unknown {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `The case API takes JSON bodies (Content-Type: application/json), not "${type}"`);
   }
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    return parseFhirJson(raw.toString('utf8'));
   } catch (err) {
     throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${err instanceof SyntaxError ? `: ${err.message}` : ''}`);
   }
@@ -96,5 +97,6 @@ function parseJsonBody(req: Request): unknown {
 
 function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.send(JSON.stringify(body));
+  // Decimals read from FHIR resources keep their precision here too.
+  res.send(stringifyFhirJson(body));
 }
