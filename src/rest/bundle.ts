@@ -404,7 +404,8 @@ function entryError(entry: ParsedEntry, err: unknown): FhirError {
     ...i,
     ...(i.diagnostics ? { diagnostics: `${where}: ${i.diagnostics}` } : {}),
     ...(i.details?.text ? { details: { ...i.details, text: `${where}: ${i.details.text}` } } : {}),
-    ...(i.expression ? { expression: i.expression.map((e) => locateInEntry(where, e)) } : {}),
+    // An issue without a place of its own is at least located at its entry.
+    expression: i.expression ? i.expression.map((e) => locateInEntry(where, e)) : [where],
   }));
   return new FhirError(err.code, `${where}: ${err.message}`, { issues, cause: err });
 }
@@ -416,6 +417,9 @@ function locateInEntry(where: string, expression: string): string {
   }
   if (/^[A-Z]/.test(expression)) {
     return `${where}.resource${expression.replace(/^[A-Z][A-Za-z]*/, '')}`;
+  }
+  if (expression.startsWith('[')) {
+    return `${where}.resource.data`; // a JSON Patch operation, carried in a Binary
   }
   return expression === 'resourceType' ? `${where}.resource.resourceType` : `${where}.request.url`;
 }

@@ -117,6 +117,7 @@ describe('transaction', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.issue[0].diagnostics).toContain('urn:uuid:0b6a1d4c-0000-4000-8000-00000000dead');
+    expect(res.body.issue[0].expression).toEqual(['Bundle.entry[0]']);
   });
 
   test('the same resource twice in one transaction is 400', async () => {
@@ -129,8 +130,23 @@ describe('transaction', () => {
       ],
     });
     expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
     const read = await request(t.app).get('/fhir/Patient/twice');
     expect(read.status).toBe(404);
+  });
+
+  test('two entries with the same fullUrl are 400, located at the second', async () => {
+    const fullUrl = 'urn:uuid:6f1c2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b';
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl, resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+        { fullUrl, resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['Bundle.entry[1]']);
   });
 
   test('processes DELETE before POST before PUT before GET, whatever the entry order', async () => {
