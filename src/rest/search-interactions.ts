@@ -170,7 +170,7 @@ function conditionalRequest(services: FhirServices, resourceType: string, query:
 
 /** If-None-Exist: the existing resource (200) when exactly one matches; undefined when none. */
 export async function resolveIfNoneExist(services: FhirServices, ctx: RequestContext, resourceType: string, request: FhirRequest): Promise<FhirResponse | undefined> {
-  const query = parseHeaderQuery(request.headers.ifNoneExist ?? '', resourceType);
+  const query = parseHeaderQuery(request.headers.ifNoneExist ?? '', resourceType, services.settings.baseUrl);
   const id = await resolveConditionalTarget(services, { resourceType, query, purpose: 'create' });
   if (id === undefined) {
     return undefined;
@@ -200,7 +200,7 @@ export async function create(services: FhirServices, ctx: RequestContext, reques
   }
   // Check the body before taking the lock: a bad body is a 400 whether or not anything matches.
   prepareCreate(resourceType, request.body);
-  const query = parseHeaderQuery(criteria, resourceType);
+  const query = parseHeaderQuery(criteria, resourceType, services.settings.baseUrl);
   return services.repo.withLock(conditionKey(conditionalRequest(services, resourceType, query)), async () => {
     const existing = await resolveIfNoneExist(services, ctx, resourceType, request);
     // A match answers 200 with the existing resource, shaped by Prefer like any write's answer.
@@ -277,7 +277,7 @@ export async function resolveConditionalReferences(services: FhirServices, ctx: 
   const resolved = new Map<string, string>();
   for (const reference of references) {
     const [type = '', queryText = ''] = reference.split(/\?(.*)/s, 2);
-    const id = await resolveConditionalTarget(services, { resourceType: type, query: parseHeaderQuery(queryText, type), purpose: 'reference' });
+    const id = await resolveConditionalTarget(services, { resourceType: type, query: parseHeaderQuery(queryText, type, services.settings.baseUrl), purpose: 'reference' });
     if (id === undefined) {
       throw new FhirError('NO_MATCH', `The conditional reference ${reference} matches no resource`);
     }
@@ -286,9 +286,18 @@ export async function resolveConditionalReferences(services: FhirServices, ctx: 
   return resolved;
 }
 
-/** "identifier=x" or "?identifier=x" or "Patient?identifier=x" → a query multimap. */
-function parseHeaderQuery(text: string, resourceType: string): QueryParams {
-  const trimmed = text.trim().replace(new RegExp(`^(${resourceType})?\\?`), '');
+/**
+ * The criteria of If-None-Exist or of a conditional reference: `a=b`, `?a=b`, `Type?a=b`, or an
+ * absolute `[base]/Type?a=b`, which HAPI's client sends.
+ */
+function parseHeaderQuery(text: string, resourceType: string, baseUrl: string): QueryParams {
+  let trimmed = text.trim();
+  const prefix = [`${baseUrl}/${resourceType}?`, `${resourceType}?`, '?'].find((p) => trimmed.startsWith(p));
+  if (prefix !== undefined) {
+    trimmed = trimmed.slice(prefix.length);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new FhirError('INVALID_REQUEST', `The criteria ${trimmed.split('?')[0]} do not search ${resourceType} on this server (${baseUrl})`);
+  }
   const query: Record<string, string[]> = {};
   for (const [name, value] of new URLSearchParams(trimmed)) {
     (query[name] ??= []).push(value);

@@ -27,6 +27,11 @@ describe('CapabilityStatement', () => {
     expect(statement.patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
   });
 
+  test('its markdown holds no HTML-like placeholders (validators read <id> as HTML)', () => {
+    const documentation = JSON.stringify(statement).match(/"documentation":"[^"]*"/g) ?? [];
+    expect(documentation.filter((d) => /<[a-z]/i.test(d))).toEqual([]);
+  });
+
   test('is itself a valid R4 CapabilityStatement', () => {
     expect(statement.name).toMatch(/^[A-Z][A-Za-z0-9_]*$/);
     expect(validateResource(statement).filter((issue) => issue.severity === 'error' || issue.severity === 'fatal')).toEqual([]);

@@ -55,6 +55,8 @@ describe('conditional create (If-None-Exist)', () => {
     ['a query', `identifier=${CLIENTS}|CC-1`],
     ['a query starting with ?', `?identifier=${CLIENTS}|CC-1`],
     ['a query starting with the type', `Patient?identifier=${CLIENTS}|CC-1`],
+    // HAPI's client sends an absolute URL, with its _format among the criteria.
+    ['an absolute URL on our base', `${BASE_URL}/Patient?_format=json&identifier=${encodeURIComponent(`${CLIENTS}|CC-1`)}`],
   ])('one match (If-None-Exist as %s): 200 with the existing resource and no new version', async (_title, criteria) => {
     const existing = (await withIdentifier('CC-1'))[0]?.id ?? (await create(client('CC-1')));
     const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', criteria).send(client('CC-1', { gender: 'female' }));
@@ -65,6 +67,13 @@ describe('conditional create (If-None-Exist)', () => {
     expect(res.body.gender).toBeUndefined();
     expect((await withIdentifier('CC-1')).map((p) => p.id)).toEqual([existing]);
     expect(await historyLength(existing)).toBe(1);
+  });
+
+  test('criteria naming another server are a 400', async () => {
+    const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', `https://other.example/fhir/Patient?identifier=${CLIENTS}|CC-9`).send(client('CC-9'));
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].diagnostics).toMatch(/do not search Patient on this server/);
+    expect(await withIdentifier('CC-9')).toEqual([]);
   });
 
   test('several matches: 412 multiple-matches, nothing created', async () => {
