@@ -1,8 +1,9 @@
 /**
  * createApp: the HTTP application, without opening a port (tests drive it with supertest).
- * Middleware order: security headers → CORS → request id and logging → FHIR API (raw body, size limit)
+ * Middleware order: security headers → CORS → compression → request id and logging → FHIR API (raw body, size limit)
  * → case API (/cm/v1) → not found → error handler.
  */
+import compression from 'compression';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { FhirError } from './fhir/outcomes';
@@ -29,6 +30,9 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false);
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(deps.corsOrigins ?? '*'));
+  // gzip when asked (Accept-Encoding): search Bundles, $everything and the 1.4 MB CapabilityStatement
+  // shrink tenfold for an EHR pulling across a WAN.
+  app.use(compression());
   app.use(requestContext(deps.logger));
   app.use(healthRoutes(() => deps.services.repo.ping()));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.
