@@ -14,7 +14,7 @@ import type { Atom, InternalSchemaElement } from '@medplum/core';
 import { DotAtom, FhirPathAtom, FunctionAtom, IndexerAtom, LiteralAtom, SymbolAtom, evalFhirPathTyped, parseFhirPath } from '@medplum/core';
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions';
-import { cloneFhirJson } from './json-text';
+import { cloneFhirJson, decimalTextOf, setDecimalText } from './json-text';
 import { FhirError } from './outcomes';
 import { elementIndex, isResourceElement, typeSchema } from './validation/element-types';
 import type { JsonObject } from './validation/json';
@@ -37,8 +37,11 @@ export interface FhirPathPatchOperation {
   expression: string;
 }
 
-/** A value[x] carries its type; an anonymous element (parts) takes the type of where it goes. */
-export type PatchValue = { type: string; json: unknown } | { parts: ParametersParameter[] };
+/**
+ * A value[x] carries its type (and, for a decimal, the text the client wrote); an anonymous
+ * element (parts) takes the type of where it goes.
+ */
+export type PatchValue = { type: string; json: unknown; text?: string } | { parts: ParametersParameter[] };
 
 /** A place in the resource: the parent object, the key, the position if the element repeats. */
 interface Slot {
@@ -147,7 +150,8 @@ function patchValue(part: ParametersParameter, expression: string): PatchValue {
   const keys = Object.keys(part).filter((key) => key.startsWith('value'));
   if (keys.length === 1) {
     const key = keys[0] as string;
-    return { type: typeOfValueKey(key.slice('value'.length)), json: (part as unknown as Record<string, unknown>)[key] };
+    const text = decimalTextOf(part, key);
+    return { type: typeOfValueKey(key.slice('value'.length)), json: (part as unknown as Record<string, unknown>)[key], ...(text !== undefined ? { text } : {}) };
   }
   if (keys.length === 0 && Array.isArray(part.part) && part.part.length > 0) {
     return { parts: part.part };
@@ -408,7 +412,7 @@ function addElement(resource: JsonObject, container: Location, name: string, val
       throw failed(`${name} already has a value; use replace`);
     }
     const type = valueType(value, info.element);
-    parent[choiceKey(info.choice, type)] = toJson(value, type);
+    place(parent, choiceKey(info.choice, type), value, type);
     return;
   }
   const json = toJson(value, info.code);
@@ -423,7 +427,13 @@ function addElement(resource: JsonObject, container: Location, name: string, val
   if (parent[info.key] !== undefined) {
     throw failed(`${name} already has a value; use replace`);
   }
-  parent[info.key] = json;
+  place(parent, info.key, value, info.code);
+}
+
+/** Sets parent[key] to the value, keeping a decimal's written text. */
+function place(parent: JsonObject, key: string, value: PatchValue, type: string): void {
+  parent[key] = toJson(value, type);
+  setDecimalText(parent, key, 'text' in value ? value.text : undefined);
 }
 
 function replaceSlot(slot: Slot, value: PatchValue): void {
@@ -431,17 +441,16 @@ function replaceSlot(slot: Slot, value: PatchValue): void {
     // A choice may change type on replace (valueQuantity → valueString): the key follows the type.
     const type = 'type' in value ? value.type : slot.type;
     const key = choiceKey(slot.choice, type);
-    const json = toJson(value, type);
+    toJson(value, type); // refuse a wrong type before anything is removed
     delete slot.parent[slot.key];
     delete slot.parent[`_${slot.key}`];
-    slot.parent[key] = json;
+    place(slot.parent, key, value, type);
     return;
   }
-  const json = toJson(value, slot.type);
   if (slot.index === undefined) {
-    slot.parent[slot.key] = json;
+    place(slot.parent, slot.key, value, slot.type);
   } else {
-    (slot.parent[slot.key] as unknown[])[slot.index] = json;
+    (slot.parent[slot.key] as unknown[])[slot.index] = toJson(value, slot.type);
   }
 }
 
@@ -523,12 +532,12 @@ function toJson(value: PatchValue, type: string): unknown {
     const child = patchValue(part, String(name));
     if ('choice' in info) {
       const childType = valueType(child, info.element);
-      element[choiceKey(info.choice, childType)] = toJson(child, childType);
+      place(element, choiceKey(info.choice, childType), child, childType);
     } else if (info.element.isArray) {
       const items = (element[info.key] ?? []) as unknown[];
       element[info.key] = [...items, toJson(child, info.code)];
     } else {
-      element[info.key] = toJson(child, info.code);
+      place(element, info.key, child, info.code);
     }
   }
   return element;

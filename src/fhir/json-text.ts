@@ -86,6 +86,21 @@ export function stringifyFhirJson(value: unknown, indent?: number): string {
   return marked ? text.replace(MARKED, '$1') : text;
 }
 
+/** The remembered text of the number at holder[key], if any. */
+export function decimalTextOf(holder: object, key: string): string | undefined {
+  return (holder as Holder)[DECIMAL_TEXT]?.get(key);
+}
+
+/** Remembers the text of the number now at holder[key] (or forgets the old one). */
+export function setDecimalText(holder: object, key: string, text: string | undefined): void {
+  const target = holder as Holder;
+  if (text !== undefined) {
+    (target[DECIMAL_TEXT] ??= new Map()).set(key, text);
+  } else {
+    target[DECIMAL_TEXT]?.delete(key);
+  }
+}
+
 /** Carries the remembered decimals of `from` to `to`, a rebuilt copy with the same keys. */
 export function keepDecimalText<T extends object>(from: object, to: T): T {
   const table = (from as Holder)[DECIMAL_TEXT];
