@@ -6,7 +6,7 @@
 #   go.mod/go.sum and fails loudly if a checksum is missing.
 # - GOTOOLCHAIN=local: never download another Go toolchain behind the developer's back.
 # - GOCACHE and GOMODCACHE are taken from the environment when set, so CI can cache them.
-# - Skips the build when the binary is newer than go.mod, go.sum and main.go.
+# - Skips the build when the binary is newer than go.mod, go.sum and every .go file.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,8 +17,8 @@ binary="$bin_dir/ferretdb"
 up_to_date() {
   [[ -x "$binary" ]] || return 1
   local input
-  for input in go.mod go.sum main.go; do
-    [[ "$binary" -nt "$src_dir/$input" ]] || return 1
+  for input in "$src_dir"/go.mod "$src_dir"/go.sum "$src_dir"/*.go; do
+    [[ "$binary" -nt "$input" ]] || return 1
   done
 }
 

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/build/version"
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -72,6 +73,8 @@ func main() {
 
 	ready, _ := json.Marshal(map[string]string{"uri": f.MongoDBURI()})
 	fmt.Println(string(ready))
+
+	go keepIDIndexes(ctx, *sqliteURL, 2*time.Second, logger)
 
 	if err := f.Run(ctx); err != nil {
 		fail("%v", err)
