@@ -7,12 +7,18 @@
  */
 import type { Binary } from '@medplum/fhirtypes';
 import type { Response } from 'express';
+import { FHIR_JSON, mediaTypeOf } from '../fhir/media-types';
 import type { FhirResponse } from '../rest/types';
 
-const FHIR_MEDIA_TYPES = new Set(['application/fhir+json', 'application/json', 'application/fhir+xml', 'application/xml+fhir', 'application/json+fhir']);
+const FHIR_MEDIA_TYPES = new Set([FHIR_JSON, 'application/json', 'application/fhir+xml', 'application/xml+fhir', 'application/json+fhir']);
+
+export interface BinaryPath {
+  readonly id?: string;
+  readonly version?: boolean;
+}
 
 /** `Binary`, `Binary/[id]` or `Binary/[id]/_history/[vid]`; the id when there is one. */
-export function binaryPath(path: string): { id?: string; version?: boolean } | undefined {
+export function binaryPath(path: string): BinaryPath | undefined {
   const segments = path.split('/');
   if (segments[0] !== 'Binary' || segments.length > 4 || (segments.length >= 3 && segments[2] !== '_history')) {
     return undefined;
@@ -29,12 +35,12 @@ export function asksForFhir(accept: string | undefined, format: string | undefin
   if (format !== undefined) {
     return true;
   }
-  return (accept ?? '').split(',').some((range) => FHIR_MEDIA_TYPES.has((range.split(';')[0] ?? '').trim().toLowerCase()));
+  return (accept ?? '').split(',').some((range) => FHIR_MEDIA_TYPES.has(mediaTypeOf(range)));
 }
 
 /** Raw content for Binary: every media type but a FHIR one, which carries a Binary resource. */
 export function isRawContent(contentType: string | undefined): contentType is string {
-  const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const media = mediaTypeOf(contentType ?? '');
   return media !== '' && !FHIR_MEDIA_TYPES.has(media);
 }
 

@@ -9,7 +9,7 @@ import { route } from '../rest/router';
 import type { FhirServices } from '../rest/services';
 import type { FhirRequest, HttpMethod, Prefer, QueryParams } from '../rest/types';
 import { callerOf, requestLog } from './request-context';
-import { asksForFhir, binaryFromContent, binaryPath, isRawContent, writeNativeBinary } from './binary';
+import { type BinaryPath, asksForFhir, binaryFromContent, binaryPath, isRawContent, writeNativeBinary } from './binary';
 import { type BodyKind, FHIR_JSON, requestBodyKind, responseMediaType } from './negotiation';
 import { writeFhirResponse } from './response-writer';
 
@@ -25,9 +25,10 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
       }
       const path = decodePath(req.path);
       // A Binary read that does not ask for FHIR is answered with the content (errors stay FHIR).
-      const nativeBinary = binaryPath(path)?.id !== undefined && (method === 'GET' || method === 'HEAD') && !asksForFhir(req.get('accept'), query._format?.[0]);
+      const binary = binaryPath(path);
+      const nativeBinary = binary?.id !== undefined && (method === 'GET' || method === 'HEAD') && !asksForFhir(req.get('accept'), query._format?.[0]);
       const mediaType = nativeBinary ? FHIR_JSON : responseMediaType(req.get('accept'), query._format?.[0]);
-      const { body, form } = parseBody(req, method, path);
+      const { body, form } = parseBody(req, method, path, binary);
       const request: FhirRequest = {
         method,
         path,
@@ -86,14 +87,13 @@ function decodePath(path: string): string {
 }
 
 /** Parses the raw body by its Content-Type: FHIR JSON, JSON Patch, or a _search form. */
-function parseBody(req: Request, method: HttpMethod, path: string): { body?: unknown; form?: QueryParams } {
+function parseBody(req: Request, method: HttpMethod, path: string, binary: BinaryPath | undefined): { body?: unknown; form?: QueryParams } {
   const raw = req.body as Buffer | undefined;
   // An absent body is left to the interaction, which says what it needed.
   if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !Buffer.isBuffer(raw) || raw.length === 0) {
     return {};
   }
   const contentType = req.get('content-type');
-  const binary = binaryPath(path);
   const binaryWrite = binary !== undefined && !binary.version && (method === 'POST' ? binary.id === undefined : method === 'PUT' && binary.id !== undefined);
   const asBinary = () => ({ body: binaryFromContent(raw, contentType as string, { ...(binary?.id !== undefined ? { id: binary.id } : {}), ...securityContext(req) }) });
   if (binaryWrite && isRawContent(contentType)) {

@@ -4,9 +4,9 @@
  */
 import { FhirError } from '../fhir/outcomes';
 
-export const FHIR_JSON = 'application/fhir+json';
-export const JSON_PATCH = 'application/json-patch+json';
-export const FORM = 'application/x-www-form-urlencoded';
+import { FHIR_JSON, FORM, JSON_PATCH, mediaTypeOf } from '../fhir/media-types';
+
+export { FHIR_JSON, FORM, JSON_PATCH };
 
 /** FHIR versions we answer for, as in the fhirVersion MIME parameter. */
 const FHIR_VERSIONS = new Set(['4.0', '4.0.1']);
@@ -17,7 +17,7 @@ interface MediaType {
 }
 
 function parseMediaType(value: string): MediaType {
-  const [type = '', ...rest] = value.split(';');
+  const [, ...rest] = value.split(';');
   const params: Record<string, string> = {};
   for (const part of rest) {
     const [k, v] = part.split('=');
@@ -25,7 +25,7 @@ function parseMediaType(value: string): MediaType {
       params[k.trim().toLowerCase()] = v.trim().replace(/^"|"$/g, '');
     }
   }
-  return { type: type.trim().toLowerCase(), params };
+  return { type: mediaTypeOf(value), params };
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Binary, Bundle, BundleEntry, BundleEntryRequest, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { bundle, responseEntry } from '../fhir/bundles';
 import { keepDecimalText } from '../fhir/json-text';
+import { FHIR_JSON, JSON_PATCH } from '../fhir/media-types';
 import { FhirError, toFhirError } from '../fhir/outcomes';
 import { etag, httpDate, parseVersionTag } from '../fhir/versioning';
 import { newId } from '../platform/ids';
@@ -295,7 +296,7 @@ function patchFromEntry(resource: Resource | undefined): unknown {
     return resource;
   }
   const binary = resource as Binary | undefined;
-  if (binary?.resourceType !== 'Binary' || binary.contentType !== 'application/json-patch+json' || typeof binary.data !== 'string') {
+  if (binary?.resourceType !== 'Binary' || binary.contentType !== JSON_PATCH || typeof binary.data !== 'string') {
     throw new FhirError('INVALID_BUNDLE', 'A PATCH entry must carry a FHIRPath Patch (Parameters) or a Binary with contentType application/json-patch+json and the patch in data');
   }
   try {
@@ -360,7 +361,7 @@ function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedE
         ...(request.ifNoneMatch ? { ifNoneMatch: request.ifNoneMatch } : {}),
         ...(request.ifNoneExist ? { ifNoneExist: request.ifNoneExist } : {}),
         ...(request.ifModifiedSince ? { ifModifiedSince: httpDate(new Date(request.ifModifiedSince)) } : {}),
-        contentType: method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? 'application/json-patch+json' : 'application/fhir+json',
+        contentType: method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? JSON_PATCH : FHIR_JSON,
       },
       body: method === 'PATCH' ? parsePatchBody(entry.resource) : entry.resource,
     },

@@ -6,6 +6,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { R4_RESOURCE_TYPES } from '../fhir/definitions';
+import { FHIR_JSON, JSON_PATCH } from '../fhir/media-types';
 import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse } from './types';
@@ -55,8 +56,8 @@ function build(services: FhirServices): CapabilityStatement {
     software: { name: 'CaseBridge', version: SOFTWARE_VERSION },
     implementation: { description: 'CaseBridge FHIR R4 server for mental-health and social-work case management', url: settings.baseUrl },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    format: [FHIR_JSON, 'json'],
+    patchFormat: [JSON_PATCH, FHIR_JSON],
     rest: [
       {
         mode: 'server',
@@ -78,7 +79,8 @@ function build(services: FhirServices): CapabilityStatement {
         resource: R4_RESOURCE_TYPES.map((type): CapabilityStatementRestResource => ({
           type: type as CapabilityStatementRestResource['type'],
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-          ...supportedProfile(services, type),
+          // Our profiles of the type: a write that claims one is checked against it (422 when it fails).
+          ...listed('supportedProfile', services.profiles.supportedProfiles(type)),
           interaction: [
             { code: 'read' },
             { code: 'vread' },
@@ -121,12 +123,6 @@ function build(services: FhirServices): CapabilityStatement {
 /** FHIR JSON has no empty arrays: an empty list is left out. */
 function listed<K extends string, T>(key: K, items: readonly T[]): Partial<Record<K, T[]>> {
   return items.length > 0 ? ({ [key]: [...items] } as Partial<Record<K, T[]>>) : {};
-}
-
-/** Our profiles of a type: a write that claims one is checked against it (422 when it fails). */
-function supportedProfile(services: FhirServices, type: string): Pick<CapabilityStatementRestResource, 'supportedProfile'> {
-  const urls = services.profiles.supportedProfiles(type);
-  return urls.length > 0 ? { supportedProfile: [...urls] } : {};
 }
 
 /** For each target type, the `Source:param` references that can point at it. */

@@ -9,6 +9,7 @@ import { type Operation, JsonPatchError, applyPatch, validate as validatePatch }
 import type { FhirPathPatchOperation } from '../fhir/fhirpath-patch';
 import { applyFhirPathPatch, isFhirPathPatch, parseFhirPathPatch } from '../fhir/fhirpath-patch';
 import { cloneFhirJson } from '../fhir/json-text';
+import { FHIR_JSON, JSON_PATCH, mediaTypeOf } from '../fhir/media-types';
 import { FhirError } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import type { CurrentResource } from '../store/repository';
@@ -17,9 +18,6 @@ import { writeResponse } from './responses';
 import type { FhirServices } from './services';
 import type { FhirRequest, FhirResponse, RequestContext } from './types';
 import { assertId, ifMatch } from './write';
-
-const JSON_PATCH = 'application/json-patch+json';
-const FHIR_JSON = 'application/fhir+json';
 
 /** Retries when another writer changed the resource between our read and our write. */
 const MAX_PATCH_ATTEMPTS = 10;
@@ -95,7 +93,7 @@ function applyJsonPatch(base: Resource, operations: Operation[]): Resource {
  * a client learns which format it actually sent; plain application/json may carry either.
  */
 export function parsePatchDocument(body: unknown, contentType?: string): PatchDocument {
-  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  const mediaType = contentType === undefined ? undefined : mediaTypeOf(contentType);
   if (isFhirPathPatch(body)) {
     if (mediaType === JSON_PATCH) {
       throw new FhirError('INVALID_PATCH', 'A JSON Patch document must be a JSON array of operations; send a FHIRPath Patch (Parameters) as application/fhir+json');

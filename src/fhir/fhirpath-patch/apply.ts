@@ -6,11 +6,11 @@ import type { InternalSchemaElement } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { cloneFhirJson, setDecimalText } from '../json-text';
 import { FhirError } from '../outcomes';
-import { isResourceElement, typeSchema } from '../validation/element-types';
+import { PRIMITIVE_TYPES, choiceKey, isResourceElement, typeSchema } from '../validation/element-types';
 import type { JsonObject } from '../validation/json';
 import { isObject } from '../validation/json';
-import { asSlot, choiceKey, collection, elementOf, locate, pathAtom, presentChoiceKey, single, type Location, type Slot, typeAt, valueAt } from './locate';
-import { type FhirPathPatchOperation, PRIMITIVE_TYPES, type PatchValue, failed, invalid, patchValue } from './parse';
+import { asSlot, collection, elementOf, locate, pathAtom, presentChoiceKey, single, type Location, type Slot, typeAt, valueAt } from './locate';
+import { type FhirPathPatchOperation, type PatchValue, failed, invalid, patchValue } from './parse';
 
 /** Applies the operations in order to a copy of the resource and returns the copy. */
 export function applyFhirPathPatch(resource: Resource, operations: readonly FhirPathPatchOperation[]): Resource {

@@ -7,10 +7,10 @@
 import type { Atom, InternalSchemaElement } from '@medplum/core';
 import { DotAtom, FhirPathAtom, FunctionAtom, IndexerAtom, LiteralAtom, SymbolAtom, evalFhirPathTyped, parseFhirPath } from '@medplum/core';
 import { isResourceType } from '../definitions';
-import { elementIndex, isResourceElement, typeSchema } from '../validation/element-types';
+import { elementIndex, isResourceElement, typeFromSuffix, typeSchema } from '../validation/element-types';
 import type { JsonObject } from '../validation/json';
 import { isObject } from '../validation/json';
-import { failed, invalid, typeOfValueKey } from './parse';
+import { failed, invalid } from './parse';
 
 /** A place in the resource: the parent object, the key, the position if the element repeats. */
 export interface Slot {
@@ -107,11 +107,7 @@ export function presentChoiceKey(parent: JsonObject, choice: string): string | u
 }
 
 function choiceType(choice: string, key: string): string {
-  return typeOfValueKey(key.slice(choice.length - 3));
-}
-
-export function choiceKey(choice: string, type: string): string {
-  return choice.slice(0, -3) + type.charAt(0).toUpperCase() + type.slice(1);
+  return typeFromSuffix(key.slice(choice.length - 3));
 }
 
 /** where(), first(), last() and ofType() narrow the places found so far. */

@@ -6,6 +6,7 @@
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { decimalTextOf } from '../json-text';
 import { FhirError } from '../outcomes';
+import { typeFromSuffix } from '../validation/element-types';
 import { isObject } from '../validation/json';
 
 export type PatchOperationType = 'add' | 'insert' | 'delete' | 'replace' | 'move';
@@ -34,11 +35,6 @@ export type PatchValue = { type: string; json: unknown; text?: string } | { part
 const OPERATION_TYPES: ReadonlySet<string> = new Set(['add', 'insert', 'delete', 'replace', 'move']);
 
 const PART_NAMES: ReadonlySet<string> = new Set(['type', 'path', 'name', 'value', 'index', 'source', 'destination']);
-
-export const PRIMITIVE_TYPES: ReadonlySet<string> = new Set([
-  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'markdown',
-  'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
-]);
 
 export function isFhirPathPatch(body: unknown): body is Parameters {
   return isObject(body) && body.resourceType === 'Parameters';
@@ -128,18 +124,12 @@ export function patchValue(part: ParametersParameter, expression: string): Patch
   if (keys.length === 1) {
     const key = keys[0] as string;
     const text = decimalTextOf(part, key);
-    return { type: typeOfValueKey(key.slice('value'.length)), json: (part as unknown as Record<string, unknown>)[key], ...(text !== undefined ? { text } : {}) };
+    return { type: typeFromSuffix(key.slice('value'.length)), json: (part as unknown as Record<string, unknown>)[key], ...(text !== undefined ? { text } : {}) };
   }
   if (keys.length === 0 && Array.isArray(part.part) && part.part.length > 0) {
     return { parts: part.part };
   }
   throw invalid('A value part carries exactly one value[x], or parts that build an element', expression);
-}
-
-/** `Date` → date, `HumanName` → HumanName: primitive type names start in lower case. */
-export function typeOfValueKey(suffix: string): string {
-  const lower = suffix.charAt(0).toLowerCase() + suffix.slice(1);
-  return PRIMITIVE_TYPES.has(lower) ? lower : suffix;
 }
 
 export function invalid(message: string, expression?: string): FhirError {

@@ -14,10 +14,11 @@ import type { TypedValue } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions';
 import { ERROR_CODE_SYSTEM } from '../outcomes';
+import { typeFromSuffix } from '../validation/element-types';
 import type { IssueType } from '../outcomes';
-import { typeFromSuffix } from './compile';
 import type { CompiledProfile, ElementRule, InvariantRule } from './model';
-import { equalsFixed, isJsonObject, matchesPattern } from './values';
+import { isObject } from '../validation/json';
+import { equalsFixed, matchesPattern } from './values';
 
 /** A profile stops reporting after this many issues (the validation caps the total anyway). */
 export const MAX_PROFILE_ISSUES = 100;
@@ -143,7 +144,7 @@ function valuesAt(value: unknown, names: readonly string[]): unknown[] {
   let current: unknown[] = [value];
   for (const name of names) {
     current = current.flatMap((v) => {
-      const next = isJsonObject(v) ? v[name] : undefined;
+      const next = isObject(v) ? v[name] : undefined;
       return Array.isArray(next) ? next : next === undefined ? [] : [next];
     });
   }
@@ -152,7 +153,7 @@ function valuesAt(value: unknown, names: readonly string[]): unknown[] {
 
 /** The occurrences of `rule`'s element inside `occ` (choice elements: every `name<Type>` key). */
 function childOccurrences(occ: Occurrence, rule: ElementRule): Occurrence[] {
-  const container = isJsonObject(occ.value) ? occ.value : isJsonObject(occ.primitiveExtension) ? occ.primitiveExtension : undefined;
+  const container = isObject(occ.value) ? occ.value : isObject(occ.primitiveExtension) ? occ.primitiveExtension : undefined;
   if (!container) {
     return [];
   }
@@ -192,7 +193,7 @@ function childOccurrences(occ: Occurrence, rule: ElementRule): Occurrence[] {
 
 function occurrence(value: unknown, primitiveExtension: unknown, location: string, declared: string | undefined): Occurrence {
   // A contained or inline resource is typed by its resourceType.
-  const type = isJsonObject(value) && typeof value.resourceType === 'string' ? value.resourceType : declared;
+  const type = isObject(value) && typeof value.resourceType === 'string' ? value.resourceType : declared;
   return { value, location, type, ...(primitiveExtension !== undefined ? { primitiveExtension } : {}) };
 }
 
@@ -247,15 +248,15 @@ function checkTypes(walk: Walk, rule: ElementRule, occ: Occurrence): void {
  * `#id`) or else its `type`. Undefined when it cannot tell (`urn:uuid:`, identifier only).
  */
 export function referencedType(reference: unknown, resource: Record<string, unknown>): string | undefined {
-  if (!isJsonObject(reference)) {
+  if (!isObject(reference)) {
     return undefined;
   }
   const literal = reference.reference;
   if (typeof literal === 'string') {
     if (literal.startsWith('#')) {
       const contained = Array.isArray(resource.contained) ? resource.contained : [];
-      const found = contained.find((c) => isJsonObject(c) && c.id === literal.slice(1));
-      return isJsonObject(found) && typeof found.resourceType === 'string' ? found.resourceType : undefined;
+      const found = contained.find((c) => isObject(c) && c.id === literal.slice(1));
+      return isObject(found) && typeof found.resourceType === 'string' ? found.resourceType : undefined;
     }
     const conditional = /^([A-Z][A-Za-z]+)\?/.exec(literal);
     if (conditional?.[1] && isResourceType(conditional[1])) {
@@ -279,11 +280,11 @@ function checkBinding(walk: Walk, rule: ElementRule, occ: Occurrence): void {
     return;
   }
   const value = occ.value;
-  const pair = (c: unknown) => (isJsonObject(c) ? `${String(c.system ?? '')}|${String(c.code ?? '')}` : '');
+  const pair = (c: unknown) => (isObject(c) ? `${String(c.system ?? '')}|${String(c.code ?? '')}` : '');
   let ok: boolean;
   if (typeof value === 'string') {
     ok = binding.bareCodes.has(value);
-  } else if (isJsonObject(value) && (occ.type === 'CodeableConcept' || Array.isArray(value.coding))) {
+  } else if (isObject(value) && (occ.type === 'CodeableConcept' || Array.isArray(value.coding))) {
     ok = Array.isArray(value.coding) && value.coding.some((c) => binding.codes.has(pair(c)));
   } else {
     ok = binding.codes.has(pair(value));

@@ -12,6 +12,7 @@
 import { getElementDefinition, parseFhirPath } from '@medplum/core';
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions';
+import { typeFromSuffix } from '../validation/element-types';
 import type { Discriminator, ElementRule, InvariantRule, SliceMatch, TypeRule, ValueConstraint } from './model';
 import type { CompiledProfile } from './model';
 import { TerminologyError, stripVersion } from './terminology';
@@ -28,17 +29,6 @@ export interface CompileContext {
 }
 
 const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
-
-const PRIMITIVE_TYPES = new Set([
-  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer',
-  'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid',
-]);
-
-/** `DateTime` (a choice suffix) → `dateTime`; `Quantity` stays. */
-export function typeFromSuffix(suffix: string): string {
-  const lower = suffix.charAt(0).toLowerCase() + suffix.slice(1);
-  return PRIMITIVE_TYPES.has(lower) ? lower : suffix;
-}
 
 export function compileProfile(sd: StructureDefinition, ctx: CompileContext): CompiledProfile {
   const where = sd.url ?? sd.id ?? 'StructureDefinition';

@@ -10,18 +10,15 @@
  *   that system whatever the value.
  * See: https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.pattern_x_
  */
-
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from '../validation/json';
 
 /** fixed[x]: exact equality (numbers by value, so 1.0 in JSON equals 1). */
 export function equalsFixed(value: unknown, fixed: unknown): boolean {
   if (Array.isArray(fixed)) {
     return Array.isArray(value) && value.length === fixed.length && fixed.every((f, i) => equalsFixed(value[i], f));
   }
-  if (isJsonObject(fixed)) {
-    if (!isJsonObject(value)) {
+  if (isObject(fixed)) {
+    if (!isObject(value)) {
       return false;
     }
     const keys = Object.keys(fixed);
@@ -36,8 +33,8 @@ export function matchesPattern(value: unknown, pattern: unknown): boolean {
     const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
     return pattern.every((p) => items.some((v) => matchesPattern(v, p)));
   }
-  if (isJsonObject(pattern)) {
-    return isJsonObject(value) && Object.entries(pattern).every(([k, p]) => matchesPattern(value[k], p));
+  if (isObject(pattern)) {
+    return isObject(value) && Object.entries(pattern).every(([k, p]) => matchesPattern(value[k], p));
   }
   return value === pattern;
 }

@@ -9,6 +9,23 @@ import { isResourceType } from '../definitions';
 import { isObject } from './json';
 import type { JsonObject } from './json';
 
+/** The FHIR primitive types: their names start in lower case, complex types' in upper case. */
+export const PRIMITIVE_TYPES: ReadonlySet<string> = new Set([
+  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'markdown',
+  'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
+]);
+
+/** The type named by a choice-key suffix (`valueDateTime` → dateTime; `Quantity` stays). */
+export function typeFromSuffix(suffix: string): string {
+  const lower = suffix.charAt(0).toLowerCase() + suffix.slice(1);
+  return PRIMITIVE_TYPES.has(lower) ? lower : suffix;
+}
+
+/** The JSON key of a choice element for one of its types (`value[x]`, dateTime → valueDateTime). */
+export function choiceKey(choice: string, type: string): string {
+  return choice.slice(0, -3) + type.charAt(0).toUpperCase() + type.slice(1);
+}
+
 export interface ElementInfo {
   code: string;
   element: InternalSchemaElement;
@@ -26,9 +43,8 @@ export function elementIndex(schema: InternalTypeSchema): Map<string, ElementInf
     index = new Map();
     for (const [name, element] of Object.entries(schema.elements)) {
       if (name.endsWith('[x]')) {
-        const base = name.slice(0, -3);
         for (const t of element.type) {
-          index.set(base + t.code.charAt(0).toUpperCase() + t.code.slice(1), { code: t.code, element, choice: name });
+          index.set(choiceKey(name, t.code), { code: t.code, element, choice: name });
         }
       } else if (!name.includes('.') && element.type[0]) {
         index.set(name, { code: element.type[0].code, element });
