@@ -16,14 +16,13 @@
  * See: https://hl7.org/fhir/R4/http.html#cond-update
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError } from './fhir/outcomes';
 import { equalsFixed } from './fhir/profiles';
 import { assertValid } from './fhir/validation';
 import type { Logger } from './platform/logger';
 import { newId } from './platform/ids';
 import { parseSearch } from './search/parse';
 import type { SearchParameterRegistry } from './search/registry';
-import type { FhirRepository } from './store/repository';
+import { type FhirRepository, readIfPresent } from './store/repository';
 
 export interface SeedReport {
   readonly created: string[];
@@ -101,15 +100,7 @@ function urlOf(resource: Resource): string {
 
 /** True when no current resource has this id (never written, or deleted). */
 async function isFree(repo: FhirRepository, resourceType: string, id: string): Promise<boolean> {
-  try {
-    await repo.read(resourceType, id);
-    return false;
-  } catch (err) {
-    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) {
-      return true;
-    }
-    throw err;
-  }
+  return (await readIfPresent(repo, resourceType, id)) === undefined;
 }
 
 function withoutMeta(resource: Resource): Record<string, unknown> {

@@ -7,7 +7,7 @@ import type { CarePlan, EpisodeOfCare, Goal, Resource } from '@medplum/fhirtypes
 import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../rest/services';
 import { parseSearch } from '../search/parse';
-import type { CurrentResource, SearchPage } from '../store/repository';
+import { type CurrentResource, type SearchPage, readIfPresent } from '../store/repository';
 import { localReference } from './vocabulary';
 
 export interface Versioned<T extends Resource> {
@@ -50,13 +50,8 @@ export function assertOpen(record: CaseRecord, what: string): void {
   }
 }
 
-export async function readOrUndefined(services: FhirServices, type: string, id: string): Promise<CurrentResource | undefined> {
-  try {
-    return await services.repo.read(type, id);
-  } catch (err) {
-    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) return undefined;
-    throw err;
-  }
+export function readOrUndefined(services: FhirServices, type: string, id: string): Promise<CurrentResource | undefined> {
+  return readIfPresent(services.repo, type, id);
 }
 
 export async function readVersioned<T extends Resource>(services: FhirServices, type: string, id: string): Promise<Versioned<T> | undefined> {

@@ -17,7 +17,7 @@ import { FhirError } from '../fhir/outcomes';
 import { assertValid } from '../fhir/validation';
 import type { FhirServices } from '../rest/services';
 import type { RequestContext } from '../rest/types';
-import type { PlannedWrite } from '../store/repository';
+import { type PlannedWrite, readIfPresent } from '../store/repository';
 import { COMMAND_HASH_SYSTEM, IdFactory, commandHash, idPrefix, storedHash } from './idempotency';
 import { validatePayload } from './payload';
 import type { JsonSchema } from './schemas/common';
@@ -150,13 +150,9 @@ async function replayOf(
   services: FhirServices,
   args: { provenanceId: string; hash: string; command: CommandName; params: Readonly<Record<string, string>>; key: string },
 ): Promise<CommandResult | undefined> {
-  let provenance: Provenance;
-  try {
-    provenance = (await services.repo.read('Provenance', args.provenanceId)).resource as Provenance;
-  } catch (err) {
-    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) return undefined;
-    throw err;
-  }
+  const stored = await readIfPresent(services.repo, 'Provenance', args.provenanceId);
+  if (!stored) return undefined;
+  const provenance = stored.resource as Provenance;
   if (storedHash(provenance) !== args.hash) {
     throw new FhirError('CONFLICT', `Idempotency-Key "${args.key}" was already used for a different ${args.command} command; use a new key for a new command`, {
       expression: ['Idempotency-Key'],

@@ -3,7 +3,7 @@
  * (profiles/, docs/profiles.md), the extensions and code systems the mapping uses, and small
  * builders for references and codings.
  */
-import type { CodeableConcept, Coding, Extension, Reference } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Extension, Flag, Reference } from '@medplum/fhirtypes';
 
 export const CB = 'http://casebridge.org/fhir';
 export const CASE_MANAGEMENT_SYSTEM = `${CB}/CodeSystem/case-management`;
@@ -68,6 +68,22 @@ export const coded = (system: string, code: string, display?: string, text?: str
   coding: [coding(system, code, display)],
   ...(text ? { text } : {}),
 });
+
+/** An active safety alert (cb-risk-flag); flag-detail points at the record that raised it. */
+export function safetyFlag(input: { id: string; detail: string; code: CodeableConcept; subject: string; start: string; author?: Flag['author'] }): Flag & { id: string } {
+  return {
+    resourceType: 'Flag',
+    id: input.id,
+    ...claiming('cb-risk-flag'),
+    extension: [{ url: FLAG_DETAIL, valueReference: ref(input.detail) }],
+    status: 'active',
+    category: [coded(SYSTEMS.flagCategory, 'safety', 'Safety')],
+    code: input.code,
+    subject: ref(input.subject),
+    period: { start: input.start },
+    ...(input.author ? { author: input.author } : {}),
+  };
+}
 
 /** The case link every case resource carries, except Encounter (episodeOfCare) and notes (context). */
 export const caseLink = (caseId: string): Extension => ({ url: WORKFLOW_EPISODE, valueReference: ref(`EpisodeOfCare/${caseId}`) });

@@ -7,6 +7,7 @@
  * compare-and-set on the version. It does not validate: callers hand it valid resources.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../fhir/outcomes';
 import type { SearchRequest } from '../search/request';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -120,4 +121,16 @@ export interface FhirRepository {
   resourceTypesWithData(): Promise<string[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
+}
+
+/** The current version, or undefined when the resource never existed or was deleted. */
+export async function readIfPresent(repo: FhirRepository, resourceType: string, id: string): Promise<CurrentResource | undefined> {
+  try {
+    return await repo.read(resourceType, id);
+  } catch (err) {
+    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) {
+      return undefined;
+    }
+    throw err;
+  }
 }

@@ -7,13 +7,13 @@
  * EventType slice), and a safety Flag (cb-risk-flag, flag-detail → the note) when it is a safety
  * concern. Both may be recorded on a closed case: post-transition follow-up is part of the work.
  */
-import type { DocumentReference, Encounter, Flag, Reference } from '@medplum/fhirtypes';
+import type { DocumentReference, Encounter, Reference } from '@medplum/fhirtypes';
 import type { PlannedWrite } from '../../store/repository';
 import { type CaseRecord, loadCase } from '../case-record';
 import { type CaseCommand, created } from '../command';
 import { type LogContactPayload, logContactSchema } from '../schemas/log-contact';
 import { type RecordSignificantEventPayload, recordSignificantEventSchema } from '../schemas/record-significant-event';
-import { CASE_MANAGEMENT_SYSTEM, FLAG_DETAIL, SYSTEMS, claiming, coded, coding, ref } from '../vocabulary';
+import { CASE_MANAGEMENT_SYSTEM, SYSTEMS, claiming, coded, coding, ref, safetyFlag } from '../vocabulary';
 
 const CONTACT_DISPLAYS: Record<LogContactPayload['type'], string> = {
   intake: 'Intake',
@@ -117,18 +117,14 @@ export const recordSignificantEvent: CaseCommand<RecordSignificantEventPayload> 
     const writes: PlannedWrite[] = [created(note)];
     if (payload.safetyConcern) {
       const firstLine = payload.note.split('\n')[0]?.slice(0, 200) ?? '';
-      const flag: Flag & { id: string } = {
-        resourceType: 'Flag',
+      const flag = safetyFlag({
         id: ids.next('event-flag'),
-        ...claiming('cb-risk-flag'),
-        extension: [{ url: FLAG_DETAIL, valueReference: ref(`DocumentReference/${note.id}`) }],
-        status: 'active',
-        category: [coded(SYSTEMS.flagCategory, 'safety', 'Safety')],
+        detail: `DocumentReference/${note.id}`,
         code: { coding: [coding(CASE_MANAGEMENT_SYSTEM, payload.category, display)], text: payload.alert ?? `${display}: ${firstLine}` },
-        subject: ref(caseRecord.client),
-        period: { start: payload.occurred },
+        subject: caseRecord.client,
+        start: payload.occurred,
         ...(author.reference && !author.reference.startsWith('CareTeam/') ? { author } : {}),
-      };
+      });
       writes.push(created(flag));
     }
     return { caseId: caseRecord.resource.id, writes };

@@ -12,9 +12,9 @@ import type { PlannedWrite } from '../../store/repository';
 import { assertOpen, loadCase, searchAll } from '../case-record';
 import { type CaseCommand, created, editable, updated } from '../command';
 import { type SetRiskLevelPayload, setRiskLevelSchema } from '../schemas/set-risk-level';
-import { CASE_MANAGEMENT_SYSTEM, FLAG_DETAIL, SYSTEMS, claiming, coded, coding, ref } from '../vocabulary';
+import { qualitativeRisk } from '../derivations/risk';
+import { CASE_MANAGEMENT_SYSTEM, claiming, coding, ref, safetyFlag } from '../vocabulary';
 
-const DISPLAYS = { low: 'Low likelihood', moderate: 'Moderate likelihood', high: 'High likelihood' } as const;
 export const HIGH_RISK = coding(CASE_MANAGEMENT_SYSTEM, 'high-risk', 'High risk');
 
 export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
@@ -37,7 +37,7 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
       occurrenceDateTime: assessed,
       ...(performer ? { performer: ref(performer) } : {}),
       ...(payload.basis ? { basis: payload.basis.map((b) => ref(b)) } : {}),
-      prediction: [{ outcome: { text: concern }, qualitativeRisk: coded(SYSTEMS.riskProbability, payload.level, DISPLAYS[payload.level]), rationale: payload.rationale }],
+      prediction: [{ outcome: { text: concern }, qualitativeRisk: qualitativeRisk(payload.level), rationale: payload.rationale }],
     };
     const writes: PlannedWrite[] = [created(assessment)];
     // The flags say what the latest judgement says: earlier high-risk flags end here, and a
@@ -50,18 +50,14 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
       }
     }
     if (payload.level === 'high') {
-      const flag: Flag & { id: string } = {
-        resourceType: 'Flag',
+      const flag = safetyFlag({
         id: ids.next('risk-flag'),
-        ...claiming('cb-risk-flag'),
-        extension: [{ url: FLAG_DETAIL, valueReference: ref(`RiskAssessment/${assessment.id}`) }],
-        status: 'active',
-        category: [coded(SYSTEMS.flagCategory, 'safety', 'Safety')],
+        detail: `RiskAssessment/${assessment.id}`,
         code: { coding: [HIGH_RISK], text: `High risk: ${payload.rationale}` },
-        subject: ref(caseRecord.client),
-        period: { start: assessed },
+        subject: caseRecord.client,
+        start: assessed,
         ...(performer ? { author: ref(performer) } : {}),
-      };
+      });
       writes.push(created(flag));
     }
     return { caseId: caseRecord.resource.id, writes };

@@ -16,8 +16,7 @@
 import type { CodeableConcept } from '@medplum/fhirtypes';
 import type { InstrumentId } from '../instruments';
 import type { BandCode } from '../scoring';
-
-export const RISK_PROBABILITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/risk-probability';
+import { SYSTEMS } from '../vocabulary';
 
 export type QualitativeRisk = 'low' | 'moderate' | 'high';
 
@@ -51,5 +50,5 @@ export function riskFor(instrument: InstrumentId, band: BandCode): QualitativeRi
 }
 
 export function qualitativeRisk(risk: QualitativeRisk): CodeableConcept {
-  return { coding: [{ system: RISK_PROBABILITY_SYSTEM, code: risk, display: RISK_DISPLAYS[risk] }] };
+  return { coding: [{ system: SYSTEMS.riskProbability, code: risk, display: RISK_DISPLAYS[risk] }] };
 }

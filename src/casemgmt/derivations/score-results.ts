@@ -22,26 +22,22 @@ import { createHash } from 'node:crypto';
 import type { CodeableConcept, Flag, Observation, QuestionnaireResponse, Reference, RiskAssessment } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import { type InstrumentScore, SEVERITY_BAND_SYSTEM, BAND_DISPLAYS, type SeverityBand } from '../scoring';
+import { FLAG_DETAIL, SYSTEMS, profile } from '../vocabulary';
 import { PREDICTED_OUTCOMES, qualitativeRisk, riskFor } from './risk';
 
 export type ScoredQuestionnaireResponse = QuestionnaireResponse & { id: string };
 
 export const OBSERVATION_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category';
-export const FLAG_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/flag-category';
-/** R4 core extension: "the Observation, AllergyIntolerance or other record that provides additional supporting information about this flag". */
-export const FLAG_DETAIL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/flag-detail';
 export const SELF_HARM_FLAG_TEXT = 'Positive PHQ-9 item 9: thoughts of self-harm — assess suicide risk';
-
-const PROFILE_BASE = 'http://casebridge.org/fhir/StructureDefinition';
 
 /**
  * What derives from a response `<id>`: ids `<id>-score`, `<id>-risk`, `<id>-item9`, and the
  * CaseBridge profile (profiles/) each claims when it conforms.
  */
 export const DERIVED = {
-  score: { resourceType: 'Observation', suffix: 'score', profile: `${PROFILE_BASE}/cb-score-observation` },
-  risk: { resourceType: 'RiskAssessment', suffix: 'risk', profile: `${PROFILE_BASE}/cb-risk-assessment` },
-  selfHarmFlag: { resourceType: 'Flag', suffix: 'item9', profile: `${PROFILE_BASE}/cb-risk-flag` },
+  score: { resourceType: 'Observation', suffix: 'score', profile: profile('cb-score-observation') },
+  risk: { resourceType: 'RiskAssessment', suffix: 'risk', profile: profile('cb-risk-assessment') },
+  selfHarmFlag: { resourceType: 'Flag', suffix: 'item9', profile: profile('cb-risk-flag') },
 } as const;
 
 const MAX_ID_LENGTH = 64;
@@ -200,9 +196,9 @@ export function selfHarmFlag(
   return {
     resourceType: 'Flag',
     id: derivedId(response.id, DERIVED.selfHarmFlag.suffix),
-    extension: [{ url: FLAG_DETAIL_EXTENSION, valueReference: context.self }],
+    extension: [{ url: FLAG_DETAIL, valueReference: context.self }],
     status: score.selfHarmPositive ? 'active' : 'inactive',
-    category: [{ coding: [{ system: FLAG_CATEGORY_SYSTEM, code: 'safety', display: 'Safety' }] }],
+    category: [{ coding: [{ system: SYSTEMS.flagCategory, code: 'safety', display: 'Safety' }] }],
     code: { text: SELF_HARM_FLAG_TEXT },
     subject: context.subject,
     ...(period ? { period } : {}),

@@ -16,11 +16,11 @@
  * retries) rather than being overwritten on stale grounds.
  */
 import type { Flag, Observation, Resource, RiskAssessment } from '@medplum/fhirtypes';
-import { FhirError, hasErrors } from '../../fhir/outcomes';
+import { hasErrors } from '../../fhir/outcomes';
 import { assertValid, validateResource } from '../../fhir/validation';
 import type { Derivation } from '../../rest/derivations';
 import type { FhirServices } from '../../rest/services';
-import type { CurrentResource, PlannedWrite } from '../../store/repository';
+import { type CurrentResource, type PlannedWrite, readIfPresent } from '../../store/repository';
 import { instrumentFor } from '../instruments';
 import { SCORED_STATUSES, scoreResponse } from '../scoring';
 import { DERIVED, type ScoredQuestionnaireResponse, derivedId, enteredInError, scoreResults } from './score-results';
@@ -40,12 +40,12 @@ export const scoringDerivation: Derivation = {
       return [];
     }
     const score = scoreResponse(response, instrument);
-    const flag = await currentOf(services, DERIVED.selfHarmFlag.resourceType, derivedId(response.id, DERIVED.selfHarmFlag.suffix));
+    const flag = await readIfPresent(services.repo, DERIVED.selfHarmFlag.resourceType, derivedId(response.id, DERIVED.selfHarmFlag.suffix));
     const now = services.now().toISOString();
     const results = scoreResults(response, score, { now, ...(flag ? { selfHarmFlag: flag.resource as Flag } : {}) });
     const writes: PlannedWrite[] = [];
     for (const result of results) {
-      const current = result.resourceType === 'Flag' ? flag : await currentOf(services, result.resourceType, result.id as string);
+      const current = result.resourceType === 'Flag' ? flag : await readIfPresent(services.repo, result.resourceType, result.id as string);
       writes.push(plannedUpdate(result as Resource & { id: string }, current));
     }
     return writes;
@@ -56,7 +56,7 @@ export const scoringDerivation: Derivation = {
 async function withdrawals(services: FhirServices, responseId: string): Promise<PlannedWrite[]> {
   const writes: PlannedWrite[] = [];
   for (const { resourceType, suffix } of Object.values(DERIVED)) {
-    const current = await currentOf(services, resourceType, derivedId(responseId, suffix));
+    const current = await readIfPresent(services.repo, resourceType, derivedId(responseId, suffix));
     const resource = current?.resource as Observation | RiskAssessment | Flag | undefined;
     if (current && resource && resource.status !== 'entered-in-error') {
       writes.push(plannedUpdate(enteredInError(resource) as Resource & { id: string }, current));
@@ -83,16 +83,4 @@ function plannedUpdate(derived: Resource & { id: string }, current: CurrentResou
     }
   }
   return { kind: 'update', method: 'PUT', resource, ...(current ? { ifMatchVersion: current.versionId } : {}) };
-}
-
-/** The current version, or undefined when it never existed or was deleted. */
-async function currentOf(services: FhirServices, resourceType: string, id: string): Promise<CurrentResource | undefined> {
-  try {
-    return await services.repo.read(resourceType, id);
-  } catch (err) {
-    if (err instanceof FhirError && (err.code === 'NOT_FOUND' || err.code === 'GONE')) {
-      return undefined;
-    }
-    throw err;
-  }
 }
