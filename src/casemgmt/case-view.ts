@@ -73,7 +73,7 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
   const byType = <T extends Resource>(type: string) => all.filter((r) => r.resourceType === type) as (T & { id: string })[];
   const clientRef = localReference(episode.patient) ?? '';
   const [risks, flags, consents] = await Promise.all([
-    searchAll(services, 'RiskAssessment', { subject: clientRef, _sort: '-date', _count: '50' }),
+    searchAll(services, 'RiskAssessment', { subject: clientRef, _sort: '-date' }),
     searchAll(services, 'Flag', { patient: clientRef }),
     searchAll(services, 'Consent', { patient: clientRef }),
   ]);

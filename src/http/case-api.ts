@@ -12,8 +12,7 @@ import { openApiDocument } from '../casemgmt/openapi';
 import { parseFhirJson, stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../rest/services';
-import type { RequestContext } from '../rest/types';
-import { callerOf, requestLog } from './request-context';
+import { requestContextOf } from './request-context';
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
 
@@ -33,15 +32,15 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
   });
   router.get(route('GET', '/cases'), handle(async (req, res) => {
     const client = req.query.client;
-    sendJson(res, 200, await caseList(services, contextOf(res), typeof client === 'string' ? client : undefined));
+    sendJson(res, 200, await caseList(services, requestContextOf(res, {}), typeof client === 'string' ? client : undefined));
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
-    sendJson(res, 200, await caseView(services, contextOf(res), String(req.params.caseId)));
+    sendJson(res, 200, await caseView(services, requestContextOf(res, {}), String(req.params.caseId)));
   }));
   for (const endpoint of COMMAND_ENDPOINTS) {
     const path = route(endpoint.method, endpoint.path);
     const handler = handle(async (req, res) => {
-      const result = await runCommand(services, contextOf(res), endpoint.command, {
+      const result = await runCommand(services, requestContextOf(res, {}), endpoint.command, {
         params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
         body: parseJsonBody(req),
         ...optionalKey(req.get('idempotency-key')),
@@ -54,8 +53,9 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     else router.put(path, handler);
   }
   // A known path with another method is 405; anything else under /cm/v1 is 404.
+  const patterns = [...served].map(([path, methods]) => [new RegExp(`^${path.replace(/\{[A-Za-z]+\}/g, '[^/]+')}/?$`), methods] as const);
   router.use((req: Request, _res: Response, next: NextFunction) => {
-    const known = [...served].find(([path]) => new RegExp(`^${path.replace(/\{[A-Za-z]+\}/g, '[^/]+')}/?$`).test(req.path));
+    const known = patterns.find(([pattern]) => pattern.test(req.path));
     if (known) {
       next(new FhirError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.baseUrl}${req.path} (allowed: ${[...known[1]].join(', ')})`));
       return;
@@ -74,10 +74,6 @@ function handle(run: (req: Request, res: Response) => Promise<void>) {
 function optionalKey(header: string | undefined): { idempotencyKey?: string } {
   const key = parseIdempotencyKey(header);
   return key === undefined ? {} : { idempotencyKey: key };
-}
-
-function contextOf(res: Response): RequestContext {
-  return { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer: {} };
 }
 
 /** The body as JSON; undefined when there is none. */

@@ -8,7 +8,7 @@ import { FhirError } from '../fhir/outcomes';
 import { route } from '../rest/router';
 import type { FhirServices } from '../rest/services';
 import type { FhirRequest, HttpMethod, Prefer, QueryParams } from '../rest/types';
-import { callerOf, requestLog } from './request-context';
+import { requestContextOf } from './request-context';
 import { type BinaryPath, asksForFhir, binaryFromContent, binaryPath, isRawContent, writeNativeBinary } from './binary';
 import { type BodyKind, FHIR_JSON, requestBodyKind, responseMediaType } from './negotiation';
 import { writeFhirResponse } from './response-writer';
@@ -42,7 +42,7 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
         },
         ...(body !== undefined ? { body } : {}),
       };
-      const ctx = { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer: parsePrefer(req.get('prefer')) };
+      const ctx = requestContextOf(res, parsePrefer(req.get('prefer')));
       const response = await route(services, ctx, request);
       if (nativeBinary && writeNativeBinary(res, response, method === 'HEAD')) {
         return;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ANONYMOUS_FULL_ACCESS, type Caller } from '../auth/caller';
 import type { Logger } from '../platform/logger';
+import type { Prefer, RequestContext } from '../rest/types';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -38,4 +39,9 @@ export function callerOf(res: Response): Caller {
 
 export function requestLog(res: Response): Logger {
   return res.locals.log as Logger;
+}
+
+/** The context every interaction receives: request id, caller, logger, and the client's Prefer. */
+export function requestContextOf(res: Response, prefer: Prefer): RequestContext {
+  return { requestId: res.locals.requestId as string, caller: callerOf(res), log: requestLog(res), prefer };
 }

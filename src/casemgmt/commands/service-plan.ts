@@ -17,11 +17,12 @@ import type { FhirServices } from '../../rest/services';
 import type { PlannedWrite } from '../../store/repository';
 import { type ActivePlan, type CaseRecord, type Versioned, activePlan, assertOpen, loadCase, readVersioned } from '../case-record';
 import { type CaseCommand, type CommandPlan, type PlanInput, created, editable, updated } from '../command';
+import { canonicalJson } from '../idempotency';
 import { carePlanResource, goalResource, interventionResource, milestonesOf, objectiveResource } from '../plan-mapping';
 import { createServicePlanSchema } from '../schemas/create-service-plan';
 import type { PlanPayload } from '../schemas/plan-parts';
 import { reviseServicePlanSchema } from '../schemas/revise-service-plan';
-import { idOf, localReference, today } from '../vocabulary';
+import { PERTAINS_TO_GOAL, idOf, localReference, today } from '../vocabulary';
 
 export const createServicePlan: CaseCommand<PlanPayload> = {
   name: 'create-service-plan',
@@ -220,7 +221,7 @@ async function retire(args: {
 }
 
 function pertainsTo(sr: ServiceRequest): string | undefined {
-  const value = sr.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal')?.valueReference;
+  const value = sr.extension?.find((e) => e.url === PERTAINS_TO_GOAL)?.valueReference;
   const reference = localReference(value);
   return reference?.startsWith('Goal/') ? idOf(reference) : undefined;
 }
@@ -229,11 +230,5 @@ function pertainsTo(sr: ServiceRequest): string | undefined {
 function changed(stored: Goal | ServiceRequest, next: Goal | ServiceRequest): boolean {
   const { meta: _a, ...a } = stored;
   const { meta: _b, ...b } = next;
-  return JSON.stringify(sorted(a)) !== JSON.stringify(sorted(b));
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, sorted(v)]));
-  return value;
+  return canonicalJson(a) !== canonicalJson(b);
 }

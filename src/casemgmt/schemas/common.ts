@@ -81,5 +81,3 @@ export const concept = (description: string): JsonSchema =>
 
 /** Who records the command: becomes the Provenance's author (else the authenticated caller). */
 export const recordedBy = reference(['PractitionerRole', 'Practitioner'], 'The case manager who records this command; the Provenance names them as author');
-
-export const ACTORS = ['PractitionerRole', 'Practitioner'] as const;
