@@ -1,5 +1,5 @@
 // The case API: screenings scored in the same unit, invalid answers refused at the answer, risk levels.
-import { type CaseApiHarness, caseApiHarness, resources } from './case-api-support';
+import { type CaseApiHarness, type Written, caseApiHarness, refsOf, resources } from './case-api-support';
 
 let h: CaseApiHarness;
 let caseId: string;
@@ -11,12 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.t.close();
 });
-
-interface Written {
-  reference: string;
-  versionId: string;
-}
-const refsOf = (body: { written: Written[] }, type: string) => body.written.filter((w) => w.reference.startsWith(`${type}/`)).map((w) => w.reference);
 
 describe('record a screening', () => {
   test('a PHQ-9 in order: the response, its score, risk and item 9 Flag in one unit', async () => {

@@ -1,6 +1,6 @@
 // The case API: referrals and their status, contacts and notes, significant events, consent,
 // transfer and closing — and the refusals of a closed case.
-import { type CaseApiHarness, caseApiHarness, resources } from './case-api-support';
+import { type CaseApiHarness, caseApiHarness, refsOf, resources } from './case-api-support';
 
 let h: CaseApiHarness;
 beforeAll(async () => {
@@ -10,11 +10,6 @@ afterAll(async () => {
   await h.t.close();
 });
 
-interface Written {
-  reference: string;
-  versionId: string;
-}
-const refsOf = (body: { written: Written[] }, type: string) => body.written.filter((w) => w.reference.startsWith(`${type}/`)).map((w) => w.reference);
 const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');
 
 describe('referrals', () => {

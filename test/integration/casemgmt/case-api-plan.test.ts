@@ -1,5 +1,5 @@
 // The case API: service plans (create, revise), progress on objectives, and what FHIR clients read.
-import { type CaseApiHarness, caseApiHarness, resources } from './case-api-support';
+import { type CaseApiHarness, type Written, caseApiHarness, refsOf, resources } from './case-api-support';
 
 let h: CaseApiHarness;
 beforeAll(async () => {
@@ -33,12 +33,6 @@ const plan = () => ({
   ],
   recordedBy: 'PractitionerRole/cm-1',
 });
-
-interface Written {
-  reference: string;
-  versionId: string;
-}
-const refsOf = (body: { written: Written[] }, type: string) => body.written.filter((w) => w.reference.startsWith(`${type}/`)).map((w) => w.reference);
 
 describe('create a service plan', () => {
   let caseId: string;

@@ -54,3 +54,14 @@ export async function caseApiHarness(options: Pick<TestAppOptions, 'beforeWrite'
 export function resources(body: { entry?: { resource: { resourceType: string; id: string } & Record<string, unknown> }[] }, type?: string) {
   return (body.entry ?? []).map((e) => e.resource).filter((r) => type === undefined || r.resourceType === type);
 }
+
+/** One entry of a command receipt's `written` list. */
+export interface Written {
+  reference: string;
+  versionId: string;
+}
+
+/** The `Type/id` references of one type that a command wrote, in receipt order. */
+export function refsOf(body: { written: Written[] }, type: string): string[] {
+  return body.written.filter((w) => w.reference.startsWith(`${type}/`)).map((w) => w.reference);
+}

@@ -2,18 +2,14 @@
 // phases reads back whole, and changes made through the FHIR API show in it.
 import request from 'supertest';
 import { FHIR_JSON } from '../../support/app';
-import { type CaseApiHarness, caseApiHarness } from './case-api-support';
+import { type CaseApiHarness, type Written, caseApiHarness, refsOf } from './case-api-support';
 
 let h: CaseApiHarness;
 let caseId: string;
 let clientId: string;
 const ids: Record<string, string> = {};
 
-interface Written {
-  reference: string;
-  versionId: string;
-}
-const refOf = (body: { written: Written[] }, type: string, n = 0) => (body.written.filter((w) => w.reference.startsWith(`${type}/`))[n]?.reference ?? '').split('/')[1] as string;
+const refOf = (body: { written: Written[] }, type: string, n = 0) => (refsOf(body, type)[n] ?? '').split('/')[1] as string;
 
 beforeAll(async () => {
   h = await caseApiHarness();

@@ -14,13 +14,6 @@ afterAll(async () => {
 // A few bytes that are not UTF-8 text: the content must come back byte for byte.
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from([0xe2, 0xe3, 0xcf, 0xd3, 0x00, 0xff])]);
 
-/** supertest collects an unknown content type as a Buffer only when asked to. */
-function bytes(res: request.Response, callback: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-}
-
 async function postPdf(headers: Record<string, string> = {}) {
   const res = await request(t.app).post('/fhir/Binary').set('Content-Type', 'application/pdf').set(headers).send(PDF);
   expect(res.status).toBe(201);
@@ -62,7 +55,7 @@ describe('a Binary read without asking for FHIR answers the content', () => {
     ['no Accept', {}],
   ])('%s', async (_title, headers) => {
     const id = await postPdf();
-    const res = await request(t.app).get(`/fhir/Binary/${id}`).set(headers).buffer(true).parse(bytes);
+    const res = await request(t.app).get(`/fhir/Binary/${id}`).set(headers).responseType('blob');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/pdf');
     expect(res.headers.etag).toBe('W/"1"');
@@ -72,7 +65,7 @@ describe('a Binary read without asking for FHIR answers the content', () => {
 
   test('vread and HEAD too; _format=json asks for the resource', async () => {
     const id = await postPdf({ 'X-Security-Context': 'Patient/sc-1' });
-    const vread = await request(t.app).get(`/fhir/Binary/${id}/_history/1`).buffer(true).parse(bytes);
+    const vread = await request(t.app).get(`/fhir/Binary/${id}/_history/1`).responseType('blob');
     expect(Buffer.compare(vread.body as Buffer, PDF)).toBe(0);
     expect(vread.headers['x-security-context']).toBe('Patient/sc-1');
     const head = await request(t.app).head(`/fhir/Binary/${id}`);

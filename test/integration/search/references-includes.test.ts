@@ -8,7 +8,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { BASE_URL, type TestApp, testApp } from '../../support/app';
-import { entries, idsOf, matched, refs, search, seed } from './support';
+import { entries, idsOf, link, matched, refs, search, seed } from './support';
 
 const CLIENTS = 'urn:agency:clients';
 const LOINC = 'http://loinc.org';
@@ -197,12 +197,12 @@ describe('Patient compartment', () => {
 
   test('the self link of a compartment search names the compartment', async () => {
     const res = await search(t, 'Patient/ada/Observation?status=final');
-    expect((res.body as Bundle).link?.find((l) => l.relation === 'self')?.url).toBe(`${BASE_URL}/Patient/ada/Observation?status=final&_count=20`);
+    expect(link(res.body as Bundle, 'self')).toBe(`${BASE_URL}/Patient/ada/Observation?status=final&_count=20`);
   });
 
   test('* pages across types', async () => {
     const first = await search(t, 'Patient/ada/*?_count=3');
-    const next = (first.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+    const next = link(first.body as Bundle, 'next');
     expect(next).toMatch(new RegExp(`^${BASE_URL}/Patient/ada/\\*\\?`));
     const second = await search(t, (next as string).slice(BASE_URL.length + 1));
     const all = [...idsOf(first.body as Bundle), ...idsOf(second.body as Bundle)];
