@@ -28,10 +28,7 @@ export const createServicePlan: CaseCommand<PlanPayload> = {
   name: 'create-service-plan',
   schema: createServicePlanSchema,
   async plan(input) {
-    const caseRecord = await loadCase(input.services, input.params.caseId as string);
-    assertOpen(caseRecord, 'create a service plan');
-    checkKeys(input.payload);
-    const current = await activePlan(input.services, caseRecord.resource.id);
+    const { caseRecord, current } = await openCaseAndPlan(input, 'create a service plan');
     if (current) {
       throw new FhirError('CONFLICT', `Case ${caseRecord.resource.id} already has an active service plan (CarePlan/${current.resource.id}): revise it with POST …/plan/revisions`);
     }
@@ -43,16 +40,21 @@ export const reviseServicePlan: CaseCommand<PlanPayload> = {
   name: 'revise-service-plan',
   schema: reviseServicePlanSchema,
   async plan(input) {
-    const caseRecord = await loadCase(input.services, input.params.caseId as string);
-    assertOpen(caseRecord, 'revise the service plan');
-    checkKeys(input.payload);
-    const current = await activePlan(input.services, caseRecord.resource.id);
+    const { caseRecord, current } = await openCaseAndPlan(input, 'revise the service plan');
     if (!current) {
       throw new FhirError('CONFLICT', `Case ${caseRecord.resource.id} has no active service plan to revise: create one with POST …/plan`);
     }
     return writePlan(input, caseRecord, current);
   },
 };
+
+/** What both plan commands check first: the case is open, the payload's keys hold; then the active plan, if any. */
+async function openCaseAndPlan(input: PlanInput<PlanPayload>, action: string): Promise<{ caseRecord: CaseRecord; current: ActivePlan | undefined }> {
+  const caseRecord = await loadCase(input.services, input.params.caseId as string);
+  assertOpen(caseRecord, action);
+  checkKeys(input.payload);
+  return { caseRecord, current: await activePlan(input.services, caseRecord.resource.id) };
+}
 
 /** Goal keys are unique; every objective names a goal of the command; so does an intervention that names one (422). */
 function checkKeys(payload: PlanPayload): void {
