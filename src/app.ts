@@ -13,8 +13,9 @@ import { errorHandler } from './http/error-handler';
 import { fhirEndpoint } from './http/fhir-endpoint';
 import { healthRoutes } from './http/health';
 import { requestContext } from './http/request-context';
+import type { FhirServices } from './core/services';
 import type { Logger } from './platform/logger';
-import type { FhirServices } from './rest/services';
+import { createDispatcher } from './rest/dispatcher';
 
 export interface AppDependencies {
   readonly services: FhirServices;
@@ -36,7 +37,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(requestContext(deps.logger));
   app.use(healthRoutes(() => deps.services.repo.ping()));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.
-  app.use('/fhir', express.raw({ type: () => true, limit: deps.bodyLimitBytes }), fhirEndpoint(deps.services));
+  app.use('/fhir', express.raw({ type: () => true, limit: deps.bodyLimitBytes }), fhirEndpoint(createDispatcher({ services: deps.services })));
   // The case-management API (docs/case-api.md): commands and case views over the same store.
   app.use('/cm/v1', caseApi(deps.services, deps.bodyLimitBytes));
   app.use((req, _res, next) => next(new FhirError('UNKNOWN_ROUTE', `Nothing is served at ${req.path}; the FHIR API is at /fhir`)));

@@ -8,7 +8,7 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { connectMongo, type MongoConnection } from './platform/mongo';
-import { buildFhirServices } from './services';
+import { buildFhirServices } from './composition';
 
 async function main(): Promise<void> {
   let config: Config;

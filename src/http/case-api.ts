@@ -9,9 +9,10 @@ import { caseList, caseView } from '../casemgmt/case-view';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
-import { parseFhirJson, stringifyFhirJson } from '../fhir/json-text';
+import type { FhirServices } from '../core/services';
+import { stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
-import type { FhirServices } from '../rest/services';
+import { parseJsonBody } from './json-body';
 import { requestContextOf } from './request-context';
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
@@ -42,7 +43,7 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const handler = handle(async (req, res) => {
       const result = await runCommand(services, requestContextOf(res, {}), endpoint.command, {
         params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
-        body: parseJsonBody(req),
+        body: commandBody(req),
         ...optionalKey(req.get('idempotency-key')),
       });
       res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
@@ -77,18 +78,14 @@ function optionalKey(header: string | undefined): { idempotencyKey?: string } {
 }
 
 /** The body as JSON; undefined when there is none. */
-function parseJsonBody(req: Request): unknown {
+function commandBody(req: Request): unknown {
   const raw = req.body as Buffer | undefined;
   if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
   const type = req.get('content-type') ?? '';
   if (!JSON_TYPE.test(type)) {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `The case API takes JSON bodies (Content-Type: application/json), not "${type}"`);
   }
-  try {
-    return parseFhirJson(raw.toString('utf8'));
-  } catch (err) {
-    throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${err instanceof SyntaxError ? `: ${err.message}` : ''}`);
-  }
+  return parseJsonBody(raw);
 }
 
 function sendJson(res: Response, status: number, body: unknown): void {

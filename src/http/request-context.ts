@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ANONYMOUS_FULL_ACCESS, type Caller } from '../auth/caller';
+import type { RequestContext } from '../core/context';
+import type { Prefer } from '../core/exchange';
 import type { Logger } from '../platform/logger';
-import type { Prefer, RequestContext } from '../rest/types';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 

@@ -12,9 +12,9 @@ import type { OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirt
 import { FhirError, operationOutcome } from '../fhir/outcomes';
 import { hasErrors } from '../fhir/outcomes';
 import { validateResource } from '../fhir/validation';
-import { derivedWrites } from '../rest/derivations';
-import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
-import type { FhirRequest, FhirResponse } from '../rest/types';
+import { derivedWrites } from '../core/write-pipeline';
+import type { FhirOperation, FhirServices, OperationTarget } from '../core/services';
+import type { FhirRequest, FhirResponse } from '../core/exchange';
 
 type Mode = 'general' | 'create' | 'update' | 'delete';
 

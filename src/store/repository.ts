@@ -65,9 +65,10 @@ export interface HistoryPage {
   readonly total?: number;
 }
 
-/** One write of a transaction Bundle, resolved and validated before anything is written. */
+/** One write of a unit, resolved and validated before anything is written. */
 export type PlannedWrite =
-  | { readonly kind: 'create'; readonly resource: Resource & { id: string } }
+  /** `method` PUT records an update-as-create (conditional update with no match) as such in history. */
+  | { readonly kind: 'create'; readonly resource: Resource & { id: string }; readonly method?: 'POST' | 'PUT' }
   | { readonly kind: 'update'; readonly resource: Resource & { id: string }; readonly ifMatchVersion?: number; readonly method: 'PUT' | 'PATCH' }
   | { readonly kind: 'delete'; readonly resourceType: string; readonly id: string; readonly ifMatchVersion?: number };
 
@@ -94,6 +95,18 @@ export interface SearchPage {
   readonly includeTruncated: boolean;
 }
 
+/** What a conditional write's plan decided: the writes to make (possibly none) and what to answer. */
+export interface ConditionalPlan<T> {
+  readonly writes: readonly PlannedWrite[];
+  readonly outcome: T;
+}
+
+export interface ConditionalOutcome<T> {
+  /** One per planned write, in order. */
+  readonly results: readonly WriteResult[];
+  readonly outcome: T;
+}
+
 export interface FhirRepository {
   /** Current version; throws NOT_FOUND (never existed) or GONE (deleted). */
   read(resourceType: string, id: string): Promise<CurrentResource>;
@@ -110,13 +123,19 @@ export interface FhirRepository {
   search(request: SearchRequest, options?: SearchOptions): Promise<SearchPage>;
   /** Up to `limit` ids of current resources matching (conditional interactions need 0, 1 or many). */
   matchingIds(request: SearchRequest, limit: number): Promise<string[]>;
-  /**
-   * Runs `body` while holding the named lock, so that two identical conditional creates are
-   * serialised and cannot both create. Locks expire, so a crashed holder cannot block forever.
-   */
-  withLock<T>(name: string, body: () => Promise<T>): Promise<T>;
   /** Applies every write or none: on any failure the writes already made are undone. */
   applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]>;
+  /** One write alone, or several as one all-or-nothing unit (applyAll); one result per write. */
+  apply(writes: readonly PlannedWrite[]): Promise<WriteResult[]>;
+  /**
+   * A conditional write (If-None-Exist, PUT or PATCH by criteria, a case opened for a client
+   * matched by identifier, a transaction's conditional entries): runs `plan`, which resolves the
+   * conditions and says what to write, then applies those writes as one unit, while no other
+   * conditional write on an equivalent condition runs (criteria that differ only in the order
+   * of their parameters or values are equivalent). So two identical conditional creates cannot
+   * both create. How that exclusion is kept is the store's business.
+   */
+  writeConditionally<T>(conditions: readonly SearchRequest[], plan: () => Promise<ConditionalPlan<T>>): Promise<ConditionalOutcome<T>>;
   /** Resource types that have (or had) at least one resource stored. */
   resourceTypesWithData(): Promise<string[]>;
   /** True when the database answers. */

@@ -4,8 +4,8 @@ import type { Express } from 'express';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
-import type { FhirServices } from '../../src/rest/services';
-import { buildFhirServices } from '../../src/services';
+import type { FhirServices } from '../../src/core/services';
+import { buildFhirServices } from '../../src/composition';
 import type { WriteObserver } from '../../src/store/mongo/mongo-repository';
 import { type TestDatabase, testDatabase } from './database';
 

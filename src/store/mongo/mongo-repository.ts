@@ -6,7 +6,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Collection, Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { versionConflict } from '../../fhir/versioning';
 import type {
+  ConditionalOutcome,
+  ConditionalPlan,
   CurrentResource,
   FhirRepository,
   HistoryPage,
@@ -40,6 +43,7 @@ import { Locks, resourceLockName } from './locks';
 import { type SearchLimits, SearchExecutor } from './search';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { SearchIndex } from '../../search/extract';
+import { conditionKey } from '../../search/format';
 import type { SearchRequest } from '../../search/request';
 
 /** Computes a resource's search index (search/extract); the repository stores it in its layout. */
@@ -203,8 +207,35 @@ export class MongoRepository implements FhirRepository {
     return this.searches.matchingIds(request, limit);
   }
 
-  withLock<T>(name: string, body: () => Promise<T>): Promise<T> {
-    return this.locks.withLocks([`conditional:${name}`], this.lockTiming, body);
+  /**
+   * Equivalent conditions share a lock (search/format conditionKey), held while the plan
+   * resolves them and its writes are applied; locks are taken in a fixed order, so units with
+   * several conditions cannot deadlock.
+   */
+  writeConditionally<T>(conditions: readonly SearchRequest[], plan: () => Promise<ConditionalPlan<T>>): Promise<ConditionalOutcome<T>> {
+    const names = conditions.map((condition) => `conditional:${conditionKey(condition)}`);
+    return this.locks.withLocks(names, this.lockTiming, async () => {
+      const { writes, outcome } = await plan();
+      return { results: writes.length === 0 ? [] : await this.apply(writes), outcome };
+    });
+  }
+
+  /** A single write needs no journal: its compare-and-set is already all or nothing. */
+  async apply(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    const [only] = writes;
+    if (writes.length !== 1 || only === undefined) {
+      return this.applyAll(writes);
+    }
+    switch (only.kind) {
+      case 'create':
+        return [await this.create(only.resource, { method: only.method ?? 'POST' })];
+      case 'update':
+        return [await this.update(only.resource, { method: only.method, ...(only.ifMatchVersion !== undefined ? { ifMatchVersion: only.ifMatchVersion } : {}) })];
+      case 'delete': {
+        const version = await this.delete(only.resourceType, only.id, only.ifMatchVersion !== undefined ? { ifMatchVersion: only.ifMatchVersion } : {});
+        return [{ version: version ?? this.nothingDeleted(only.resourceType, only.id), created: false }];
+      }
+    }
   }
 
   /**
@@ -218,14 +249,18 @@ export class MongoRepository implements FhirRepository {
     return this.journal.run({ targets, locked }, async (txId: string) => {
       const results: WriteResult[] = [];
       let creates: (Resource & { id: string })[] = [];
+      let createMethod: WriteMethod = 'POST';
       const flush = async () => {
         if (creates.length > 0) {
-          results.push(...(await this.insertNew(creates, { method: 'POST', tx: txId })));
+          results.push(...(await this.insertNew(creates, { method: createMethod, tx: txId })));
           creates = [];
         }
       };
       for (const write of writes) {
         if (write.kind === 'create') {
+          // One insert per run of creates made the same way (POST, or PUT as update-as-create).
+          if (creates.length > 0 && (write.method ?? 'POST') !== createMethod) await flush();
+          createMethod = write.method ?? 'POST';
           creates.push(write.resource);
           continue;
         }
@@ -308,7 +343,7 @@ export class MongoRepository implements FhirRepository {
   private async applyPlanned(write: PlannedWrite, txId: string): Promise<WriteResult> {
     switch (write.kind) {
       case 'create':
-        return (await this.insertNew([write.resource], { method: 'POST', tx: txId }))[0] as WriteResult;
+        return (await this.insertNew([write.resource], { method: write.method ?? 'POST', tx: txId }))[0] as WriteResult;
       case 'update':
         return this.put(write.resource, { method: write.method, ifMatchVersion: write.ifMatchVersion, tx: txId });
       case 'delete': {
@@ -319,12 +354,14 @@ export class MongoRepository implements FhirRepository {
           tx: txId,
           next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
         });
-        const version: ResourceVersion = result
-          ? currentToVersion(write.resourceType, result.doc)
-          : { resourceType: write.resourceType, id: write.id, versionId: 0, lastUpdated: this.options.now(), method: 'DELETE' };
-        return { version, created: false };
+        return { version: result ? currentToVersion(write.resourceType, result.doc) : this.nothingDeleted(write.resourceType, write.id), created: false };
       }
     }
+  }
+
+  /** The answer for a delete of what was absent or already deleted: version 0, nothing written. */
+  private nothingDeleted(resourceType: string, id: string): ResourceVersion {
+    return { resourceType, id, versionId: 0, lastUpdated: this.options.now(), method: 'DELETE' };
   }
 
   private async put(
@@ -370,7 +407,7 @@ export class MongoRepository implements FhirRepository {
     }
     const liveVersion = current && !current.deleted ? current.vid : undefined;
     if (ifMatchVersion !== undefined && liveVersion !== ifMatchVersion) {
-      throw versionConflict(resourceType, id, ifMatchVersion, liveVersion);
+      throw versionConflict({ expected: ifMatchVersion, actual: liveVersion, target: `${resourceType}/${id}` });
     }
     const next = request.next(current);
     if (!next) {
@@ -501,9 +538,4 @@ function withMeta<T extends Resource>(resource: T, versionId: number, lastUpdate
 
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
-}
-
-function versionConflict(resourceType: string, id: string, expected: number, actual: number | undefined): FhirError {
-  const found = actual === undefined ? 'it has no current version' : `the current version is ${actual}`;
-  return new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected} of ${resourceType}/${id}, but ${found}`);
 }

@@ -1,59 +1,24 @@
 /**
- * patch with JSON Patch (RFC 6902, application/json-patch+json) or FHIRPath Patch (a Parameters
- * resource, application/fhir+json). The patched resource must still be valid and keep its
- * identity; the write is a compare-and-set on the version the patch was applied to.
+ * Patch documents: JSON Patch (RFC 6902, application/json-patch+json) or FHIRPath Patch (a
+ * Parameters resource, application/fhir+json), parsed and applied to a resource. Pure.
  * See: https://hl7.org/fhir/R4/http.html#patch and https://hl7.org/fhir/R4/fhirpatch.html
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { type Operation, JsonPatchError, applyPatch, validate as validatePatch } from 'fast-json-patch';
-import type { FhirPathPatchOperation } from '../fhir/fhirpath-patch';
-import { applyFhirPathPatch, isFhirPathPatch, parseFhirPathPatch } from '../fhir/fhirpath-patch';
-import { cloneFhirJson } from '../fhir/json-text';
-import { FHIR_JSON, JSON_PATCH, mediaTypeOf } from '../fhir/media-types';
-import { FhirError } from '../fhir/outcomes';
-import { assertValid } from '../fhir/validation';
-import type { CurrentResource } from '../store/repository';
-import { writeWithDerived } from './derivations';
-import { writeResponse } from './responses';
-import type { FhirServices } from './services';
-import type { FhirRequest, FhirResponse, RequestContext } from './types';
-import { assertId, ifMatch } from './write';
-
-/** Retries when another writer changed the resource between our read and our write. */
-const MAX_PATCH_ATTEMPTS = 10;
-
-export async function patch(
-  services: FhirServices,
-  ctx: RequestContext,
-  request: FhirRequest,
-  target: { resourceType: string; id: string },
-): Promise<FhirResponse> {
-  assertId(target.resourceType, target.id);
-  const document = parsePatchDocument(request.body, request.headers.contentType);
-  const expected = ifMatch(request);
-  for (let attempt = 1; ; attempt++) {
-    const current = await services.repo.read(target.resourceType, target.id);
-    if (expected !== undefined && current.versionId !== expected) {
-      throw new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected}, but the current version is ${current.versionId}`);
-    }
-    const { resource, warnings } = applyPatchDocument(current, document);
-    try {
-      const result = await writeWithDerived(services, { kind: 'update', resource, method: 'PATCH', ifMatchVersion: current.versionId });
-      return writeResponse({ baseUrl: services.settings.baseUrl, ...result, prefer: ctx.prefer, warnings });
-    } catch (err) {
-      // Without If-Match the client asked for "apply to the latest": re-read and re-apply.
-      if (!(err instanceof FhirError && err.code === 'VERSION_CONFLICT') || expected !== undefined || attempt >= MAX_PATCH_ATTEMPTS) {
-        throw err;
-      }
-    }
-  }
-}
+import type { FhirPathPatchOperation } from './fhirpath-patch';
+import { applyFhirPathPatch, isFhirPathPatch, parseFhirPathPatch } from './fhirpath-patch';
+import { cloneFhirJson } from './json-text';
+import { FHIR_JSON, JSON_PATCH, mediaTypeOf } from './media-types';
+import { FhirError } from './outcomes';
 
 export type PatchDocument = { format: 'json-patch'; operations: Operation[] } | { format: 'fhirpath-patch'; operations: FhirPathPatchOperation[] };
 
-/** Applies a parsed patch to the current version and validates the result (pure). */
-export function applyPatchDocument(current: CurrentResource, document: PatchDocument) {
-  const base = current.resource;
+/**
+ * Applies a parsed patch to a stored resource. The result must still be a resource of the same
+ * type and id; whether it is valid is the write pipeline's question (a patch that leaves an
+ * invalid resource fails as PATCH_FAILED there).
+ */
+export function applyPatchDocument(base: Resource & { id: string }, document: PatchDocument): Resource & { id: string } {
   const patched = document.format === 'json-patch' ? applyJsonPatch(base, document.operations) : applyFhirPathPatch(base, document.operations);
   if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) {
     throw new FhirError('PATCH_FAILED', 'The patch must leave a resource (a JSON object)');
@@ -63,19 +28,7 @@ export function applyPatchDocument(current: CurrentResource, document: PatchDocu
       expression: [patched.resourceType !== base.resourceType ? 'resourceType' : `${base.resourceType}.id`],
     });
   }
-  const resource = { ...patched, id: current.id };
-  try {
-    return { resource, warnings: assertValid(resource, current.resourceType) };
-  } catch (err) {
-    if (err instanceof FhirError && err.code === 'PROFILE_VIOLATION') {
-      throw err; // the patched resource fails a profile it claims: say so, as for any write
-    }
-    if (err instanceof FhirError) {
-      // The patch was well formed; the resource it produces is not acceptable.
-      throw new FhirError('PATCH_FAILED', 'The patched resource is not valid', { issues: err.outcome.issue });
-    }
-    throw err;
-  }
+  return { ...patched, id: base.id };
 }
 
 function applyJsonPatch(base: Resource, operations: Operation[]): Resource {

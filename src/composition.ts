@@ -1,8 +1,9 @@
 /**
- * Wires the FHIR services on a database connection: definitions, CaseBridge's profiles and
- * conformance resources (profiles/), search parameters (R4, US Core and ours), the repository
- * (with its index extraction), operations and access policy. main.ts and the test harness both
- * build the application through here, so tests run the production wiring.
+ * The composition of the FHIR services on a database connection: definitions, CaseBridge's
+ * profiles and conformance resources (profiles/), search parameters (R4, US Core and ours), the
+ * repository (with its index extraction), operations, derivations and access policy. main.ts
+ * (the composition root) and the test harness both build the application through here, so
+ * tests run the production wiring.
  */
 import { scopeAccessPolicy } from './auth/caller';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
@@ -14,7 +15,7 @@ import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
 import type { Logger } from './platform/logger';
 import type { MongoConnection } from './platform/mongo';
-import type { FhirOperation, FhirServices } from './rest/services';
+import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
 import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';

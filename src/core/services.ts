@@ -1,12 +1,15 @@
 /**
- * What the FHIR interactions need, wired once in main.ts (composition root) and passed down.
+ * What the FHIR interactions, operations and case commands need, wired once by the composition
+ * root (src/composition.ts) and passed down. It sits below rest/, operations/ and casemgmt/ so
+ * that each of them can depend on it without depending on another.
  */
 import type { AccessPolicy } from '../auth/caller';
 import type { ConformancePackage } from '../fhir/profiles';
 import type { SearchParameterRegistry } from '../search/registry';
-import type { FhirRepository } from '../store/repository';
-import type { Derivation } from './derivations';
-import type { FhirRequest, FhirResponse, RequestContext } from './types';
+import type { Resource } from '@medplum/fhirtypes';
+import type { FhirRepository, PlannedWrite } from '../store/repository';
+import type { RequestContext } from './context';
+import type { FhirRequest, FhirResponse } from './exchange';
 
 export interface FhirSettings {
   /** Public base of the FHIR API, without trailing slash. */
@@ -23,7 +26,7 @@ export interface OperationTarget {
   readonly id?: string;
 }
 
-/** An $operation; operations/ implements them, the router finds them by name. */
+/** An $operation; operations/ implements them, the route table finds them by name. */
 export interface FhirOperation {
   /** Without the `$`, e.g. "validate". */
   readonly name: string;
@@ -32,7 +35,7 @@ export interface FhirOperation {
   readonly levels: readonly OperationTarget['level'][];
   /** Resource types it applies to at type/instance level; undefined means every type. */
   readonly resourceTypes?: readonly string[];
-  /** True when GET is allowed (the operation does not change state). */
+  /** True when GET is not allowed (the operation changes state). */
   readonly affectsState: boolean;
   invoke(services: FhirServices, ctx: RequestContext, target: OperationTarget, request: FhirRequest): Promise<FhirResponse>;
 }
@@ -44,8 +47,25 @@ export interface FhirServices {
   readonly now: () => Date;
   readonly operations: ReadonlyMap<string, FhirOperation>;
   readonly registry: SearchParameterRegistry;
-  /** Writes that follow other writes (see derivations.ts). */
+  /** Writes that follow other writes, applied by the write pipeline's derive stage. */
   readonly derivations: readonly Derivation[];
   /** CaseBridge's profiles and other conformance resources (profiles/), loaded at start-up. */
   readonly profiles: ConformancePackage;
+}
+
+/**
+ * Derived writes: resources that must change together with a written resource, in the same
+ * all-or-nothing unit (a scored QuestionnaireResponse brings its score Observation, risk
+ * assessment and safety flag). The case-management layer provides them, the composition
+ * registers them, and the write pipeline applies them to every create, update and patch, whether
+ * it comes from the FHIR API, a transaction Bundle or a case command.
+ */
+export interface Derivation {
+  /** The resource types whose writes it follows. */
+  readonly resourceTypes: readonly string[];
+  /**
+   * The writes that must land with `resource` (valid, with its final id). Throwing a FhirError
+   * refuses the whole write, e.g. a completed questionnaire that cannot be scored (422).
+   */
+  derive(services: FhirServices, resource: Resource & { id: string }): Promise<PlannedWrite[]>;
 }

@@ -1,11 +1,11 @@
 /**
- * Dispatch of $operations to the implementations registered in FhirServices.operations.
- * See: https://hl7.org/fhir/R4/operations.html
+ * $operations: the one registered under the name, if it applies at this level and type, with
+ * POST (or GET when it does not change state). See: https://hl7.org/fhir/R4/operations.html
  */
-import { FhirError } from '../fhir/outcomes';
-import { guarded } from './router';
-import type { FhirServices, OperationTarget } from './services';
-import type { FhirRequest, FhirResponse, RequestContext } from './types';
+import type { RequestContext } from '../../core/context';
+import type { FhirRequest, FhirResponse } from '../../core/exchange';
+import type { FhirServices, OperationTarget } from '../../core/services';
+import { FhirError } from '../../fhir/outcomes';
 
 /** `target.name` is the operation's name without `$`. */
 export async function invokeOperation(
@@ -27,5 +27,5 @@ export async function invokeOperation(
   if (method !== 'POST' && !(method === 'GET' && !operation.affectsState)) {
     throw new FhirError('METHOD_NOT_ALLOWED', `$${name} must be invoked with POST${operation.affectsState ? '' : ' or GET'}`);
   }
-  return guarded(services, ctx, { interaction: 'operation', resourceType: target.resourceType }, () => operation.invoke(services, ctx, target, request));
+  return operation.invoke(services, ctx, target, request);
 }

@@ -1,38 +1,45 @@
 /**
  * The CapabilityStatement, generated from what is really wired: every resource type with the
- * interactions the router implements, the search parameters the registry can answer, the
+ * interactions the route table serves, the search parameters the registry can answer, the
  * includes that work, and the registered operations.
  * See: https://hl7.org/fhir/R4/capabilitystatement.html and http.html#capabilities
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { R4_RESOURCE_TYPES } from '../fhir/definitions';
-import { FHIR_JSON, JSON_PATCH } from '../fhir/media-types';
-import { FhirError } from '../fhir/outcomes';
-import type { FhirServices } from './services';
-import type { FhirRequest, FhirResponse } from './types';
+import type { Interaction } from '../../auth/caller';
+import type { FhirRequest, FhirResponse } from '../../core/exchange';
+import type { FhirServices } from '../../core/services';
+import { R4_RESOURCE_TYPES } from '../../fhir/definitions';
+import { FHIR_JSON, JSON_PATCH } from '../../fhir/media-types';
+import { FhirError } from '../../fhir/outcomes';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
 let cached: { key: string; statement: CapabilityStatement } | undefined;
 
-export async function capabilities(services: FhirServices, request: FhirRequest): Promise<FhirResponse> {
+/** The interactions a CapabilityStatement lists, in the order it lists them, at each level. */
+const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'search-system', 'history-system'] as const;
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+
+/** `served`: the interactions the route table serves. */
+export async function capabilities(services: FhirServices, request: FhirRequest, served: ReadonlySet<Interaction>): Promise<FhirResponse> {
   const mode = request.query.mode?.[0];
   if (mode !== undefined && mode !== 'full') {
     throw new FhirError('NOT_IMPLEMENTED', `mode=${mode} is not supported; the full CapabilityStatement is served`, { expression: ['mode'] });
   }
-  return { status: 200, body: capabilityStatement(services), headers: {} };
+  return { status: 200, body: capabilityStatement(services, served), headers: {} };
 }
 
-/** Built once per set of services (it only changes when the wiring does). */
-export function capabilityStatement(services: FhirServices): CapabilityStatement {
+/** Built once per set of services and routes (it only changes when the wiring does). */
+export function capabilityStatement(services: FhirServices, served: ReadonlySet<Interaction>): CapabilityStatement {
   const key = [
     services.settings.baseUrl,
     services.registry.fingerprint(),
     [...services.operations.keys()].join(','),
     [...services.profiles.profiles.keys()].join(','),
+    [...served].join(','),
   ].join('|');
   if (cached?.key !== key) {
-    cached = { key, statement: build(services) };
+    cached = { key, statement: build(services, served) };
   }
   return cached.statement;
 }
@@ -40,7 +47,7 @@ export function capabilityStatement(services: FhirServices): CapabilityStatement
 /** Parameters every resource type has, listed once at the system level. */
 const COMMON_PARAMETERS = ['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source'];
 
-function build(services: FhirServices): CapabilityStatement {
+function build(services: FhirServices, served: ReadonlySet<Interaction>): CapabilityStatement {
   const { settings, registry } = services;
   const operations = [...services.operations.values()];
   const revIncludes = reverseIncludes(registry);
@@ -69,7 +76,7 @@ function build(services: FhirServices): CapabilityStatement {
           'Binary is read and written in its native form (Content-Type = Binary.contentType, X-Security-Context) unless FHIR JSON is asked for.',
         // Said plainly until SMART on FHIR arrives: nothing is asked of a caller yet.
         security: { cors: true, description: 'No authentication: every caller has full access. CORS is answered for browser clients.' },
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        interaction: SYSTEM_INTERACTIONS.filter((code) => served.has(code)).map((code) => ({ code })),
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         searchParam: COMMON_PARAMETERS.flatMap((code) => {
           const p = registry.get('Patient', code);
@@ -81,17 +88,7 @@ function build(services: FhirServices): CapabilityStatement {
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
           // Our profiles of the type: a write that claims one is checked against it (422 when it fails).
           ...listed('supportedProfile', services.profiles.supportedProfiles(type)),
-          interaction: [
-            { code: 'read' },
-            { code: 'vread' },
-            { code: 'update' },
-            { code: 'patch' },
-            { code: 'delete' },
-            { code: 'history-instance' },
-            { code: 'history-type' },
-            { code: 'create' },
-            { code: 'search-type' },
-          ],
+          interaction: TYPE_INTERACTIONS.filter((code) => served.has(code)).map((code) => ({ code })),
           versioning: 'versioned-update',
           readHistory: true,
           updateCreate: true,

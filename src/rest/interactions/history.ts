@@ -4,14 +4,14 @@
  * See: https://hl7.org/fhir/R4/http.html#history
  */
 import type { BundleEntry, BundleLink } from '@medplum/fhirtypes';
-import { bundle, statusLine } from '../fhir/bundles';
-import { FhirError } from '../fhir/outcomes';
-import { etag } from '../fhir/versioning';
-import type { HistoryQuery, HistoryScope, ResourceVersion } from '../store/repository';
-import { parseDateRange } from '../search/date-range';
-import type { FhirServices } from './services';
-import type { FhirRequest, FhirResponse, QueryParams } from './types';
-import { pageSize } from './paging';
+import type { FhirRequest, FhirResponse, QueryParams } from '../../core/exchange';
+import { pageSize } from '../../core/paging';
+import type { FhirServices } from '../../core/services';
+import { bundle, statusLine } from '../../fhir/bundles';
+import { FhirError } from '../../fhir/outcomes';
+import { etag } from '../../fhir/versioning';
+import { parseDateRange } from '../../search/date-range';
+import type { HistoryQuery, HistoryScope, ResourceVersion } from '../../store/repository';
 
 const HISTORY_PARAMETERS = new Set(['_count', '_since', '_at', '_cursor', '_format', '_pretty', '_list', '_sort']);
 

@@ -2,12 +2,12 @@
  * read and vread, with conditional read (If-None-Match, If-Modified-Since) and _summary/_elements.
  * See: https://hl7.org/fhir/R4/http.html#read and #vread
  */
-import { FhirError } from '../fhir/outcomes';
-import { parseSummaryMode, selectElements, summarize } from '../fhir/summary';
-import { etag, parseVersionId } from '../fhir/versioning';
-import { versionResponse } from './responses';
-import type { FhirServices } from './services';
-import type { FhirRequest, FhirResponse, QueryParams } from './types';
+import type { FhirRequest, FhirResponse, QueryParams } from '../../core/exchange';
+import type { FhirServices } from '../../core/services';
+import { FhirError } from '../../fhir/outcomes';
+import { parseSummaryMode, selectElements, summarize } from '../../fhir/summary';
+import { etag, parseVersionId } from '../../fhir/versioning';
+import { versionResponse } from '../responses';
 
 export async function read(services: FhirServices, request: FhirRequest, target: { resourceType: string; id: string }): Promise<FhirResponse> {
   const current = await services.repo.read(target.resourceType, target.id);

@@ -1,0 +1,144 @@
+/**
+ * The one way anything is written. The FHIR API, transaction Bundles and the case API hand it
+ * the writes they mean to make, and each write goes through the same stages:
+ *
+ *   prepare    server-managed meta dropped (meta.versionId, meta.lastUpdated), id checked;
+ *   authorize  the caller may make this write (auth/authorize);
+ *   validate   R4 and the profiles it claims (fhir/validation); warnings are kept for the answer;
+ *   derive     the writes that must land with it (the Derivations registered at composition);
+ *   apply      one write alone, or a unit's writes all or nothing (the store).
+ *
+ * Derived writes are the server's consequences of the caller's write: they are not authorized
+ * as the caller's, and the derivation that makes them answers for their validity.
+ * Conditional writes plan and apply inside the store's conditional scope (writeConditionally),
+ * so two identical conditional creates cannot both create.
+ */
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { AccessRequest } from '../auth/caller';
+import { authorize } from '../auth/authorize';
+import { FhirError } from '../fhir/outcomes';
+import { assertId, withoutServerMeta } from '../fhir/resource-body';
+import { assertValid } from '../fhir/validation';
+import type { SearchRequest } from '../search/request';
+import type { PlannedWrite, WriteResult } from '../store/repository';
+import type { RequestContext } from './context';
+import type { FhirServices } from './services';
+
+/** A write prepared, authorized and validated: what the caller asked for, ready to derive from. */
+export interface CheckedWrite {
+  readonly write: PlannedWrite;
+  readonly warnings: readonly OperationOutcomeIssue[];
+}
+
+/** A checked write with the writes that must land with it. */
+export interface PreparedWrite extends CheckedWrite {
+  readonly derived: readonly PlannedWrite[];
+}
+
+/** prepare → authorize → validate. Throws the first stage's refusal; writes nothing. */
+export function checkWrite(services: FhirServices, ctx: RequestContext, asked: PlannedWrite): CheckedWrite {
+  const write = prepare(asked);
+  authorize(services.access, ctx.caller, accessFor(write));
+  return { write, warnings: write.kind === 'delete' ? [] : validate(write) };
+}
+
+/** derive: what the registered derivations make of a checked write. */
+export async function derive(services: FhirServices, checked: CheckedWrite): Promise<PreparedWrite> {
+  const { write } = checked;
+  return { ...checked, derived: write.kind === 'delete' ? [] : await derivedWrites(services, write.resource) };
+}
+
+/** What every registered derivation makes of `resource`, in registration order. */
+export async function derivedWrites(services: FhirServices, resource: Resource & { id: string }): Promise<PlannedWrite[]> {
+  const writes: PlannedWrite[] = [];
+  for (const derivation of services.derivations) {
+    if (derivation.resourceTypes.includes(resource.resourceType)) {
+      writes.push(...(await derivation.derive(services, resource)));
+    }
+  }
+  return writes;
+}
+
+/** Every stage but apply. */
+export async function prepareWrite(services: FhirServices, ctx: RequestContext, write: PlannedWrite): Promise<PreparedWrite> {
+  return derive(services, checkWrite(services, ctx, write));
+}
+
+/** Every write of a unit in order: each asked-for write followed by what derives from it. */
+export function unitWrites(prepared: readonly PreparedWrite[]): PlannedWrite[] {
+  return prepared.flatMap((p) => [p.write, ...p.derived]);
+}
+
+/** apply: the writes of `prepared` as one unit. Answers one result per asked-for write. */
+export async function applyWrites(services: FhirServices, prepared: readonly PreparedWrite[]): Promise<WriteResult[]> {
+  return askedResults(prepared, await services.repo.apply(unitWrites(prepared)));
+}
+
+/** Every stage for one write; answers for that write. */
+export async function writeOne(services: FhirServices, ctx: RequestContext, write: PlannedWrite): Promise<{ result: WriteResult; warnings: readonly OperationOutcomeIssue[] }> {
+  const prepared = await prepareWrite(services, ctx, write);
+  const [result] = await applyWrites(services, [prepared]);
+  return { result: result as WriteResult, warnings: prepared.warnings };
+}
+
+/**
+ * A write that depends on what criteria match: `plan` resolves the conditions and prepares the
+ * writes (possibly none), and they are applied, with no other conditional write on an
+ * equivalent condition in between. Answers one result per asked-for write.
+ */
+export async function writeConditionally<T>(
+  services: FhirServices,
+  conditions: readonly SearchRequest[],
+  plan: () => Promise<{ readonly prepared: readonly PreparedWrite[]; readonly outcome: T }>,
+): Promise<{ results: WriteResult[]; outcome: T }> {
+  let prepared: readonly PreparedWrite[] = [];
+  const { results, outcome } = await services.repo.writeConditionally(conditions, async () => {
+    const planned = await plan();
+    prepared = planned.prepared;
+    return { writes: unitWrites(prepared), outcome: planned.outcome };
+  });
+  return { results: results.length === 0 ? [] : askedResults(prepared, results), outcome };
+}
+
+function prepare(write: PlannedWrite): PlannedWrite {
+  if (write.kind === 'delete') {
+    assertId(write.resourceType, write.id);
+    return write;
+  }
+  assertId(write.resource.resourceType, write.resource.id);
+  return { ...write, resource: withoutServerMeta(write.resource) };
+}
+
+function accessFor(write: PlannedWrite): AccessRequest {
+  switch (write.kind) {
+    case 'create':
+      return { interaction: 'create', resourceType: write.resource.resourceType };
+    case 'update':
+      return { interaction: write.method === 'PATCH' ? 'patch' : 'update', resourceType: write.resource.resourceType };
+    case 'delete':
+      return { interaction: 'delete', resourceType: write.resourceType };
+  }
+}
+
+/** A patch that leaves an invalid resource failed as a patch (422), unless it breaks a profile the resource claims. */
+function validate(write: PlannedWrite & { kind: 'create' | 'update' }): OperationOutcomeIssue[] {
+  try {
+    return assertValid(write.resource, write.resource.resourceType);
+  } catch (err) {
+    if (write.kind === 'update' && write.method === 'PATCH' && err instanceof FhirError && err.code !== 'PROFILE_VIOLATION') {
+      throw new FhirError('PATCH_FAILED', 'The patched resource is not valid', { issues: err.outcome.issue });
+    }
+    throw err;
+  }
+}
+
+/** The results of the asked-for writes, leaving out those of derived writes. */
+function askedResults(prepared: readonly PreparedWrite[], results: readonly WriteResult[]): WriteResult[] {
+  const asked: WriteResult[] = [];
+  let next = 0;
+  for (const p of prepared) {
+    asked.push(results[next] as WriteResult);
+    next += 1 + p.derived.length;
+  }
+  return asked;
+}
