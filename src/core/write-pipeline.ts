@@ -133,7 +133,7 @@ function validate(write: PlannedWrite & { kind: 'create' | 'update' }): Operatio
 }
 
 /** The results of the asked-for writes, leaving out those of derived writes. */
-function askedResults(prepared: readonly PreparedWrite[], results: readonly WriteResult[]): WriteResult[] {
+export function askedResults(prepared: readonly PreparedWrite[], results: readonly WriteResult[]): WriteResult[] {
   const asked: WriteResult[] = [];
   let next = 0;
   for (const p of prepared) {

@@ -38,7 +38,7 @@ export interface DispatcherOptions {
 
 export function createDispatcher(options: DispatcherOptions): Dispatch {
   const { services, hooks = [authorizeInteraction], routes = ROUTES } = options;
-  const dispatch: Dispatch = (ctx, request) => {
+  const dispatch: Dispatch = async (ctx, request) => {
     const { route, interaction, params } = matchRoute(request, routes);
     const invocation: Invocation = { services, ctx, request, interaction, params };
     const run = (i: number): Promise<FhirResponse> => {
