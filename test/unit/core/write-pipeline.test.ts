@@ -11,6 +11,7 @@ import type { Derivation, FhirServices } from '../../../src/core/services';
 import { askedResults, checkWrite, derive, prepareWrite, unitWrites } from '../../../src/core/write-pipeline';
 import { FhirError } from '../../../src/fhir/outcomes';
 import type { PlannedWrite, WriteResult } from '../../../src/store/repository';
+import { refusal } from '../../support/errors';
 
 const ctx: RequestContext = { requestId: 'r1', caller: { kind: 'system', id: 'c', display: 'C', scopes: [] }, log: pino({ level: 'silent' }), prefer: {} };
 
@@ -26,16 +27,6 @@ function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: 
 }
 
 const patient = (extra: Partial<Patient> = {}): Patient & { id: string } => ({ resourceType: 'Patient', id: 'p1', ...extra });
-
-async function refusal(run: () => unknown): Promise<FhirError> {
-  try {
-    await run();
-  } catch (err) {
-    if (err instanceof FhirError) return err;
-    throw err;
-  }
-  throw new Error('expected a FhirError');
-}
 
 describe('prepare', () => {
   test('drops meta.versionId and meta.lastUpdated (the server sets them) and keeps the rest of meta', () => {

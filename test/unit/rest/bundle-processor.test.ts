@@ -11,19 +11,10 @@ import type { FhirServices } from '../../../src/core/services';
 import { FhirError } from '../../../src/fhir/outcomes';
 import { processBundle } from '../../../src/rest/bundle/bundle-processor';
 import { assertBundle, entryError, parseEntry, transactionOrder } from '../../../src/rest/bundle/entries';
+import { failure } from '../../support/errors';
 
 const BASE = 'http://casebridge.test/fhir';
 const ctx: RequestContext = { requestId: 'r1', caller: { kind: 'system', id: 'c', display: 'C', scopes: [] }, log: pino({ level: 'silent' }), prefer: {} };
-
-function failure(fn: () => unknown): FhirError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FhirError) return err;
-    throw err;
-  }
-  throw new Error('expected a FhirError');
-}
 
 describe('parseEntry: entry.request as a FhirRequest', () => {
   test('a relative URL with a query, and the conditional headers', () => {

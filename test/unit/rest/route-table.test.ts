@@ -1,19 +1,9 @@
 /** The route table: which interaction a method and path are, what the path captures, and the 404/405 answers. */
 import type { HttpMethod } from '../../../src/core/exchange';
-import { FhirError } from '../../../src/fhir/outcomes';
 import { ROUTES, matchRoute, servedInteractions } from '../../../src/rest/route-table';
+import { failure } from '../../support/errors';
 
 const match = (method: HttpMethod, path: string, body?: unknown) => matchRoute({ method, path, body });
-
-function failure(fn: () => unknown): FhirError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FhirError) return err;
-    throw err;
-  }
-  throw new Error('expected a FhirError');
-}
 
 describe('matchRoute: each FHIR interaction has one route', () => {
   test.each([
