@@ -3,6 +3,7 @@
  * RequestContext; the security work (SMART scopes, agency isolation, consent) fills it in from
  * the access token without touching the handlers.
  */
+import type { FhirRepository, StoreAccess } from '../store/repository';
 export type Interaction =
   | 'read'
   | 'vread'
@@ -34,9 +35,12 @@ export interface AccessRequest {
   readonly resourceType?: string;
 }
 
-/** Decides whether a caller may perform an interaction; deny by default. */
+/** Decides what a caller may do; deny by default. */
 export interface AccessPolicy {
+  /** Whether the caller may perform the interaction at all (its scopes). */
   allows(caller: Caller, request: AccessRequest): boolean;
+  /** What of the data the caller may see, and whom its writes belong to: the store applies it (store/repository.ts). */
+  storeAccess(caller: Caller, repo: FhirRepository): Promise<StoreAccess>;
 }
 
 /** Until SMART lands every caller is anonymous with full access (issue: security). */
@@ -49,6 +53,9 @@ export const ANONYMOUS_FULL_ACCESS: Caller = Object.freeze({
 
 /** Grants what the caller's scopes grant. Scopes: (patient|user|system)/(Type|*).(c|r|u|d|s)+ */
 export const scopeAccessPolicy: AccessPolicy = {
+  async storeAccess() {
+    return {};
+  },
   allows(caller, request) {
     const needed = permissionFor(request.interaction);
     if (needed === undefined) {

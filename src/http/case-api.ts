@@ -9,6 +9,7 @@ import { caseList, caseView } from '../casemgmt/case-view';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
+import { servicesFor } from '../core/scoped-services';
 import type { FhirServices } from '../core/services';
 import { stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
@@ -33,15 +34,18 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
   });
   router.get(route('GET', '/cases'), handle(async (req, res) => {
     const client = req.query.client;
-    sendJson(res, 200, await caseList(services, requestContextOf(res, {}), typeof client === 'string' ? client : undefined));
+    const ctx = requestContextOf(res, {});
+    sendJson(res, 200, await caseList(await servicesFor(services, ctx), ctx, typeof client === 'string' ? client : undefined));
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
-    sendJson(res, 200, await caseView(services, requestContextOf(res, {}), String(req.params.caseId)));
+    const ctx = requestContextOf(res, {});
+    sendJson(res, 200, await caseView(await servicesFor(services, ctx), ctx, String(req.params.caseId)));
   }));
   for (const endpoint of COMMAND_ENDPOINTS) {
     const path = route(endpoint.method, endpoint.path);
     const handler = handle(async (req, res) => {
-      const result = await runCommand(services, requestContextOf(res, {}), endpoint.command, {
+      const ctx = requestContextOf(res, {});
+      const result = await runCommand(await servicesFor(services, ctx), ctx, endpoint.command, {
         params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
         body: commandBody(req),
         ...optionalKey(req.get('idempotency-key')),

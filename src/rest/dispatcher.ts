@@ -7,6 +7,7 @@ import type { Interaction } from '../auth/caller';
 import { authorize } from '../auth/authorize';
 import type { Dispatch, RequestContext } from '../core/context';
 import type { FhirRequest, FhirResponse } from '../core/exchange';
+import { servicesFor } from '../core/scoped-services';
 import type { FhirServices } from '../core/services';
 import { type RouteParams, type Route, ROUTES, matchRoute } from './route-table';
 
@@ -40,10 +41,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatch {
   const { services, hooks = [authorizeInteraction], routes = ROUTES } = options;
   const dispatch: Dispatch = async (ctx, request) => {
     const { route, interaction, params } = matchRoute(request, routes);
-    const invocation: Invocation = { services, ctx, request, interaction, params };
+    // The handler sees the store as the caller may (core/scoped-services).
+    const scoped = await servicesFor(services, ctx);
+    const invocation: Invocation = { services: scoped, ctx, request, interaction, params };
     const run = (i: number): Promise<FhirResponse> => {
       const hook = hooks[i];
-      return hook ? hook(invocation, () => run(i + 1)) : route.handle({ services, ctx, request, params, dispatch });
+      return hook ? hook(invocation, () => run(i + 1)) : route.handle({ services: scoped, ctx, request, params, dispatch });
     };
     return run(0);
   };

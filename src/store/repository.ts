@@ -6,7 +6,7 @@
  * meta.lastUpdated, keeps every superseded version, and makes each single write atomic with a
  * compare-and-set on the version. It does not validate: callers hand it valid resources.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { Coding, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/outcomes';
 import type { SearchRequest } from '../search/request';
 
@@ -107,6 +107,42 @@ export interface ConditionalOutcome<T> {
   readonly outcome: T;
 }
 
+/**
+ * What one caller may see, in the store's terms. The auth layer computes it from the caller
+ * (auth/access-scope.ts); the store applies it to every read, search, _include, history and
+ * conditional match, and to the current version a write replaces — so a handler cannot forget it.
+ * A resource is visible when its type is open, or it is not closed and any of these holds: its
+ * owner is `owner`; it is in the Patient compartment of one of `compartments`; one of its
+ * reference parameters listed in `references` names one of the targets; it is listed in
+ * `resources`. On top of that, a resource carrying a label of `sensitive` is visible only when
+ * its owner is `owner` or its patient is among those the label's consents name.
+ */
+export interface AccessScope {
+  /** Directories and conformance resources every caller in scope may see in full. */
+  readonly openTypes: ReadonlySet<string>;
+  /** Types none of it is visible (AuditEvent, for all but auditors). */
+  readonly closedTypes: ReadonlySet<string>;
+  /** The organisation the caller acts for (`Organization/<id>`): it sees what it owns. */
+  readonly owner?: string;
+  /** `Patient/<id>`: whose compartments the caller sees. */
+  readonly compartments: ReadonlySet<string>;
+  /** Per type: reference parameters and the targets that make a resource visible (a Task whose owner is the organisation). */
+  readonly references: ReadonlyMap<string, { readonly params: readonly string[]; readonly targets: readonly string[] }>;
+  /** Single resources visible without their compartment (`Type/id`): the client of a referral addressed to the organisation. */
+  readonly resources: ReadonlySet<string>;
+  /** Security labels (`system|code`) that hide a resource from non-owners, each with the patients (`Patient/<id>`) whose consents disclose it. */
+  readonly sensitive: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Labels added to what a non-owner is shown of a resource carrying the key label (42CFRPart2 → NORDSCLCD: no redisclosure). */
+  readonly obligations: ReadonlyMap<string, Coding>;
+}
+
+/** How a request reaches the store: what it may see (`scope`; absent: everything) and whom its writes belong to. */
+export interface StoreAccess {
+  readonly scope?: AccessScope;
+  /** Recorded as the owner of the resources it creates (`Organization/<id>`). */
+  readonly owner?: string;
+}
+
 export interface FhirRepository {
   /** Current version; throws NOT_FOUND (never existed) or GONE (deleted). */
   read(resourceType: string, id: string): Promise<CurrentResource>;
@@ -140,6 +176,21 @@ export interface FhirRepository {
   resourceTypesWithData(): Promise<string[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
+  /**
+   * The same store as seen by one caller: reads, searches, includes, history and conditional
+   * matches answer only what `access.scope` lets it see (anything else is NOT_FOUND, as if it
+   * did not exist; a delete of it deletes nothing), updates cannot replace what it cannot see,
+   * and what it creates is recorded as `access.owner`'s.
+   */
+  scoped(access: StoreAccess): FhirRepository;
+  /**
+   * The values of reference parameter `code` in the current resources matching `request`, read
+   * from the search index (not the resources): e.g. the patients of an organisation's cases.
+   * Unscoped; at most `limit` resources are read (TOO_COSTLY beyond).
+   */
+  referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]>;
+  /** Ids of current resources of `resourceType` owned by `owner` (at most `limit`; unscoped). */
+  ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]>;
 }
 
 /** The current version, or undefined when the resource never existed or was deleted. */

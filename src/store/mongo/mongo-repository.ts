@@ -3,7 +3,7 @@
  * transactions). See docs/storage.md for the document shapes and why each write is safe.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import { versionConflict } from '../../fhir/versioning';
@@ -19,10 +19,12 @@ import type {
   SearchOptions,
   SearchPage,
   ResourceVersion,
+  StoreAccess,
   WriteMethod,
   WriteOptions,
   WriteResult,
 } from '../repository';
+import { disclosed, isVisible } from './access';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -81,6 +83,8 @@ interface CommitRequest {
   readonly next: NextVersion;
   readonly ifMatchVersion?: number;
   readonly tx?: string;
+  /** A current version the caller may not see: a delete finds nothing to delete, an update is NOT_FOUND. */
+  readonly whenHidden: 'absent' | 'not-found';
 }
 
 interface Committed {
@@ -90,32 +94,69 @@ interface Committed {
   readonly resource?: Resource;
 }
 
+/** What every view of one repository shares: collections, locks, journal, search executor. */
+interface Shared {
+  readonly historyCollection: Collection<HistoryDoc>;
+  readonly journal: TransactionJournal;
+  readonly locks: Locks;
+  readonly searches: SearchExecutor;
+  readonly preparedTypes: Set<string>;
+  readonly lockTiming: { ttlMs: number; waitMs: number };
+}
+
 export class MongoRepository implements FhirRepository {
   private readonly db: Db;
   private readonly historyCollection: Collection<HistoryDoc>;
   private readonly journal: TransactionJournal;
   private readonly locks: Locks;
   private readonly searches: SearchExecutor;
-  private readonly preparedTypes = new Set<string>();
+  private readonly preparedTypes: Set<string>;
   private readonly lockTiming: { ttlMs: number; waitMs: number };
+  private readonly shared: Shared;
 
-  constructor(private readonly options: MongoRepositoryOptions) {
+  /** `access`: the caller this view answers (scoped()); the repository itself sees everything. */
+  constructor(
+    private readonly options: MongoRepositoryOptions,
+    private readonly access: StoreAccess = {},
+    shared?: Shared,
+  ) {
     this.db = options.db;
-    this.historyCollection = this.db.collection<HistoryDoc>('history');
-    this.lockTiming = { ttlMs: LOCK_TTL_MS, waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS };
-    this.locks = new Locks(this.db, options.now);
-    this.journal = new TransactionJournal(this.db, {
-      now: options.now,
-      locks: this.locks,
-      rollbackEntry: (type, id, txId) => this.rollbackEntry(type, id, txId),
-    });
-    this.searches = new SearchExecutor({
-      db: this.db,
-      registry: options.registry,
-      now: options.now,
-      indexedIdLookupsOnly: !options.wildcardIndexes,
-      ...(options.searchLimits ? { limits: options.searchLimits } : {}),
-    });
+    this.shared = shared ?? this.share();
+    ({ historyCollection: this.historyCollection, journal: this.journal, locks: this.locks, searches: this.searches } = this.shared);
+    this.preparedTypes = this.shared.preparedTypes;
+    this.lockTiming = this.shared.lockTiming;
+  }
+
+  private share(): Shared {
+    const locks = new Locks(this.db, this.options.now);
+    return {
+      historyCollection: this.db.collection<HistoryDoc>('history'),
+      locks,
+      // Rollbacks restore whatever was there, whoever wrote it: they run unscoped.
+      journal: new TransactionJournal(this.db, { now: this.options.now, locks, rollbackEntry: (type, id, txId) => this.rollbackEntry(type, id, txId) }),
+      searches: new SearchExecutor({
+        db: this.db,
+        registry: this.options.registry,
+        now: this.options.now,
+        indexedIdLookupsOnly: !this.options.wildcardIndexes,
+        ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
+      }),
+      preparedTypes: new Set<string>(),
+      lockTiming: { ttlMs: LOCK_TTL_MS, waitMs: this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS },
+    };
+  }
+
+  scoped(access: StoreAccess): FhirRepository {
+    return new MongoRepository(this.options, access, this.shared);
+  }
+
+  async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
+    return this.searches.referencesOf(request, code, limit);
+  }
+
+  async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
+    const docs = await this.current(resourceType).find({ owner, idx: { $exists: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
+    return docs.map((d) => d._id);
   }
 
   /** Creates the shared indexes and rolls back transactions a crashed process left open. */
@@ -143,29 +184,38 @@ export class MongoRepository implements FhirRepository {
   }
 
   async read(resourceType: string, id: string): Promise<CurrentResource> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
-    if (!doc) {
-      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
-    }
+    const doc = await this.visibleCurrent(resourceType, id);
     if (doc.deleted || doc.json === undefined) {
       throw new FhirError('GONE', `${resourceType}/${id} was deleted`);
     }
-    return currentToVersion(resourceType, doc) as CurrentResource;
+    return this.shown(resourceType, doc, currentToVersion(resourceType, doc)) as CurrentResource;
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
-    if (!doc) {
-      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
-    }
+    const doc = await this.visibleCurrent(resourceType, id);
     if (doc.vid === versionId) {
-      return currentToVersion(resourceType, doc);
+      return this.shown(resourceType, doc, currentToVersion(resourceType, doc));
     }
     const old = versionId < doc.vid ? await this.historyCollection.findOne({ _id: historyKey(resourceType, id, versionId) }) : null;
     if (!old) {
       throw new FhirError('VERSION_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
     }
-    return historyToVersion(old);
+    return this.shown(resourceType, doc, historyToVersion(old));
+  }
+
+  /** The current document, when it exists and this view may see it: NOT_FOUND otherwise (the two look the same). */
+  private async visibleCurrent(resourceType: string, id: string): Promise<CurrentDoc> {
+    const doc = await this.current(resourceType).findOne({ _id: id });
+    if (!doc || (this.access.scope && !isVisible(this.access.scope, resourceType, doc as unknown as Document))) {
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
+    return doc;
+  }
+
+  /** A version as this view shows it: with the obligations of its labels when the caller does not own it. */
+  private shown(resourceType: string, doc: CurrentDoc, version: ResourceVersion): ResourceVersion {
+    const { scope } = this.access;
+    return scope && version.resource ? { ...version, resource: disclosed(scope, doc as unknown as Document, version.resource) } : version;
   }
 
   /**
@@ -186,25 +236,42 @@ export class MongoRepository implements FhirRepository {
       resourceType,
       id,
       ifMatchVersion: options.ifMatchVersion,
+      whenHidden: 'absent',
       next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
     });
     return result ? currentToVersion(resourceType, result.doc) : undefined;
   }
 
-  history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
-    return listHistory(
-      { db: this.db, history: this.historyCollection, current: (type) => this.current(type) },
-      scope,
-      query,
-    );
+  async history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
+    const access = this.access.scope;
+    if (access && scope.level === 'instance') {
+      await this.visibleCurrent(scope.resourceType, scope.id);
+    }
+    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, query);
+    if (!access) {
+      return page;
+    }
+    // A version is shown when its resource is visible now (history entries carry no index of
+    // their own); a page may then hold fewer than _count entries, and its next link still holds.
+    const currents = new Map<string, CurrentDoc | null>();
+    for (const v of page.versions) {
+      const key = `${v.resourceType}/${v.id}`;
+      if (!currents.has(key)) currents.set(key, await this.current(v.resourceType).findOne({ _id: v.id }));
+    }
+    const versions = page.versions.flatMap((v) => {
+      const doc = currents.get(`${v.resourceType}/${v.id}`);
+      return doc && isVisible(access, v.resourceType, doc as unknown as Document) ? [this.shown(v.resourceType, doc, v)] : [];
+    });
+    const { total: _total, ...rest } = page;
+    return { ...rest, versions };
   }
 
   search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
-    return this.searches.search(request, options);
+    return this.searches.search(request, options, this.access.scope);
   }
 
   matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
-    return this.searches.matchingIds(request, limit);
+    return this.searches.matchingIds(request, limit, this.access.scope);
   }
 
   /**
@@ -285,6 +352,7 @@ export class MongoRepository implements FhirRepository {
         json: storedJson(resource),
         idx: this.index(resource),
         ...(options.tx ? { tx: options.tx } : {}),
+        ...(this.access.owner ? { owner: this.access.owner } : {}),
       }),
     );
     const byType = new Map<string, CurrentDoc[]>();
@@ -352,6 +420,7 @@ export class MongoRepository implements FhirRepository {
           id: write.id,
           ifMatchVersion: write.ifMatchVersion,
           tx: txId,
+          whenHidden: 'absent',
           next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
         });
         return { version: result ? currentToVersion(write.resourceType, result.doc) : this.nothingDeleted(write.resourceType, write.id), created: false };
@@ -374,6 +443,7 @@ export class MongoRepository implements FhirRepository {
       id,
       ifMatchVersion: options.ifMatchVersion,
       tx: options.tx,
+      whenHidden: 'not-found',
       next: () => ({ method: options.method, resource }),
     });
     if (!result) {
@@ -402,6 +472,10 @@ export class MongoRepository implements FhirRepository {
     const { resourceType, id, ifMatchVersion } = request;
     const collection = await this.prepared(resourceType);
     const current = await collection.findOne({ _id: id });
+    if (current && this.access.scope && !isVisible(this.access.scope, resourceType, current as unknown as Document)) {
+      if (request.whenHidden === 'absent') return undefined;
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
     if (current?.tx && current.tx !== request.tx) {
       await this.journal.assertSettled(current.tx, `${resourceType}/${id}`);
     }
@@ -416,6 +490,8 @@ export class MongoRepository implements FhirRepository {
     const now = this.options.now();
     const vid = (current?.vid ?? 0) + 1;
     const resource = next.resource ? withMeta(next.resource, vid, now) : undefined;
+    // The owner is whoever created the resource; later versions keep it.
+    const owner = current ? current.owner : this.access.owner;
     const doc: CurrentDoc = {
       _id: id,
       vid,
@@ -423,6 +499,7 @@ export class MongoRepository implements FhirRepository {
       method: next.method,
       ...(resource ? { json: storedJson(resource), idx: this.index(resource) } : { deleted: true as const }),
       ...(request.tx ? { tx: request.tx } : {}),
+      ...(owner ? { owner } : {}),
     };
     if (!current) {
       await this.write(resourceType, 'insert', () => collection.insertOne(doc));
@@ -481,6 +558,7 @@ export class MongoRepository implements FhirRepository {
         ? { deleted: true as const }
         : { json: previous.json, idx: this.index(parseStored(previous.json)) }),
       ...(previous.versionTx ? { tx: previous.versionTx } : {}),
+      ...(previous.owner ? { owner: previous.owner } : {}),
     };
     await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });

@@ -8,7 +8,8 @@ import type { Collection, Db, Document } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
-import type { CurrentResource, SearchOptions, SearchPage } from '../repository';
+import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
+import { accessFilter, disclosed, isVisible } from './access';
 import { type CurrentDoc, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
 import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
@@ -56,10 +57,11 @@ export class SearchExecutor {
     this.limits = options.limits ?? DEFAULT_SEARCH_LIMITS;
   }
 
-  async search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
+  /** `scope`: what the caller may see (store/mongo/access.ts); absent, everything. */
+  async search(request: SearchRequest, options: SearchOptions = {}, scope?: AccessScope): Promise<SearchPage> {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
-    const { prepared, approximate } = await this.prepare(request, options.compartment);
+    const { prepared, approximate } = await this.prepare(request, options.compartment, scope);
     // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
     // so the total is given when it comes free (a first page holding every match) or when
     // _total asks for it. See: https://hl7.org/fhir/R4/search.html#total
@@ -84,12 +86,12 @@ export class SearchExecutor {
     const last = page[page.length - 1];
     const hasNext = backwards ? cursor !== undefined : more;
     const hasPrevious = backwards ? more : cursor !== undefined || request.offset > 0;
-    const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc as CurrentDoc) as CurrentResource, doc }));
+    const found = page.map(({ type, doc }) => ({ resource: shownAs(scope, doc, currentToVersion(type, doc as CurrentDoc) as CurrentResource), doc }));
     const matches = found.map((f) => f.resource);
     // A first page that holds every match is its own total; otherwise count (beside the includes).
     const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
-      this.includes(request, found),
+      this.includes(request, found, scope),
       complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
     ]);
     return {
@@ -136,8 +138,8 @@ export class SearchExecutor {
   }
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
-  async matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
-    const { prepared } = await this.prepare(request);
+  async matchingIds(request: SearchRequest, limit: number, scope?: AccessScope): Promise<string[]> {
+    const { prepared } = await this.prepare(request, undefined, scope);
     const ids: string[] = [];
     for (const { type, filter } of prepared) {
       const docs = await this.collection(type).find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
@@ -146,7 +148,21 @@ export class SearchExecutor {
     return ids.slice(0, limit);
   }
 
-  private async prepare(request: SearchRequest, compartment?: SearchOptions['compartment']): Promise<{ prepared: Prepared[]; approximate: string[] }> {
+  /** The values of reference parameter `code` of the matches, from their index terms (at most `limit` matches; TOO_COSTLY beyond). */
+  async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
+    const { prepared } = await this.prepare(request);
+    const values = new Set<string>();
+    for (const { type, filter } of prepared) {
+      const docs = await this.collection(type).find(filter, { projection: { 'idx.k': 1 } }).limit(limit + 1).toArray();
+      if (docs.length > limit) {
+        throw new FhirError('TOO_COSTLY', `More than ${limit} ${type} resources match; the access rules cannot be computed`);
+      }
+      docs.forEach((doc) => storedTerms(doc as unknown as Document, code, 'r').forEach((v) => values.add(v)));
+    }
+    return [...values];
+  }
+
+  private async prepare(request: SearchRequest, compartment?: SearchOptions['compartment'], scope?: AccessScope): Promise<{ prepared: Prepared[]; approximate: string[] }> {
     const candidates = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
     const types = compartment ? candidates.filter((type) => (compartment.params[type]?.length ?? 0) > 0) : candidates;
     const approximate = new Set<string>();
@@ -155,7 +171,8 @@ export class SearchExecutor {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
         translated.approximate.forEach((a) => approximate.add(a));
         const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select)));
-        return { type, filter: compartment ? and(filter, inCompartment(compartment, type)) : filter };
+        const inScope = compartment ? and(filter, inCompartment(compartment, type)) : filter;
+        return { type, filter: scope ? and(inScope, accessFilter(scope, type)) : inScope };
       }),
     );
     return { prepared, approximate: [...approximate] };
@@ -192,7 +209,7 @@ export class SearchExecutor {
    * finds resources whose reference parameter points at the page. :iterate repeats on what was
    * added. See: https://hl7.org/fhir/R4/search.html#include
    */
-  private async includes(request: SearchRequest, matches: readonly Found[]): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+  private async includes(request: SearchRequest, matches: readonly Found[], scope: AccessScope | undefined): Promise<{ included: CurrentResource[]; truncated: boolean }> {
     if (matches.length === 0 || (request.include.length === 0 && request.revinclude.length === 0)) {
       return { included: [], truncated: false };
     }
@@ -206,13 +223,14 @@ export class SearchExecutor {
       const added: Found[] = [];
       for (const next of [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))]) {
         const key = `${next.resource.resourceType}/${next.resource.id}`;
-        if (seen.has(key)) continue;
+        // What the caller may not see is not included, and does not lead further (:iterate).
+        if (seen.has(key) || (scope && !isVisible(scope, next.resource.resourceType, next.doc))) continue;
         if (included.length >= this.limits.maxIncluded) {
           truncated = true;
           break;
         }
         seen.add(key);
-        included.push(next.resource);
+        included.push(shownAs(scope, next.doc, next.resource));
         added.push(next);
       }
       frontier = added;
@@ -310,6 +328,11 @@ function inCompartment(compartment: NonNullable<SearchOptions['compartment']>, t
   return toStoredFilter({
     $or: (compartment.params[type] ?? []).map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
   });
+}
+
+/** A found resource as the caller is shown it (with the obligations of its labels). */
+function shownAs(scope: AccessScope | undefined, doc: Document, found: CurrentResource): CurrentResource {
+  return scope ? { ...found, resource: disclosed(scope, doc, found.resource) } : found;
 }
 
 function and(a: MongoFilter, b: MongoFilter): MongoFilter {

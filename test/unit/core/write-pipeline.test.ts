@@ -22,6 +22,7 @@ function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: 
       asked.push(`${request.interaction} ${request.resourceType}`);
       return options.allows ? options.allows(caller, request) : true;
     },
+    storeAccess: async () => ({}),
   };
   return { services: { access, derivations: options.derivations ?? [] } as unknown as FhirServices, asked };
 }

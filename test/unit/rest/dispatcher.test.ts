@@ -23,8 +23,11 @@ function policy(granted: (interaction: string, type?: string) => boolean) {
       asked.push(`${request.interaction} ${request.resourceType ?? '-'}`);
       return granted(request.interaction, request.resourceType);
     },
+    storeAccess: async () => ({}),
   };
-  return { services: { access } as unknown as FhirServices, asked };
+  // The routes here never touch the store; the dispatcher only asks it for the caller's view.
+  const repo = { scoped: () => repo };
+  return { services: { access, repo } as unknown as FhirServices, asked };
 }
 
 const ok = (body: string): FhirResponse => ({ status: 200, headers: {}, body: { resourceType: 'Patient', id: body } });
