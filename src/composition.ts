@@ -5,7 +5,7 @@
  * (the composition root) and the test harness both build the application through here, so
  * tests run the production wiring.
  */
-import { scopeAccessPolicy } from './auth/caller';
+import { accessPolicy } from './auth/access-policy';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
@@ -71,7 +71,8 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
       maxPageSize: config.maxPageSize,
       maxBundleEntries: config.maxBundleEntries,
     },
-    access: scopeAccessPolicy,
+    // Real time, not the injectable clock: consent periods and cache ages are not test fixtures.
+    access: accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }),
     now,
     operations: new Map(operations.map((o) => [o.name, o])),
     derivations: [scoringDerivation],

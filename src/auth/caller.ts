@@ -4,6 +4,9 @@
  * the access token without touching the handlers.
  */
 import type { FhirRepository, StoreAccess } from '../store/repository';
+
+/** The kinds of client a registration gives; access-scope.ts says what each may see. */
+export type Role = 'agency' | 'ehr' | 'payer' | 'auditor' | 'administrator';
 export type Interaction =
   | 'read'
   | 'vread'
@@ -28,6 +31,12 @@ export interface Caller {
   readonly display: string;
   /** SMART v2 style scopes, e.g. "system/*.cruds". */
   readonly scopes: readonly string[];
+  /** The organisation the client acts for (`Organization/<id>`), from its registration. */
+  readonly organization?: string;
+  /** The kind of client (access-scope.ts): what of the data it may see. */
+  readonly role?: Role;
+  /** Purposes of use stated when the token was requested (v3 ActReason codes: TREAT, HPAYMT…). */
+  readonly purposes?: readonly string[];
 }
 
 export interface AccessRequest {
@@ -41,6 +50,8 @@ export interface AccessPolicy {
   allows(caller: Caller, request: AccessRequest): boolean;
   /** What of the data the caller may see, and whom its writes belong to: the store applies it (store/repository.ts). */
   storeAccess(caller: Caller, repo: FhirRepository): Promise<StoreAccess>;
+  /** Told of the types each applied unit wrote, so that what depends on them is recomputed. */
+  written?(resourceTypes: readonly string[]): void;
 }
 
 /** Until SMART lands every caller is anonymous with full access (issue: security). */
@@ -49,59 +60,5 @@ export const ANONYMOUS_FULL_ACCESS: Caller = Object.freeze({
   id: 'anonymous',
   display: 'Anonymous caller (no authentication configured)',
   scopes: Object.freeze(['system/*.cruds']),
+  role: 'administrator',
 });
-
-/** Grants what the caller's scopes grant. Scopes: (patient|user|system)/(Type|*).(c|r|u|d|s)+ */
-export const scopeAccessPolicy: AccessPolicy = {
-  async storeAccess() {
-    return {};
-  },
-  allows(caller, request) {
-    const needed = permissionFor(request.interaction);
-    if (needed === undefined) {
-      return true;
-    }
-    return caller.scopes.some((scope) => grants(scope, request.resourceType, needed));
-  },
-};
-
-function permissionFor(interaction: Interaction): 'c' | 'r' | 'u' | 'd' | 's' | undefined {
-  switch (interaction) {
-    case 'read':
-    case 'vread':
-    case 'history-instance':
-    case 'history-type':
-    case 'history-system':
-      return 'r';
-    case 'create':
-      return 'c';
-    case 'update':
-    case 'patch':
-      return 'u';
-    case 'delete':
-      return 'd';
-    case 'search-type':
-    case 'search-system':
-      return 's';
-    case 'capabilities':
-    case 'batch':
-    case 'transaction':
-    case 'operation':
-      // Bundles are checked entry by entry; operations check what they touch.
-      return undefined;
-  }
-}
-
-function grants(scope: string, resourceType: string | undefined, needed: string): boolean {
-  const match = /^(patient|user|system)\/([A-Za-z]+|\*)\.([cruds]+|read|write|\*)$/.exec(scope);
-  if (!match) {
-    return false;
-  }
-  const [, , type, perms] = match as unknown as [string, string, string, string];
-  if (type !== '*' && type !== resourceType) {
-    return false;
-  }
-  // SMART v1 "read"/"write"/"*" map onto v2 letters.
-  const letters = perms === '*' ? 'cruds' : perms === 'read' ? 'rs' : perms === 'write' ? 'cud' : perms;
-  return letters.includes(needed);
-}

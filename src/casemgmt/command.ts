@@ -18,7 +18,7 @@
 import type { Provenance, ProvenanceAgent, Reference, Resource } from '@medplum/fhirtypes';
 import type { RequestContext } from '../core/context';
 import type { FhirServices } from '../core/services';
-import { type PreparedWrite, prepareWrite, unitWrites, writeConditionally } from '../core/write-pipeline';
+import { type PreparedWrite, patientsWritten, prepareWrite, unitWrites, writeConditionally } from '../core/write-pipeline';
 import { FhirError } from '../fhir/outcomes';
 import type { SearchRequest } from '../search/request';
 import { type PlannedWrite, readIfPresent } from '../store/repository';
@@ -152,9 +152,10 @@ export async function runCommand<P extends { recordedBy?: string }>(
 /** The plan's writes through the write pipeline, in order; a refusal is placed at the command's field. */
 async function preparedPlan(services: FhirServices, ctx: RequestContext, plan: CommandPlan): Promise<PreparedWrite[]> {
   const prepared: PreparedWrite[] = [];
+  const patients = patientsWritten(plan.writes);
   for (const write of plan.writes) {
     try {
-      prepared.push(await prepareWrite(services, ctx, write));
+      prepared.push(await prepareWrite(services, ctx, write, patients));
     } catch (err) {
       throw err instanceof FhirError && plan.locate ? plan.locate(err) : err;
     }

@@ -21,6 +21,8 @@ export interface Config {
   readonly maxBundleEntries: number;
   /** Origins browsers may call from: `*` or a list of origins. */
   readonly corsOrigins: '*' | readonly string[];
+  /** How long what a caller may see is reused before it is computed again (auth/access-policy.ts). */
+  readonly accessCacheSeconds: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -59,6 +61,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
     corsOrigins: origins(env.CORS_ORIGINS),
+    accessCacheSeconds: integer(env, 'ACCESS_CACHE_SECONDS', 5, { min: 0, max: 300 }),
   });
 }
 

@@ -15,7 +15,7 @@ export function servicesFor(services: FhirServices, ctx: RequestContext): Promis
   if (!perRequest) computed.set(services, (perRequest = new WeakMap()));
   let scoped = perRequest.get(ctx);
   if (!scoped) {
-    scoped = services.access.storeAccess(ctx.caller, services.repo).then((access) => ({ ...services, repo: services.repo.scoped(access) }));
+    scoped = services.access.storeAccess(ctx.caller, services.repo).then((storeAccess) => ({ ...services, repo: services.repo.scoped(storeAccess), storeAccess }));
     perRequest.set(ctx, scoped);
   }
   return scoped;

@@ -7,7 +7,7 @@ import type { AccessPolicy } from '../auth/caller';
 import type { ConformancePackage } from '../fhir/profiles';
 import type { SearchParameterRegistry } from '../search/registry';
 import type { Resource } from '@medplum/fhirtypes';
-import type { FhirRepository, PlannedWrite } from '../store/repository';
+import type { FhirRepository, PlannedWrite, StoreAccess } from '../store/repository';
 import type { RequestContext } from './context';
 import type { FhirRequest, FhirResponse } from './exchange';
 
@@ -51,6 +51,8 @@ export interface FhirServices {
   readonly derivations: readonly Derivation[];
   /** CaseBridge's profiles and other conformance resources (profiles/), loaded at start-up. */
   readonly profiles: ConformancePackage;
+  /** When these are one request's services (core/scoped-services): what its caller may see, as `repo` applies it. */
+  readonly storeAccess?: StoreAccess;
 }
 
 /**

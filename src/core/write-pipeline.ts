@@ -3,7 +3,8 @@
  * the writes they mean to make, and each write goes through the same stages:
  *
  *   prepare    server-managed meta dropped (meta.versionId, meta.lastUpdated), id checked;
- *   authorize  the caller may make this write (auth/authorize);
+ *   authorize  the caller may make this write (auth/authorize), about patients whose record it
+ *              may write to (auth/access-scope assertMayWrite);
  *   validate   R4 and the profiles it claims (fhir/validation); warnings are kept for the answer;
  *   derive     the writes that must land with it (the Derivations registered at composition);
  *   apply      one write alone, or a unit's writes all or nothing (the store).
@@ -15,10 +16,12 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { AccessRequest } from '../auth/caller';
+import { assertMayWrite } from '../auth/access-scope';
 import { authorize } from '../auth/authorize';
 import { FhirError } from '../fhir/outcomes';
 import { assertId, withoutServerMeta } from '../fhir/resource-body';
 import { assertValid } from '../fhir/validation';
+import { compartmentPatients } from '../search/compartment';
 import type { SearchRequest } from '../search/request';
 import type { PlannedWrite, WriteResult } from '../store/repository';
 import type { RequestContext } from './context';
@@ -35,11 +38,23 @@ export interface PreparedWrite extends CheckedWrite {
   readonly derived: readonly PlannedWrite[];
 }
 
-/** prepare → authorize → validate. Throws the first stage's refusal; writes nothing. */
-export function checkWrite(services: FhirServices, ctx: RequestContext, asked: PlannedWrite): CheckedWrite {
+/**
+ * prepare → authorize → validate. Throws the first stage's refusal; writes nothing.
+ * `unitPatients`: the Patients written in the same unit (`Patient/<id>`), which it may refer to.
+ */
+export function checkWrite(services: FhirServices, ctx: RequestContext, asked: PlannedWrite, unitPatients: ReadonlySet<string> = patientsWritten([asked])): CheckedWrite {
   const write = prepare(asked);
   authorize(services.access, ctx.caller, accessFor(write));
+  if (services.storeAccess?.scope && write.kind !== 'delete') {
+    const patients = compartmentPatients(write.resource, services.registry);
+    assertMayWrite(services.storeAccess, { resourceType: write.resource.resourceType, patients }, unitPatients);
+  }
   return { write, warnings: write.kind === 'delete' ? [] : validate(write) };
+}
+
+/** `Patient/<id>` of each Patient a unit creates or updates (an update of one the caller may not see fails in the store). */
+export function patientsWritten(unit: readonly PlannedWrite[]): Set<string> {
+  return new Set(unit.flatMap((w) => (w.kind !== 'delete' && w.resource.resourceType === 'Patient' ? [`Patient/${w.resource.id}`] : [])));
 }
 
 /** derive: what the registered derivations make of a checked write. */
@@ -60,8 +75,8 @@ export async function derivedWrites(services: FhirServices, resource: Resource &
 }
 
 /** Every stage but apply. */
-export async function prepareWrite(services: FhirServices, ctx: RequestContext, write: PlannedWrite): Promise<PreparedWrite> {
-  return derive(services, checkWrite(services, ctx, write));
+export async function prepareWrite(services: FhirServices, ctx: RequestContext, write: PlannedWrite, unitPatients?: ReadonlySet<string>): Promise<PreparedWrite> {
+  return derive(services, checkWrite(services, ctx, write, unitPatients));
 }
 
 /** Every write of a unit in order: each asked-for write followed by what derives from it. */
@@ -71,7 +86,15 @@ export function unitWrites(prepared: readonly PreparedWrite[]): PlannedWrite[] {
 
 /** apply: the writes of `prepared` as one unit. Answers one result per asked-for write. */
 export async function applyWrites(services: FhirServices, prepared: readonly PreparedWrite[]): Promise<WriteResult[]> {
-  return askedResults(prepared, await services.repo.apply(unitWrites(prepared)));
+  const writes = unitWrites(prepared);
+  const results = await services.repo.apply(writes);
+  applied(services, writes);
+  return askedResults(prepared, results);
+}
+
+/** Tells the access policy what was written (a new case, a revoked consent change what callers see). */
+function applied(services: FhirServices, writes: readonly PlannedWrite[]): void {
+  services.access.written?.([...new Set(writes.map((w) => (w.kind === 'delete' ? w.resourceType : w.resource.resourceType)))]);
 }
 
 /** Every stage for one write; answers for that write. */
@@ -97,6 +120,7 @@ export async function writeConditionally<T>(
     prepared = planned.prepared;
     return { writes: unitWrites(prepared), outcome: planned.outcome };
   });
+  applied(services, unitWrites(prepared));
   return { results: results.length === 0 ? [] : askedResults(prepared, results), outcome };
 }
 

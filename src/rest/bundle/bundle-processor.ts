@@ -137,6 +137,8 @@ async function conditionsOf(services: FhirServices, entries: readonly ParsedEntr
 
 interface Identities {
   readonly byFullUrl: ReadonlyMap<string, string>;
+  /** The Patients the transaction creates or updates (`Patient/<id>`): its other entries may be about them. */
+  readonly patients: ReadonlySet<string>;
   /** Entry index → id for resources created (or update-as-created) by the transaction. */
   readonly createIds: ReadonlyMap<number, string>;
   readonly conditionalMatches: ReadonlyMap<number, FhirResponse>;
@@ -150,6 +152,7 @@ async function assignIdentities(services: FhirServices, entries: readonly Parsed
   const byFullUrl = new Map<string, string>();
   const createIds = new Map<number, string>();
   const conditionalMatches = new Map<number, FhirResponse>();
+  const patients = new Set<string>();
   for (const entry of entries) {
     const [type, id] = entry.request.path.split('/');
     let local: string | undefined;
@@ -170,6 +173,9 @@ async function assignIdentities(services: FhirServices, entries: readonly Parsed
       local = `${type}/${target ?? newId()}`;
       createIds.set(entry.index, local.split('/')[1] as string);
     }
+    if (local?.startsWith('Patient/') && entry.method !== 'DELETE' && !conditionalMatches.has(entry.index)) {
+      patients.add(local);
+    }
     if (entry.fullUrl !== undefined && local !== undefined) {
       if (byFullUrl.has(entry.fullUrl)) {
         throw entryError(entry, new FhirError('INVALID_BUNDLE', `fullUrl ${entry.fullUrl} appears in more than one entry`));
@@ -177,7 +183,7 @@ async function assignIdentities(services: FhirServices, entries: readonly Parsed
       byFullUrl.set(entry.fullUrl, local);
     }
   }
-  return { byFullUrl, createIds, conditionalMatches };
+  return { byFullUrl, patients, createIds, conditionalMatches };
 }
 
 /** What one write entry asks for, taken through the write pipeline. */
@@ -185,7 +191,7 @@ async function planEntry({ services, ctx }: Processing, entry: ParsedEntry, iden
   const [type, id] = entry.request.path.split('/') as [string, string | undefined];
   const expected = ifMatchVersion(entry.request, 'ifMatch');
   const ifMatch = expected !== undefined ? { ifMatchVersion: expected } : {};
-  const prepared = (write: PlannedWrite) => prepareWrite(services, ctx, write);
+  const prepared = (write: PlannedWrite) => prepareWrite(services, ctx, write, identities.patients);
   switch (entry.method) {
     case 'DELETE': {
       if (id === undefined) {
