@@ -70,6 +70,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
       defaultPageSize: config.defaultPageSize,
       maxPageSize: config.maxPageSize,
       maxBundleEntries: config.maxBundleEntries,
+      part2Programs: new Set(config.part2Programs),
     },
     // Real time, not the injectable clock: consent periods and cache ages are not test fixtures.
     access: accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }),

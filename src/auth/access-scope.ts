@@ -24,7 +24,7 @@ import type { SearchParameterRegistry } from '../search/registry';
 import type { SearchRequest } from '../search/request';
 import type { AccessScope, FhirRepository, StoreAccess } from '../store/repository';
 import type { Caller } from './caller';
-import { OBLIGATIONS, consentedPatients } from './labels';
+import { OBLIGATIONS, SENSITIVE_LABELS, consentedPatients } from './labels';
 
 /** Directories and conformance resources: every caller may read them in full. */
 export const DIRECTORY_TYPES: ReadonlySet<string> = new Set([
@@ -108,6 +108,7 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     resources: referred,
     sensitive: consentedPatients(consents, { references: new Set(representing), purposes: purposesOf(caller), now: sources.now }),
     obligations: OBLIGATIONS,
+    retainedLabels: RETAINED,
   };
 }
 
@@ -127,8 +128,11 @@ function searchRequest(sources: ScopeSources, type: string, query: Record<string
   return parseSearch(type, multimap, sources.registry, { strict: true, defaultCount: 1000, maxCount: 1000, baseUrl: sources.baseUrl });
 }
 
+/** No client may take a sensitive label off a resource, administrators included. */
+const RETAINED: ReadonlySet<string> = new Set(SENSITIVE_LABELS);
+
 function nothing(): AccessScope {
-  return { openTypes: new Set(), closedTypes: new Set(), compartments: new Set(), references: new Map(), resources: new Set(), sensitive: new Map(), obligations: new Map() };
+  return { openTypes: new Set(), closedTypes: new Set(), compartments: new Set(), references: new Map(), resources: new Set(), sensitive: new Map(), obligations: new Map(), retainedLabels: RETAINED };
 }
 
 function directoriesOnly(): AccessScope {

@@ -81,3 +81,18 @@ function coveredLabels(consent: Consent): string[] {
   const specific = [...named.filter((l) => SPECIFIC.has(l)), ...(part2Policy ? [PART2] : [])];
   return [...new Set([...specific, RESTRICTED, VERY_RESTRICTED])];
 }
+
+const PART2_LABELS: readonly Coding[] = [
+  { system: CONFIDENTIALITY, code: 'R', display: 'restricted' },
+  { system: ACT_CODE, code: '42CFRPart2', display: '42 CFR Part2' },
+];
+
+/**
+ * The labels a write must carry whatever the client sent: what a 42 CFR Part 2 programme
+ * (PART2_PROGRAMS) records in a patient's record is Part 2 information, identity included
+ * (42 CFR 2.11, 2.13(c)). Returns the codings to add (none when they are there already).
+ */
+export function requiredLabels(args: { resourceType: string; inPatientRecord: boolean; writer: string | undefined; part2Programs: ReadonlySet<string>; present: readonly Coding[] }): Coding[] {
+  if (!args.inPatientRecord || args.writer === undefined || !args.part2Programs.has(args.writer)) return [];
+  return PART2_LABELS.filter((label) => !args.present.some((c) => c.system === label.system && c.code === label.code));
+}

@@ -23,6 +23,8 @@ export interface Config {
   readonly corsOrigins: '*' | readonly string[];
   /** How long what a caller may see is reused before it is computed again (auth/access-policy.ts). */
   readonly accessCacheSeconds: number;
+  /** Organisations that are 42 CFR Part 2 programmes (`Organization/<id>`): their records are labelled Part 2. */
+  readonly part2Programs: readonly string[];
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -62,6 +64,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
     corsOrigins: origins(env.CORS_ORIGINS),
     accessCacheSeconds: integer(env, 'ACCESS_CACHE_SECONDS', 5, { min: 0, max: 300 }),
+    part2Programs: references(env, 'PART2_PROGRAMS', 'Organization'),
   });
 }
 
@@ -74,6 +77,16 @@ function origins(raw: string | undefined): Config['corsOrigins'] {
   const bad = list.find((origin) => !/^https?:\/\/[^/\s]+$/.test(origin));
   if (bad !== undefined) {
     throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins such as https://app.example.org, got "${bad}".`);
+  }
+  return Object.freeze(list);
+}
+
+/** A comma-separated list of `Type/id` references of one type. */
+function references(env: Env, name: string, type: string): readonly string[] {
+  const list = (nonEmpty(env[name]) ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const bad = list.find((r) => !new RegExp(`^${type}/[A-Za-z0-9\-.]{1,64}$`).test(r));
+  if (bad !== undefined) {
+    throw new ConfigError(`${name} must be a comma-separated list of ${type}/<id> references, got "${bad}".`);
   }
   return Object.freeze(list);
 }

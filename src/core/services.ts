@@ -17,6 +17,8 @@ export interface FhirSettings {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   readonly maxBundleEntries: number;
+  /** Organisations (`Organization/<id>`) that are 42 CFR Part 2 programmes: what they write is labelled Part 2. */
+  readonly part2Programs: ReadonlySet<string>;
 }
 
 /** Where an operation may be invoked. See: https://hl7.org/fhir/R4/operations.html */

@@ -2,7 +2,8 @@
  * The one way anything is written. The FHIR API, transaction Bundles and the case API hand it
  * the writes they mean to make, and each write goes through the same stages:
  *
- *   prepare    server-managed meta dropped (meta.versionId, meta.lastUpdated), id checked;
+ *   prepare    server-managed meta dropped (meta.versionId, meta.lastUpdated), id checked, the
+ *              security labels rules require added (a 42 CFR Part 2 programme's records);
  *   authorize  the caller may make this write (auth/authorize), about patients whose record it
  *              may write to (auth/access-scope assertMayWrite);
  *   validate   R4 and the profiles it claims (fhir/validation); warnings are kept for the answer;
@@ -18,6 +19,8 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { AccessRequest } from '../auth/caller';
 import { assertMayWrite } from '../auth/access-scope';
 import { authorize } from '../auth/authorize';
+import { requiredLabels } from '../auth/labels';
+import { patientCompartment } from '../fhir/compartments';
 import { FhirError } from '../fhir/outcomes';
 import { assertId, withoutServerMeta } from '../fhir/resource-body';
 import { assertValid } from '../fhir/validation';
@@ -43,7 +46,7 @@ export interface PreparedWrite extends CheckedWrite {
  * `unitPatients`: the Patients written in the same unit (`Patient/<id>`), which it may refer to.
  */
 export function checkWrite(services: FhirServices, ctx: RequestContext, asked: PlannedWrite, unitPatients: ReadonlySet<string> = patientsWritten([asked])): CheckedWrite {
-  const write = prepare(asked);
+  const write = labelled(services, ctx, prepare(asked));
   authorize(services.access, ctx.caller, accessFor(write));
   if (services.storeAccess?.scope && write.kind !== 'delete') {
     const patients = compartmentPatients(write.resource, services.registry);
@@ -131,6 +134,21 @@ function prepare(write: PlannedWrite): PlannedWrite {
   }
   assertId(write.resource.resourceType, write.resource.id);
   return { ...write, resource: withoutServerMeta(write.resource) };
+}
+
+/** The labels rules require (auth/labels.ts requiredLabels): a Part 2 programme's records are Part 2 data. */
+function labelled(services: FhirServices, ctx: RequestContext, write: PlannedWrite): PlannedWrite {
+  if (write.kind === 'delete' || services.settings.part2Programs.size === 0) return write;
+  const { resource } = write;
+  const present = resource.meta?.security ?? [];
+  const missing = requiredLabels({
+    resourceType: resource.resourceType,
+    inPatientRecord: patientCompartment().has(resource.resourceType),
+    writer: ctx.caller.organization,
+    part2Programs: services.settings.part2Programs,
+    present,
+  });
+  return missing.length === 0 ? write : { ...write, resource: { ...resource, meta: { ...resource.meta, security: [...present, ...missing] } } };
 }
 
 function accessFor(write: PlannedWrite): AccessRequest {

@@ -134,6 +134,8 @@ export interface AccessScope {
   readonly sensitive: ReadonlyMap<string, ReadonlySet<string>>;
   /** Labels added to what a non-owner is shown of a resource carrying the key label (42CFRPart2 → NORDSCLCD: no redisclosure). */
   readonly obligations: ReadonlyMap<string, Coding>;
+  /** Labels (`system|code`) an update may not remove from the version it replaces. */
+  readonly retainedLabels: ReadonlySet<string>;
 }
 
 /** How a request reaches the store: what it may see (`scope`; absent: everything) and whom its writes belong to. */

@@ -7,6 +7,7 @@
 import type { Coding, Resource } from '@medplum/fhirtypes';
 import type { Document } from 'mongodb';
 import { patientCompartment } from '../../fhir/compartments';
+import { FhirError } from '../../fhir/outcomes';
 import type { AccessScope } from '../repository';
 import { storedTerms, toStoredFilter } from './index-layout';
 import type { MongoFilter } from './search-filter';
@@ -63,6 +64,15 @@ export function disclosed(scope: AccessScope, doc: Document, resource: Resource)
     if (labels.has(label) && !already) added.push(obligation);
   }
   return added.length === 0 ? resource : { ...resource, meta: { ...resource.meta, security: [...security, ...added] } };
+}
+
+/** An update keeps the retained labels of the version it replaces (a client cannot unlabel Part 2 data to disclose it). */
+export function assertLabelsKept(retained: ReadonlySet<string>, current: Document, next: Document, target: string): void {
+  const kept = new Set(storedTerms(next, SECURITY, 't'));
+  const removed = storedTerms(current, SECURITY, 't').filter((label) => retained.has(label) && !kept.has(label));
+  if (removed.length > 0) {
+    throw new FhirError('FORBIDDEN', `The security labels of ${target} cannot be removed (${removed.join(', ')})`, { expression: [`${target.split('/')[0]}.meta.security`] });
+  }
 }
 
 /** `Patient/<id>` of every patient whose compartment holds the document. */

@@ -24,7 +24,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../repository';
-import { disclosed, isVisible } from './access';
+import { assertLabelsKept, disclosed, isVisible } from './access';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -501,6 +501,9 @@ export class MongoRepository implements FhirRepository {
       ...(request.tx ? { tx: request.tx } : {}),
       ...(owner ? { owner } : {}),
     };
+    if (current && resource && this.access.scope) {
+      assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
+    }
     if (!current) {
       await this.write(resourceType, 'insert', () => collection.insertOne(doc));
       return { doc, previous: null, ...(resource ? { resource } : {}) };

@@ -3,6 +3,8 @@ import { assertMayWrite, purposesOf } from '../../../src/auth/access-scope';
 import type { AccessScope } from '../../../src/store/repository';
 import { failure } from '../../support/errors';
 
+const PART2_LABEL = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2';
+
 const scope: AccessScope = {
   openTypes: new Set(['Organization']),
   closedTypes: new Set(['AuditEvent']),
@@ -12,6 +14,7 @@ const scope: AccessScope = {
   resources: new Set(['Patient/p9']),
   sensitive: new Map(),
   obligations: new Map(),
+  retainedLabels: new Set([PART2_LABEL]),
 };
 
 test.each([

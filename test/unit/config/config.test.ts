@@ -19,12 +19,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.org, http://localhost:3000' }).corsOrigins).toEqual(['https://a.example.org', 'http://localhost:3000']);
   });
 
+  test('PART2_PROGRAMS lists the organisations whose records are 42 CFR Part 2 data; ACCESS_CACHE_SECONDS how long access is reused', () => {
+    const config = loadConfig({ PART2_PROGRAMS: 'Organization/clearwater, Organization/harbor-sud', ACCESS_CACHE_SECONDS: '0' });
+    expect(config.part2Programs).toEqual(['Organization/clearwater', 'Organization/harbor-sud']);
+    expect(config.accessCacheSeconds).toBe(0);
+    expect(loadConfig({}).part2Programs).toEqual([]);
+  });
+
   test.each<[string, Record<string, string>, RegExp]>([
     ['a port out of range', { PORT: '70000' }, /^PORT must be an integer/],
     ['a relative BASE_URL', { BASE_URL: '/fhir' }, /^BASE_URL must be an absolute/],
     ['an unknown LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     ['a default page above the maximum', { DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, /^DEFAULT_PAGE_SIZE must not exceed/],
     ['an origin with a path', { CORS_ORIGINS: 'https://a.example.org/app' }, /^CORS_ORIGINS must be \*/],
+    ['a Part 2 programme that is not an Organization', { PART2_PROGRAMS: 'Practitioner/x' }, /^PART2_PROGRAMS must be a comma-separated list of Organization/],
+    ['an access cache of an hour', { ACCESS_CACHE_SECONDS: '3600' }, /^ACCESS_CACHE_SECONDS must be an integer/],
   ])('%s stops start-up', (_title, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -15,7 +15,7 @@ import { refusal } from '../../support/errors';
 
 const ctx: RequestContext = { requestId: 'r1', caller: { kind: 'system', id: 'c', display: 'C', scopes: [] }, log: pino({ level: 'silent' }), prefer: {} };
 
-function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: Derivation[] } = {}) {
+function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: Derivation[]; part2Programs?: string[] } = {}) {
   const asked: string[] = [];
   const access: AccessPolicy = {
     allows: (caller, request) => {
@@ -24,7 +24,8 @@ function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: 
     },
     storeAccess: async () => ({}),
   };
-  return { services: { access, derivations: options.derivations ?? [] } as unknown as FhirServices, asked };
+  const settings = { part2Programs: new Set(options.part2Programs ?? []) };
+  return { services: { access, settings, derivations: options.derivations ?? [] } as unknown as FhirServices, asked };
 }
 
 const patient = (extra: Partial<Patient> = {}): Patient & { id: string } => ({ resourceType: 'Patient', id: 'p1', ...extra });
@@ -46,6 +47,26 @@ describe('prepare', () => {
   test('an id that is not a FHIR id is 400 INVALID_ID', async () => {
     const { services } = servicesWith();
     expect((await refusal(() => checkWrite(services, ctx, { kind: 'delete', resourceType: 'Patient', id: 'bad id!' }))).code).toBe('INVALID_ID');
+  });
+});
+
+describe('labels the rules require', () => {
+  const programme = { ...ctx, caller: { ...ctx.caller, organization: 'Organization/clearwater' } };
+  const labels = (write: PlannedWrite) => ((write as { resource: Resource }).resource.meta?.security ?? []).map((c) => c.code);
+
+  test("what a 42 CFR Part 2 programme writes in a patient's record is labelled Part 2 and restricted", () => {
+    const { services } = servicesWith({ part2Programs: ['Organization/clearwater'] });
+    const observation: Observation & { id: string } = { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } };
+    expect(labels(checkWrite(services, programme, { kind: 'create', resource: observation }).write)).toEqual(['R', '42CFRPart2']);
+    expect(labels(checkWrite(services, programme, { kind: 'create', resource: patient() }).write)).toEqual(['R', '42CFRPart2']);
+  });
+
+  test('a label already there is not added twice; directories and other writers are left alone', () => {
+    const { services } = servicesWith({ part2Programs: ['Organization/clearwater'] });
+    const labelledPatient = patient({ meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: '42CFRPart2' }] } });
+    expect(labels(checkWrite(services, programme, { kind: 'create', resource: labelledPatient }).write)).toEqual(['42CFRPart2', 'R']);
+    expect(labels(checkWrite(services, programme, { kind: 'create', resource: { resourceType: 'Organization', id: 'o', name: 'x' } }).write)).toEqual([]);
+    expect(labels(checkWrite(services, ctx, { kind: 'create', resource: patient() }).write)).toEqual([]);
   });
 });
 

@@ -3,11 +3,13 @@
  * for every kind of rule, under FerretDB 1.x query semantics (ferret-eval.ts).
  */
 import type { AccessScope } from '../../../src/store/repository';
-import { accessFilter, disclosed, isVisible } from '../../../src/store/mongo/access';
+import { accessFilter, assertLabelsKept, disclosed, isVisible } from '../../../src/store/mongo/access';
 import { matches } from './ferret-eval';
 
 const PART2 = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2';
 const NORDSCLCD = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'NORDSCLCD' };
+
+const PART2_LABEL = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2';
 
 const scope: AccessScope = {
   openTypes: new Set(['Organization']),
@@ -18,6 +20,7 @@ const scope: AccessScope = {
   resources: new Set(['Patient/p9']),
   sensitive: new Map([[PART2, new Set(['Patient/p2'])]]),
   obligations: new Map([[PART2, NORDSCLCD]]),
+  retainedLabels: new Set([PART2_LABEL]),
 };
 
 const doc = (id: string, terms: string[], owner?: string) => ({ _id: id, ...(owner ? { owner } : {}), idx: { k: terms, r: {}, o: {} } });
@@ -61,4 +64,11 @@ test('Part 2 data shown to a non-owner carries the no-redisclosure obligation; i
   expect(disclosed(scope, doc('s3', [labelled], 'Organization/a'), resource)).toBe(resource);
   const already = { ...resource, meta: { security: [...resource.meta.security, NORDSCLCD] } };
   expect(disclosed(scope, doc('s3', [labelled], 'Organization/b'), already).meta?.security).toHaveLength(2);
+});
+
+test('an update may not take a retained label off the version it replaces; adding labels is fine', () => {
+  const before = doc('s1', ['subject:r:Patient/p1', labelled]);
+  expect(() => assertLabelsKept(scope.retainedLabels, before, doc('s1', ['subject:r:Patient/p1']), 'Observation/s1')).toThrow(/cannot be removed/);
+  expect(() => assertLabelsKept(scope.retainedLabels, before, doc('s1', ['subject:r:Patient/p1', labelled, '_security:t:x|y']), 'Observation/s1')).not.toThrow();
+  expect(() => assertLabelsKept(scope.retainedLabels, doc('s1', ['_security:t:x|y']), doc('s1', []), 'Observation/s1')).not.toThrow();
 });
