@@ -42,6 +42,7 @@ export const COMMANDS = {
   'transfer-case': 'Transfer the case to another agency',
   'close-case': 'Close the case',
   'record-consent': 'Record a consent',
+  'revoke-consent': 'Revoke a consent',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
