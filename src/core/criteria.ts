@@ -16,14 +16,27 @@ export const TRANSPORT_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_p
 /** Why criteria are being resolved, for the message of a 412. */
 export type ConditionPurpose = 'create' | 'update' | 'delete' | 'patch' | 'reference';
 
+/**
+ * How much one client search may ask for: every condition becomes index lookups, every value of
+ * a `:contains` or prefix match a pattern; beyond these a search is refused (422 too-costly)
+ * rather than left to tie up the database.
+ */
+export const SEARCH_LIMITS = { parameters: 64, valuesPerParameter: 100, valueLength: 1024 } as const;
+
 /** A search's query (transport parameters left out) as a SearchRequest; `strict` makes unknown parameters 400. */
 export function searchRequestOf(services: FhirServices, input: { resourceType: string | undefined; query: QueryParams; strict: boolean }): SearchRequest {
   const { resourceType, query, strict } = input;
   const searchQuery: Record<string, readonly string[]> = {};
+  let parameters = 0;
   for (const [name, values] of Object.entries(query)) {
     if (!TRANSPORT_PARAMETERS.has(name)) {
       searchQuery[name] = values;
+      parameters += values.length;
+      assertAffordable(name, values);
     }
+  }
+  if (parameters > SEARCH_LIMITS.parameters) {
+    throw new FhirError('TOO_COSTLY', `A search may have at most ${SEARCH_LIMITS.parameters} parameters; this one has ${parameters}`);
   }
   const { baseUrl, defaultPageSize, maxPageSize } = services.settings;
   return parseSearch(resourceType, searchQuery, services.registry, { strict, defaultCount: defaultPageSize, maxCount: maxPageSize, baseUrl });
@@ -42,6 +55,18 @@ export function conditionOf(services: FhirServices, resourceType: string, query:
     throw new FhirError('INVALID_REQUEST', 'A conditional interaction needs search criteria');
   }
   return searchRequestOf(services, { resourceType, query: filtered, strict: true });
+}
+
+function assertAffordable(name: string, values: readonly string[]): void {
+  for (const value of values) {
+    if (value.length > SEARCH_LIMITS.valueLength) {
+      throw new FhirError('TOO_COSTLY', `The value of ${name} is longer than ${SEARCH_LIMITS.valueLength} characters`, { expression: [name] });
+    }
+    // Commas separate alternatives; an escaped one (\,) is part of a value.
+    if (value.split(/(?<!\\),/).length > SEARCH_LIMITS.valuesPerParameter) {
+      throw new FhirError('TOO_COSTLY', `${name} lists more than ${SEARCH_LIMITS.valuesPerParameter} alternatives`, { expression: [name] });
+    }
+  }
 }
 
 /** The id of the one current match: undefined when none matches, 412 when several do. */
