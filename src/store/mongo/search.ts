@@ -170,7 +170,8 @@ export class SearchExecutor {
       types.map(async (type) => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
         translated.approximate.forEach((a) => approximate.add(a));
-        const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select)));
+        // Chains and _has look only at what the caller may see: a hidden match must not show through.
+        const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select, scope)));
         const inScope = compartment ? and(filter, inCompartment(compartment, type)) : filter;
         return { type, filter: scope ? and(inScope, accessFilter(scope, type)) : inScope };
       }),
@@ -179,12 +180,13 @@ export class SearchExecutor {
   }
 
   /** Values of `select` from the documents of a chain or _has sub-query. */
-  private async subquery(type: string, filter: MongoFilter, select: string): Promise<string[]> {
+  private async subquery(type: string, filter: MongoFilter, select: string, scope: AccessScope | undefined): Promise<string[]> {
     const max = this.limits.maxSubqueryResults;
     // `select` is `_id` (chains) or a logical path `idx.<code>.r` (_has): read from the stored terms.
     const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
+    const stored = toStoredFilter(filter);
     const docs = await this.collection(type)
-      .find(toStoredFilter(filter), { projection: { [term ? 'idx.k' : select]: 1 } })
+      .find(scope ? and(stored, accessFilter(scope, type)) : stored, { projection: { [term ? 'idx.k' : select]: 1 } })
       .limit(max + 1)
       .toArray();
     if (docs.length > max) {
