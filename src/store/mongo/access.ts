@@ -9,7 +9,7 @@ import type { Document } from 'mongodb';
 import { patientCompartment } from '../../fhir/compartments';
 import { FhirError } from '../../fhir/outcomes';
 import type { AccessScope } from '../repository';
-import { storedTerms, toStoredFilter } from './index-layout';
+import { storedTerms } from './index-layout';
 import type { MongoFilter } from './search-filter';
 
 /** Matches no document (a closed type, or a scope that grants nothing of the type). */
@@ -17,6 +17,10 @@ const NOTHING: MongoFilter = { _id: { $in: [] } };
 
 /** The label index of every resource: the `_security` token parameter, `system|code`. */
 const SECURITY = '_security';
+
+/** The owner, as an index term beside the search terms (`_owner:r:Organization/<id>`): it is no search parameter. */
+const OWNER = '_owner';
+export const ownerTerm = (owner: string): string => `${OWNER}:r:${owner}`;
 
 /** The filter that restricts `type` to what `scope` shows; `{}` when it shows the whole type. */
 export function accessFilter(scope: AccessScope, type: string): MongoFilter {
@@ -27,13 +31,14 @@ export function accessFilter(scope: AccessScope, type: string): MongoFilter {
   const clauses: MongoFilter[] = [visible.length === 1 ? (visible[0] as MongoFilter) : { $or: visible }];
   for (const [label, consented] of scope.sensitive) {
     const disclosed = [
-      { [`idx.${SECURITY}.t`]: { $ne: label } },
-      ...(scope.owner ? [{ owner: scope.owner }] : []),
+      { 'idx.k': { $ne: `${SECURITY}:t:${label}` } },
+      ...(scope.owner ? [{ 'idx.k': ownerTerm(scope.owner) }] : []),
       ...compartmentClauses(type, consented),
     ];
     clauses.push({ $or: disclosed });
   }
-  return toStoredFilter(clauses.length === 1 ? (clauses[0] as MongoFilter) : { $and: clauses });
+  // Written in the stored layout (index-layout.ts) directly: terms `<code>:<key>:<value>` in idx.k.
+  return clauses.length === 1 ? (clauses[0] as MongoFilter) : { $and: clauses };
 }
 
 /** Whether `scope` shows the stored document `doc` of `type` (a delete marker: only to its owner). */
@@ -81,24 +86,39 @@ function compartmentsOf(type: string, doc: Document): string[] {
   return params.flatMap((code) => (code === '_id' ? (type === 'Patient' ? [`Patient/${String(doc._id)}`] : []) : storedTerms(doc, code, 'r').filter((r) => r.startsWith('Patient/'))));
 }
 
+/**
+ * The ways a document of `type` is visible, as few clauses as possible: every rule that is a
+ * term of the document (owner, compartment references, reference rules) is one `$in` on `idx.k`
+ * — one index lookup on MongoDB and on the embedded database alike — and ids one `$in` on `_id`.
+ */
 function visibleClauses(scope: AccessScope, type: string): MongoFilter[] {
-  const clauses: MongoFilter[] = [];
-  if (scope.owner) clauses.push({ owner: scope.owner });
-  clauses.push(...compartmentClauses(type, scope.compartments));
+  const terms: string[] = [];
+  if (scope.owner) terms.push(ownerTerm(scope.owner));
+  const { terms: compartmentTerms, ids } = compartmentMembership(type, scope.compartments);
+  terms.push(...compartmentTerms);
   const linked = scope.references.get(type);
-  if (linked && linked.targets.length > 0) {
-    clauses.push(...linked.params.map((code) => ({ [`idx.${code}.r`]: { $in: [...linked.targets] } })));
+  for (const code of linked?.params ?? []) {
+    terms.push(...(linked?.targets ?? []).map((target) => `${code}:r:${target}`));
   }
-  const ids = [...scope.resources].filter((r) => r.startsWith(`${type}/`)).map((r) => r.slice(type.length + 1));
-  if (ids.length > 0) clauses.push({ _id: { $in: ids } });
-  return clauses;
+  ids.push(...[...scope.resources].filter((r) => r.startsWith(`${type}/`)).map((r) => r.slice(type.length + 1)));
+  return [...(terms.length > 0 ? [{ 'idx.k': { $in: terms } }] : []), ...(ids.length > 0 ? [{ _id: { $in: ids } }] : [])];
 }
 
 /** Documents of `type` in the compartment of one of `patients` (`Patient/<id>`). */
 function compartmentClauses(type: string, patients: ReadonlySet<string>): MongoFilter[] {
-  if (patients.size === 0) return [];
-  const refs = [...patients];
-  return (patientCompartment().get(type) ?? []).map((code) =>
-    code === '_id' ? { _id: { $in: refs.map((r) => r.slice('Patient/'.length)) } } : { [`idx.${code}.r`]: { $in: refs } },
-  );
+  const { terms, ids } = compartmentMembership(type, patients);
+  return [...(terms.length > 0 ? [{ 'idx.k': { $in: terms } }] : []), ...(ids.length > 0 ? [{ _id: { $in: ids } }] : [])];
+}
+
+/** The index terms (and, for a Patient, the ids) that place a document in one of the compartments. */
+function compartmentMembership(type: string, patients: ReadonlySet<string>): { terms: string[]; ids: string[] } {
+  const terms: string[] = [];
+  const ids: string[] = [];
+  for (const code of patientCompartment().get(type) ?? []) {
+    for (const patient of patients) {
+      if (code === '_id') ids.push(patient.slice('Patient/'.length));
+      else terms.push(`${code}:r:${patient}`);
+    }
+  }
+  return { terms, ids };
 }

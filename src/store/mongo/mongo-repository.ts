@@ -24,7 +24,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../repository';
-import { assertLabelsKept, disclosed, isVisible } from './access';
+import { assertLabelsKept, disclosed, isVisible, ownerTerm } from './access';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -350,7 +350,7 @@ export class MongoRepository implements FhirRepository {
         lastUpdated: now,
         method: options.method,
         json: storedJson(resource),
-        idx: this.index(resource),
+        idx: this.index(resource, this.access.owner),
         ...(options.tx ? { tx: options.tx } : {}),
         ...(this.access.owner ? { owner: this.access.owner } : {}),
       }),
@@ -395,7 +395,7 @@ export class MongoRepository implements FhirRepository {
   async reindex(onProgress?: (progress: ReindexProgress) => void): Promise<number> {
     const count = await reindexAll({
       db: this.db,
-      indexer: (resource) => this.index(resource),
+      indexer: (resource, owner) => this.index(resource, owner),
       underLock: (type, id, body) => this.locks.withLocks([resourceLockName(type, id)], this.lockTiming, body),
       ...(onProgress ? { onProgress } : {}),
     });
@@ -497,7 +497,7 @@ export class MongoRepository implements FhirRepository {
       vid,
       lastUpdated: now,
       method: next.method,
-      ...(resource ? { json: storedJson(resource), idx: this.index(resource) } : { deleted: true as const }),
+      ...(resource ? { json: storedJson(resource), idx: this.index(resource, owner) } : { deleted: true as const }),
       ...(request.tx ? { tx: request.tx } : {}),
       ...(owner ? { owner } : {}),
     };
@@ -559,7 +559,7 @@ export class MongoRepository implements FhirRepository {
       method: previous.method,
       ...(previous.deleted || previous.json === undefined
         ? { deleted: true as const }
-        : { json: previous.json, idx: this.index(parseStored(previous.json)) }),
+        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
       ...(previous.versionTx ? { tx: previous.versionTx } : {}),
       ...(previous.owner ? { owner: previous.owner } : {}),
     };
@@ -576,9 +576,14 @@ export class MongoRepository implements FhirRepository {
     await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
   }
 
-  /** The stored form (index-layout.ts) of a resource's extracted search index. */
-  private index(resource: Resource): StoredIndex {
-    return toStoredIndex(this.options.indexer(resource));
+  /**
+   * The stored form (index-layout.ts) of a resource's extracted search index, with its owner as
+   * one more term: a caller's whole visibility is then one lookup on `idx.k` (store/mongo/access.ts).
+   */
+  private index(resource: Resource, owner: string | undefined): StoredIndex {
+    const stored = toStoredIndex(this.options.indexer(resource));
+    if (owner) stored.k.push(ownerTerm(owner));
+    return stored;
   }
 
   private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * for every kind of rule, under FerretDB 1.x query semantics (ferret-eval.ts).
  */
 import type { AccessScope } from '../../../src/store/repository';
-import { accessFilter, assertLabelsKept, disclosed, isVisible } from '../../../src/store/mongo/access';
+import { accessFilter, assertLabelsKept, disclosed, isVisible, ownerTerm } from '../../../src/store/mongo/access';
 import { matches } from './ferret-eval';
 
 const PART2 = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|42CFRPart2';
@@ -23,7 +23,8 @@ const scope: AccessScope = {
   retainedLabels: new Set([PART2_LABEL]),
 };
 
-const doc = (id: string, terms: string[], owner?: string) => ({ _id: id, ...(owner ? { owner } : {}), idx: { k: terms, r: {}, o: {} } });
+/** A stored document as the repository writes it: the owner is a field and a term of its index. */
+const doc = (id: string, terms: string[], owner?: string) => ({ _id: id, ...(owner ? { owner } : {}), idx: { k: [...terms, ...(owner ? [ownerTerm(owner)] : [])], r: {}, o: {} } });
 const labelled = `_security:t:${PART2}`;
 
 test.each([
