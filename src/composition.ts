@@ -5,7 +5,10 @@
  * (the composition root) and the test harness both build the application through here, so
  * tests run the production wiring.
  */
-import { scopeAccessPolicy } from './auth/caller';
+import { scopeAccessPolicy } from './auth/authorize';
+import { AuthService } from './auth/service';
+import { authUrls } from './auth/smart-configuration';
+import type { Clock } from './platform/clock';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
@@ -19,6 +22,7 @@ import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
 import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';
+import { operationalRecords } from './store/records';
 
 export interface ServiceDependencies {
   readonly config: Config;
@@ -62,6 +66,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     'conformance resources published',
   );
   const operations: FhirOperation[] = [validateOperation, patientEverything];
+  const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
     registry,
@@ -70,6 +75,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
       defaultPageSize: config.defaultPageSize,
       maxPageSize: config.maxPageSize,
       maxBundleEntries: config.maxBundleEntries,
+      oauthUris: { token: urls.tokenUrl, introspect: urls.introspectionUrl },
     },
     access: scopeAccessPolicy,
     now,
@@ -77,4 +83,29 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     derivations: [scoringDerivation],
     profiles,
   };
+}
+
+export interface AuthDependencies {
+  readonly config: Config;
+  readonly connection: MongoConnection;
+  readonly logger: Logger;
+  /** Real time unless a test moves it; never the FHIR services' clock. */
+  readonly clock?: Clock;
+  readonly clientCacheMs?: number;
+}
+
+/** The authorization server and token check on the same connection: CaseBridge's own records
+ *  (registered clients, used assertions, signing keys) are mongoose models beside the store. */
+export async function buildAuthService(deps: AuthDependencies): Promise<AuthService> {
+  const { config } = deps;
+  return AuthService.create({
+    records: await operationalRecords(deps.connection),
+    publicUrl: config.publicUrl,
+    fhirBaseUrl: config.baseUrl,
+    accessTokenSeconds: config.accessTokenSeconds,
+    jwksFetchTimeoutMs: config.jwksFetchTimeoutMs,
+    logger: deps.logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.clientCacheMs !== undefined ? { clientCacheMs: deps.clientCacheMs } : {}),
+  });
 }

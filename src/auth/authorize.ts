@@ -5,6 +5,7 @@
  */
 import { FhirError } from '../fhir/outcomes';
 import type { AccessPolicy, AccessRequest, Caller } from './caller';
+import { scopesAllow } from './scopes';
 
 /** Throws FORBIDDEN (403) unless `policy` lets `caller` make `request`. */
 export function authorize(policy: AccessPolicy, caller: Caller, request: AccessRequest): void {
@@ -13,3 +14,8 @@ export function authorize(policy: AccessPolicy, caller: Caller, request: AccessR
     throw new FhirError('FORBIDDEN', `Not allowed: ${interaction}${resourceType ? ` on ${resourceType}` : ''}`);
   }
 }
+
+/** Grants what the caller's token scopes grant (auth/scopes.ts); nothing without a token. */
+export const scopeAccessPolicy: AccessPolicy = {
+  allows: (caller, request) => scopesAllow(caller.scopes, request),
+};

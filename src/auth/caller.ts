@@ -1,8 +1,12 @@
 /**
  * Who is calling and what they may do. Every interaction receives a Caller through the
- * RequestContext; the security work (SMART scopes, agency isolation, consent) fills it in from
- * the access token without touching the handlers.
+ * RequestContext. The authentication middleware (http/authentication.ts) is the one place that
+ * makes one: from a valid access token (a registered client), or the unauthenticated caller for
+ * the few public endpoints (the CapabilityStatement), which holds no scope and so is granted
+ * nothing the policy guards.
  */
+import type { ClientRole } from '../store/records';
+
 export type Interaction =
   | 'read'
   | 'vread'
@@ -20,14 +24,50 @@ export type Interaction =
   | 'transaction'
   | 'operation';
 
-export interface Caller {
-  readonly kind: 'anonymous' | 'user' | 'system';
-  /** Stable identifier used in logs, Provenance and AuditEvent. */
+/** What a registered client is (agency, ehr, payer, auditor, administrator), which the access
+ *  policy reads beside its scopes; the client record (store/records) holds it. */
+export { CLIENT_ROLES, type ClientRole } from '../store/records';
+
+interface CallerBase {
+  /** Stable identifier used in logs, Provenance and AuditEvent: the client_id for a client. */
   readonly id: string;
   readonly display: string;
-  /** SMART v2 style scopes, e.g. "system/*.cruds". */
+  /** The scopes granted in the access token, as written there (SMART v1 or v2, e.g.
+   *  "system/*.cruds", "system/Observation.rs?category=…"); auth/scopes.ts reads them. */
   readonly scopes: readonly string[];
 }
+
+/** No token: only public endpoints reach an interaction with it. */
+export interface AnonymousCaller extends CallerBase {
+  readonly kind: 'anonymous';
+}
+
+/** A registered client (SMART Backend Services), as its access token describes it. */
+export interface ClientCaller extends CallerBase {
+  readonly kind: 'system';
+  readonly clientId: string;
+  /** The organisation it acts for, `Organization/<id>`; absent for an administrator or an
+   *  auditor registered for no organisation. */
+  readonly organization?: string;
+  readonly role: ClientRole;
+  /** Purposes of use the token states (v3-ActReason codes such as TREAT, HPAYMT), each one the
+   *  client is registered for; empty when it stated none. */
+  readonly purposes: readonly string[];
+  /** The access token's jti: ties an audit record to one token. */
+  readonly tokenId: string;
+  /** When the access token expires. */
+  readonly expiresAt: Date;
+}
+
+export type Caller = AnonymousCaller | ClientCaller;
+
+/** The caller of a request that presents no token; public endpoints only. */
+export const UNAUTHENTICATED: AnonymousCaller = Object.freeze({
+  kind: 'anonymous',
+  id: 'anonymous',
+  display: 'Unauthenticated caller',
+  scopes: Object.freeze([]) as readonly string[],
+});
 
 export interface AccessRequest {
   readonly interaction: Interaction;
@@ -37,64 +77,4 @@ export interface AccessRequest {
 /** Decides whether a caller may perform an interaction; deny by default. */
 export interface AccessPolicy {
   allows(caller: Caller, request: AccessRequest): boolean;
-}
-
-/** Until SMART lands every caller is anonymous with full access (issue: security). */
-export const ANONYMOUS_FULL_ACCESS: Caller = Object.freeze({
-  kind: 'anonymous',
-  id: 'anonymous',
-  display: 'Anonymous caller (no authentication configured)',
-  scopes: Object.freeze(['system/*.cruds']),
-});
-
-/** Grants what the caller's scopes grant. Scopes: (patient|user|system)/(Type|*).(c|r|u|d|s)+ */
-export const scopeAccessPolicy: AccessPolicy = {
-  allows(caller, request) {
-    const needed = permissionFor(request.interaction);
-    if (needed === undefined) {
-      return true;
-    }
-    return caller.scopes.some((scope) => grants(scope, request.resourceType, needed));
-  },
-};
-
-function permissionFor(interaction: Interaction): 'c' | 'r' | 'u' | 'd' | 's' | undefined {
-  switch (interaction) {
-    case 'read':
-    case 'vread':
-    case 'history-instance':
-    case 'history-type':
-    case 'history-system':
-      return 'r';
-    case 'create':
-      return 'c';
-    case 'update':
-    case 'patch':
-      return 'u';
-    case 'delete':
-      return 'd';
-    case 'search-type':
-    case 'search-system':
-      return 's';
-    case 'capabilities':
-    case 'batch':
-    case 'transaction':
-    case 'operation':
-      // Bundles are checked entry by entry; operations check what they touch.
-      return undefined;
-  }
-}
-
-function grants(scope: string, resourceType: string | undefined, needed: string): boolean {
-  const match = /^(patient|user|system)\/([A-Za-z]+|\*)\.([cruds]+|read|write|\*)$/.exec(scope);
-  if (!match) {
-    return false;
-  }
-  const [, , type, perms] = match as unknown as [string, string, string, string];
-  if (type !== '*' && type !== resourceType) {
-    return false;
-  }
-  // SMART v1 "read"/"write"/"*" map onto v2 letters.
-  const letters = perms === '*' ? 'cruds' : perms === 'read' ? 'rs' : perms === 'write' ? 'cud' : perms;
-  return letters.includes(needed);
 }

@@ -21,6 +21,13 @@ export interface Config {
   readonly maxBundleEntries: number;
   /** Origins browsers may call from: `*` or a list of origins. */
   readonly corsOrigins: '*' | readonly string[];
+  /** Public origin (and path prefix, if any) the service is reached at, without trailing slash:
+   *  the OAuth endpoints are under it (`<publicUrl>/auth/token`) and it is the tokens' issuer. */
+  readonly publicUrl: string;
+  /** Lifetime of the access tokens the token endpoint issues. */
+  readonly accessTokenSeconds: number;
+  /** How long to wait for a client's registered jwks_uri before refusing its assertion. */
+  readonly jwksFetchTimeoutMs: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -41,6 +48,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
   }
+  const publicUrl = (nonEmpty(env.PUBLIC_URL) ?? defaultPublicUrl(baseUrl)).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL without query or fragment, got "${publicUrl}".`);
+  }
   const defaultPageSize = integer(env, 'DEFAULT_PAGE_SIZE', 20, { min: 1, max: 10_000 });
   const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 1000, { min: 1, max: 10_000 });
   if (defaultPageSize > maxPageSize) {
@@ -59,7 +70,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
     corsOrigins: origins(env.CORS_ORIGINS),
+    publicUrl,
+    accessTokenSeconds: integer(env, 'ACCESS_TOKEN_SECONDS', 300, { min: 30, max: 3600 }),
+    jwksFetchTimeoutMs: integer(env, 'JWKS_FETCH_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
   });
+}
+
+/** BASE_URL without its `/fhir` (the service serves the FHIR API there), else BASE_URL's origin.
+ *  Never the Host or X-Forwarded-* headers of a request: URLs come from configuration only. */
+function defaultPublicUrl(baseUrl: string): string {
+  return baseUrl.endsWith('/fhir') ? baseUrl.slice(0, -'/fhir'.length) : new URL(baseUrl).origin;
 }
 
 function origins(raw: string | undefined): Config['corsOrigins'] {

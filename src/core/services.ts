@@ -17,6 +17,8 @@ export interface FhirSettings {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   readonly maxBundleEntries: number;
+  /** The OAuth endpoints the CapabilityStatement names (SMART's oauth-uris extension). */
+  readonly oauthUris: { readonly token: string; readonly introspect: string };
 }
 
 /** Where an operation may be invoked. See: https://hl7.org/fhir/R4/operations.html */

@@ -77,6 +77,9 @@ export interface RegisteredClients {
   setActive(clientId: string, active: boolean, now: Date): Promise<boolean>;
   count(): Promise<number>;
   list(): Promise<RegisteredClient[]>;
+  /** Deletes a registration (a temporary client's); disabling is how clients normally end.
+   *  False when there is no such client. */
+  remove(clientId: string): Promise<boolean>;
 }
 
 export function registeredClients(connection: Connection): { records: RegisteredClients; model: Model<ClientDocument> } {
@@ -107,6 +110,10 @@ export function registeredClients(connection: Connection): { records: Registered
       return result.matchedCount === 1;
     },
     count: () => model.countDocuments({}),
+    async remove(clientId) {
+      const result = await model.deleteOne({ _id: clientId }).setOptions({ sanitizeFilter: true });
+      return result.deletedCount === 1;
+    },
     async list() {
       const docs = await model.find({}).sort({ created: 1, _id: 1 }).lean<ClientDocument[]>();
       return docs.map(fromDocument);
