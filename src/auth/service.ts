@@ -146,7 +146,7 @@ export class AuthService {
   async authenticate(authorization: string | undefined): Promise<ClientCaller> {
     if (authorization === undefined || authorization.trim() === '') throw new MissingBearerToken('No access token');
     const match = BEARER.exec(authorization);
-    if (match === null) throw new OAuthError('invalid_token', 'the Authorization header must be "Bearer <access token>"');
+    if (match === null) throw new OAuthError('invalid_token', 'the Authorization header must be: Bearer <access token>');
     const claims = await this.verify(match[1] as string);
     const client = await this.cachedClient(claims.client_id);
     if (client?.active !== true) throw new OAuthError('invalid_token', 'the client this token was issued to is disabled');

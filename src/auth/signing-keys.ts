@@ -43,7 +43,7 @@ export class SigningKeyRing {
     // Oldest first: the last is the newest. Instances that generated a first key at the same
     // moment all end up signing with the same one.
     this.newest = keys.get((records.at(-1) as SigningKeyRecord).kid);
-    this.loadedAt = Date.now();
+    this.loadedAt = this.clock.now().getTime();
   }
 
   /** Adds a newer key, which this instance signs with from now on; answers its kid. */
@@ -65,7 +65,7 @@ export class SigningKeyRing {
     if (kid === undefined) return undefined;
     const known = this.keys.get(kid);
     if (known !== undefined) return known.publicKey;
-    if (Date.now() - this.loadedAt < RELOAD_COOLDOWN_MS) return undefined;
+    if (this.clock.now().getTime() - this.loadedAt < RELOAD_COOLDOWN_MS) return undefined;
     await this.load();
     return this.keys.get(kid)?.publicKey;
   }

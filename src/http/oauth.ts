@@ -37,6 +37,16 @@ export function oauthRoutes(auth: AuthService): Router {
       sendJson(res, 405, { error: 'invalid_request', error_description: `${req.method} is not allowed on ${path} (allowed: ${allowed})` });
     });
   }
+  // The body reader's refusals (too large, bad encoding) in OAuth's terms too.
+  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const type = (error as { type?: unknown } | null)?.type;
+    if (!req.path.startsWith('/auth/') || typeof type !== 'string') {
+      next(error);
+      return;
+    }
+    const status = type === 'entity.too.large' ? 413 : 400;
+    sendJson(res, status, { error: 'invalid_request', error_description: status === 413 ? `the body exceeds ${FORM_LIMIT_BYTES} bytes` : 'the body could not be read' });
+  });
   return router;
 }
 

@@ -90,8 +90,9 @@ export interface TestClient {
   readonly publicJwks: { keys: JWK[] };
   /** A signed client assertion for the test app's token endpoint. */
   assertion(options?: AssertionOptions): Promise<string>;
-  /** An access token from the real token endpoint; `scope` defaults to the registered scopes. */
-  token(options?: { scope?: string; purposes?: readonly string[] }): Promise<string>;
+  /** An access token from the real token endpoint; `scope` defaults to the registered scopes,
+   *  `assertionTime` (when the assertion says it was made) to now. */
+  token(options?: { scope?: string; purposes?: readonly string[]; assertionTime?: Date }): Promise<string>;
 }
 
 /**
@@ -118,7 +119,7 @@ export async function registerTestClient(t: Pick<TestApp, 'bareApp' | 'auth'>, o
     publicJwks,
     assertion: (assertionOptions) => signClientAssertion(credentials, tokenUrl, assertionOptions),
     async token(tokenOptions = {}) {
-      const assertion = await signClientAssertion(credentials, tokenUrl);
+      const assertion = await signClientAssertion(credentials, tokenUrl, tokenOptions.assertionTime ? { now: tokenOptions.assertionTime } : {});
       const res = await tokenRequest(t, tokenRequestForm(assertion, tokenOptions.scope ?? registration.scopes.join(' '), tokenOptions.purposes));
       if (res.status !== 200) throw new Error(`token request refused: ${res.status} ${JSON.stringify(res.body)}`);
       return (res.body as TokenResponse).access_token;
