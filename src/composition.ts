@@ -6,9 +6,8 @@
  * tests run the production wiring.
  */
 import { scopeAccessPolicy } from './auth/authorize';
-import { AuthService } from './auth/service';
+import { openAuthService } from './auth/service';
 import { authUrls } from './auth/smart-configuration';
-import type { Clock } from './platform/clock';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
@@ -22,7 +21,6 @@ import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
 import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';
-import { operationalRecords } from './store/records';
 
 export interface ServiceDependencies {
   readonly config: Config;
@@ -85,27 +83,5 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
   };
 }
 
-export interface AuthDependencies {
-  readonly config: Config;
-  readonly connection: MongoConnection;
-  readonly logger: Logger;
-  /** Real time unless a test moves it; never the FHIR services' clock. */
-  readonly clock?: Clock;
-  readonly clientCacheMs?: number;
-}
-
-/** The authorization server and token check on the same connection: CaseBridge's own records
- *  (registered clients, used assertions, signing keys) are mongoose models beside the store. */
-export async function buildAuthService(deps: AuthDependencies): Promise<AuthService> {
-  const { config } = deps;
-  return AuthService.create({
-    records: await operationalRecords(deps.connection),
-    publicUrl: config.publicUrl,
-    fhirBaseUrl: config.baseUrl,
-    accessTokenSeconds: config.accessTokenSeconds,
-    jwksFetchTimeoutMs: config.jwksFetchTimeoutMs,
-    logger: deps.logger,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-    ...(deps.clientCacheMs !== undefined ? { clientCacheMs: deps.clientCacheMs } : {}),
-  });
-}
+/** The authorization server and token check on the same connection (auth/service.ts). */
+export const buildAuthService = openAuthService;

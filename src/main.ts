@@ -68,7 +68,14 @@ async function main(): Promise<void> {
  * MongoDB nothing is registered for you.
  */
 async function announceAccess(auth: AuthService, config: Config, logger: Logger): Promise<void> {
-  const development = config.mongodbUri === undefined ? await ensureDevelopmentClient(auth, config.dataDir, logger) : 'not-needed';
+  const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
+  if (development === 'credentials-missing') {
+    logger.warn(
+      { clientId: DEVELOPMENT_CLIENT_ID, credentials: developmentCredentialsFile(config.dataDir) },
+      'the local development client is registered but its credentials file is gone: register another client (npm run client:register -- … --generate-key <file>, with the service stopped) or start on a fresh DATA_DIR',
+    );
+    return;
+  }
   if (development !== 'not-needed') {
     const file = developmentCredentialsFile(config.dataDir);
     logger.warn({ clientId: DEVELOPMENT_CLIENT_ID, credentials: file }, 'local development client: get an access token with TOKEN=$(npm run -s token)');

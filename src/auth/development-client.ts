@@ -6,6 +6,7 @@
  * read DATA_DIR can read the embedded database's files anyway: the key adds no new reach.
  * Never on MongoDB, where clients are registered with `npm run client:register`.
  */
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../platform/logger';
 import { generateClientKey, writeCredentials } from './client-credentials';
@@ -28,14 +29,27 @@ export function developmentCredentialsFile(dataDir: string): string {
   return path.join(dataDir, DEVELOPMENT_CLIENT_FILE);
 }
 
+export interface DevelopmentClientOptions {
+  /** The embedded database (MONGODB_URI unset): the only one this is ever done on. */
+  readonly embedded: boolean;
+  readonly dataDir: string;
+  readonly logger: Logger;
+}
+
 /**
- * Registers the development client when no client is registered; answers what happened. The
- * caller (main.ts) decides that the database is the embedded one.
+ * On the embedded database, registers the development client when no client is registered.
+ * Answers 'registered', 'present' (registered before, active, its credentials in DATA_DIR),
+ * 'credentials-missing' (registered, but the file is gone) or 'not-needed' (MongoDB, or other
+ * clients are registered: nothing is done).
  */
-export async function ensureDevelopmentClient(auth: AuthService, dataDir: string, logger: Logger): Promise<'registered' | 'present' | 'not-needed'> {
+export async function ensureDevelopmentClient(auth: AuthService, options: DevelopmentClientOptions): Promise<'registered' | 'present' | 'credentials-missing' | 'not-needed'> {
+  const { dataDir, logger } = options;
+  if (!options.embedded) return 'not-needed';
   const clients = await auth.clients();
   const file = developmentCredentialsFile(dataDir);
-  if (clients.some((c) => c.clientId === DEVELOPMENT_CLIENT_ID && c.active)) return 'present';
+  if (clients.some((c) => c.clientId === DEVELOPMENT_CLIENT_ID && c.active)) {
+    return (await access(file).then(() => true, () => false)) ? 'present' : 'credentials-missing';
+  }
   if (clients.length > 0) return 'not-needed';
   const { privateJwk, publicJwks } = await generateClientKey('ES384');
   // The key first: a failed registration leaves a key no client has, which the next start replaces.

@@ -7,10 +7,12 @@
  * Time here is real time (its own clock), never the FHIR services' clock that tests move for
  * resource timestamps.
  */
+import type { Config } from '../config/config';
 import type { Clock } from '../platform/clock';
 import { systemClock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
-import type { OperationalRecords, RegisteredClient } from '../store/records';
+import type { MongoConnection } from '../platform/mongo';
+import { type OperationalRecords, type RegisteredClient, operationalRecords } from '../store/records';
 import { type AccessTokenClaims, callerFromClaims, issueAccessToken, verifyAccessToken } from './access-tokens';
 import type { ClientCaller } from './caller';
 import { verifyClientAssertion } from './client-assertion';
@@ -35,6 +37,31 @@ export interface AuthServiceOptions {
   /** How long a client's registration (active or not) is trusted by the token check before it
    *  is read again: a disabled client's tokens stop working within this time (default 10 s). */
   readonly clientCacheMs?: number;
+}
+
+export interface AuthServiceDependencies {
+  readonly config: Config;
+  readonly connection: MongoConnection;
+  readonly logger: Logger;
+  /** Real time unless a test moves it; never the FHIR services' clock. */
+  readonly clock?: Clock;
+  readonly clientCacheMs?: number;
+}
+
+/** The authorization server on `connection`, as configured: CaseBridge's own records (clients,
+ *  used assertions, signing keys) are mongoose models beside the FHIR store. */
+export async function openAuthService(deps: AuthServiceDependencies): Promise<AuthService> {
+  const { config } = deps;
+  return AuthService.create({
+    records: await operationalRecords(deps.connection),
+    publicUrl: config.publicUrl,
+    fhirBaseUrl: config.baseUrl,
+    accessTokenSeconds: config.accessTokenSeconds,
+    jwksFetchTimeoutMs: config.jwksFetchTimeoutMs,
+    logger: deps.logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.clientCacheMs !== undefined ? { clientCacheMs: deps.clientCacheMs } : {}),
+  });
 }
 
 /** RFC 7662 §2.2: `{active:false}` says nothing more about a token. */
