@@ -124,6 +124,12 @@ describe('401 without a token', () => {
     expectUnauthenticated(res);
   });
 
+  test('a browser client can read the challenge (CORS exposes WWW-Authenticate)', async () => {
+    const res = await request(t.bareApp).get('/fhir/Patient').set('Origin', 'https://app.example.org');
+    expect(res.status).toBe(401);
+    expect(res.headers['access-control-expose-headers']?.split(',')).toContain('WWW-Authenticate');
+  });
+
   test('a token in the query string is not accepted (it would end up in logs)', async () => {
     expectUnauthenticated(await get(`/fhir/Patient?access_token=${await agency.token()}`));
   });
