@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { connectMongo, type MongoConnection } from './platform/mongo';
 import { buildAuthService, buildFhirServices } from './composition';
-import { DEVELOPMENT_CLIENT_ID, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
+import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
 async function main(): Promise<void> {
@@ -48,11 +48,13 @@ async function main(): Promise<void> {
     const auth = await buildAuthService({ config, connection, logger });
     const stopMaintenance = auth.startMaintenance();
     stack.push(async () => stopMaintenance());
+    // Before listening, so that once it answers, the development client can get a token.
+    const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
     const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
     const server = await listen(app, config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');
-    await announceAccess(auth, config, logger);
+    await announceAccess(development, auth, config, logger);
   } catch (err) {
     logger.fatal({ err }, err instanceof Error ? err.message : 'start-up failed');
     for (const stop of stack.reverse()) {
@@ -63,12 +65,11 @@ async function main(): Promise<void> {
 }
 
 /**
- * How to get in. On the embedded database with no client registered, the local development
- * client is registered (auth/development-client.ts) and the way to a token is printed; on
- * MongoDB nothing is registered for you.
+ * How to get in: with the local development client (registered on the embedded database when
+ * no client was, auth/development-client.ts), the way to a token is printed; otherwise a warning
+ * when no client could get one. On MongoDB nothing is registered for you.
  */
-async function announceAccess(auth: AuthService, config: Config, logger: Logger): Promise<void> {
-  const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
+async function announceAccess(development: DevelopmentClientState, auth: AuthService, config: Config, logger: Logger): Promise<void> {
   if (development === 'credentials-missing') {
     logger.warn(
       { clientId: DEVELOPMENT_CLIENT_ID, credentials: developmentCredentialsFile(config.dataDir) },

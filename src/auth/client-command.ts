@@ -8,6 +8,8 @@
  *     (--jwks-file jwks.json | --jwks-uri https://… | --generate-key riverside.json [--alg ES384|RS384]) \
  *     [--client-id riverside-cmhs]
  *   npm run -s client:disable -- --client-id <id>
+ *   npm run -s signing-key:rotate            (a newer key for access tokens; lists the keys)
+ *   npm run -s signing-key:retire -- --kid <kid>   (removes an older one)
  *
  * register prints the client_id alone on standard output (the rest goes to standard error).
  */
@@ -38,10 +40,12 @@ const FLAGS: Readonly<Record<string, readonly string[]>> = {
   disable: ['client-id'],
   enable: ['client-id'],
   list: [],
+  'rotate-signing-key': [],
+  'retire-signing-key': ['kid'],
 };
 
 const USAGE =
-  'usage: npm run -s client:register -- --name <name> --role agency|ehr|payer|auditor|administrator [--organization Organization/<id>] --scopes "<scopes>" [--purposes "<codes>"] (--jwks-file <file> | --jwks-uri <https URL> | --generate-key <credentials file> [--alg ES384|RS384]) [--client-id <id>]; npm run -s client:disable -- --client-id <id>; npm run -s client:enable -- --client-id <id>; npm run -s client:list';
+  'usage: npm run -s client:register -- --name <name> --role agency|ehr|payer|auditor|administrator [--organization Organization/<id>] --scopes "<scopes>" [--purposes "<codes>"] (--jwks-file <file> | --jwks-uri <https URL> | --generate-key <credentials file> [--alg ES384|RS384]) [--client-id <id>]; npm run -s client:disable -- --client-id <id>; npm run -s client:enable -- --client-id <id>; npm run -s client:list; npm run -s signing-key:rotate; npm run -s signing-key:retire -- --kid <kid>';
 
 export async function runClientCommand(argv: readonly string[], io: CommandIo = {}): Promise<void> {
   const [action, ...rest] = argv;
@@ -56,7 +60,8 @@ export async function runClientCommand(argv: readonly string[], io: CommandIo = 
   const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2));
   // Checked before the database is opened: a bad request costs nothing.
   const keyFile = action === 'register' ? await prepareRegistration(flags) : undefined;
-  const database = await openCommandDatabase({ ...config, logger, command: `npm run client:${action}` });
+  const command = action.endsWith('signing-key') ? `npm run signing-key:${action.split('-')[0]}` : `npm run client:${action}`;
+  const database = await openCommandDatabase({ ...config, logger, command });
   try {
     const auth = await openAuthService({ config, connection: database.connection, logger });
     switch (action) {
@@ -65,6 +70,13 @@ export async function runClientCommand(argv: readonly string[], io: CommandIo = 
       case 'disable':
       case 'enable':
         return await setActive(auth, flags, action === 'enable', err);
+      case 'rotate-signing-key': {
+        const kid = await auth.rotateSigningKey();
+        err(`Access tokens are now signed with key ${kid} (other instances follow within a minute); older keys keep verifying until retired.\n`);
+        return listSigningKeys(auth, out);
+      }
+      case 'retire-signing-key':
+        return await retireSigningKey(auth, flags, { out, err });
       default:
         return await list(auth, out);
     }
@@ -133,6 +145,25 @@ async function list(auth: AuthService, out: (t: string) => void): Promise<void> 
   for (const c of await auth.clients()) {
     out(`${c.clientId}\t${c.active ? 'active' : 'disabled'}\t${c.role}\t${c.organization ?? '-'}\t${c.scopes.join(' ')}\t${c.purposes.join(' ') || '-'}\t${c.jwksUri ?? 'inline JWKS'}\t${c.name}\n`);
   }
+}
+
+async function retireSigningKey(auth: AuthService, flags: Map<string, string>, io: { out: (t: string) => void; err: (t: string) => void }): Promise<void> {
+  const kid = flags.get('kid');
+  if (kid === undefined) throw new CommandRefused(`--kid is required. ${USAGE}`);
+  let removed: boolean;
+  try {
+    removed = await auth.retireSigningKey(kid);
+  } catch (error) {
+    throw new CommandRefused(error instanceof Error ? error.message : String(error));
+  }
+  if (!removed) throw new CommandRefused(`there is no signing key ${kid}.`);
+  io.err(`Signing key ${kid} is retired: the tokens it signed stop verifying within a minute.\n`);
+  listSigningKeys(auth, io.out);
+}
+
+/** kid and whether tokens are signed with it, one per line, oldest first. */
+function listSigningKeys(auth: AuthService, out: (t: string) => void): void {
+  for (const key of auth.signingKeys()) out(`${key.kid}\t${key.signing ? 'signing' : 'verifying only'}\n`);
 }
 
 /** A JWKS file, or a file holding one public JWK. */

@@ -42,7 +42,9 @@ export interface DevelopmentClientOptions {
  * 'credentials-missing' (registered, but the file is gone) or 'not-needed' (MongoDB, or other
  * clients are registered: nothing is done).
  */
-export async function ensureDevelopmentClient(auth: AuthService, options: DevelopmentClientOptions): Promise<'registered' | 'present' | 'credentials-missing' | 'not-needed'> {
+export type DevelopmentClientState = 'registered' | 'present' | 'credentials-missing' | 'not-needed';
+
+export async function ensureDevelopmentClient(auth: AuthService, options: DevelopmentClientOptions): Promise<DevelopmentClientState> {
   const { dataDir, logger } = options;
   if (!options.embedded) return 'not-needed';
   const clients = await auth.clients();

@@ -222,6 +222,15 @@ export class AuthService {
     return this.keys.rotate();
   }
 
+  /** Removes an older signing key (not the newest); false when there is none with that kid. */
+  retireSigningKey(kid: string): Promise<boolean> {
+    return this.keys.retire(kid);
+  }
+
+  signingKeys(): { kid: string; signing: boolean }[] {
+    return this.keys.list();
+  }
+
   /** Periodic upkeep: forget expired assertion ids (FerretDB has no TTL index) and pick up a
    *  signing key another instance added. */
   async maintain(): Promise<{ sweptAssertions: number }> {

@@ -54,6 +54,24 @@ export class SigningKeyRing {
     return key.kid;
   }
 
+  /**
+   * Removes an older key: tokens it signed stop verifying once each instance reloads its keys
+   * (within a minute). Refuses the newest key, which instances sign with. Answers false when
+   * there is no such key.
+   */
+  async retire(kid: string): Promise<boolean> {
+    await this.load();
+    if (this.newest?.kid === kid) throw new Error(`${kid} is the newest signing key, which tokens are signed with: rotate first.`);
+    const removed = await this.records.remove(kid);
+    await this.load();
+    return removed;
+  }
+
+  /** The keys, oldest first, the one tokens are signed with marked. */
+  list(): { kid: string; signing: boolean }[] {
+    return [...this.keys.values()].map((k) => ({ kid: k.kid, signing: k === this.newest }));
+  }
+
   signingKey(): { kid: string; privateKey: KeyLike | Uint8Array } {
     if (this.newest === undefined) throw new Error('The signing keys are not loaded (SigningKeyRing.load).');
     return { kid: this.newest.kid, privateKey: this.newest.privateKey };

@@ -40,6 +40,8 @@ export interface SigningKeys {
   list(): Promise<SigningKeyRecord[]>;
   /** False when a key with this kid exists already. */
   add(key: SigningKeyRecord): Promise<boolean>;
+  /** False when there is no such key. */
+  remove(kid: string): Promise<boolean>;
 }
 
 export function signingKeys(connection: Connection): { records: SigningKeys; model: Model<SigningKeyDocument> } {
@@ -57,6 +59,10 @@ export function signingKeys(connection: Connection): { records: SigningKeys; mod
         if (isDuplicateKey(error)) return false;
         throw error;
       }
+    },
+    async remove(kid) {
+      const result = await model.deleteOne({ _id: kid }).setOptions({ sanitizeFilter: true });
+      return result.deletedCount === 1;
     },
   };
   return { records, model };

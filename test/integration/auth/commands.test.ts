@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import pino from 'pino';
 import request from 'supertest';
 import { CommandRefused, runClientCommand } from '../../../src/auth/client-command';
@@ -154,6 +154,34 @@ describe('npm run client:disable / client:enable / client:list', () => {
 
   test('an unknown client_id is refused', async () => {
     await expect(client('disable', '--client-id', 'nobody')).rejects.toThrow('no client nobody is registered.');
+  });
+});
+
+describe('npm run signing-key:rotate / signing-key:retire', () => {
+  test('a newer key signs from the next reload; the older keeps verifying until retired; the newest cannot be retired', async () => {
+    const oldKid = decodeProtectedHeader(await t.admin.token()).kid as string;
+    const oldToken = await t.admin.token();
+    const rotated = await client('rotate-signing-key');
+    const lines = rotated.out.trim().split('\n');
+    expect(lines).toEqual([`${oldKid}\tverifying only`, expect.stringMatching(/^\S+\tsigning$/)]);
+    const newKid = (lines[1] as string).split('\t')[0] as string;
+    expect(rotated.err).toMatch(`Access tokens are now signed with key ${newKid}`);
+
+    // This instance picks the new key up at its periodic reload (maintain, every minute).
+    await t.auth.maintain();
+    const newToken = await t.admin.token();
+    expect(decodeProtectedHeader(newToken).kid).toBe(newKid);
+    expect((await fhir(oldToken)).status).toBe(200);
+    expect((await fhir(newToken)).status).toBe(200);
+
+    await expect(client('retire-signing-key', '--kid', newKid)).rejects.toThrow(`${newKid} is the newest signing key, which tokens are signed with: rotate first.`);
+    const retired = await client('retire-signing-key', '--kid', oldKid);
+    expect(retired.out).toBe(`${newKid}\tsigning\n`);
+    await t.auth.maintain();
+    expect((await fhir(oldToken)).status).toBe(401);
+    expect((await fhir(newToken)).status).toBe(200);
+    expect(((await request(t.bareApp).get('/auth/jwks')).body.keys as { kid: string }[]).map((k) => k.kid)).toEqual([newKid]);
+    await expect(client('retire-signing-key', '--kid', 'nope')).rejects.toThrow('there is no signing key nope.');
   });
 });
 
