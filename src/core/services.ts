@@ -17,7 +17,7 @@ export interface FhirSettings {
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   readonly maxBundleEntries: number;
-  /** The OAuth endpoints the CapabilityStatement names (SMART's oauth-uris extension). */
+  /** The OAuth endpoints the CapabilityStatement names in its security section. */
   readonly oauthUris: { readonly token: string; readonly introspect: string };
 }
 

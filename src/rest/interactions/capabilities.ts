@@ -75,7 +75,7 @@ function build(services: FhirServices, served: ReadonlySet<Interaction>): Capabi
           'Paging links are keyset continuations (_cursor): resources written between two pages never shift later pages. ' +
           'Conditional delete removes several matches only with _multiple=true. ' +
           'Binary is read and written in its native form (Content-Type = Binary.contentType, X-Security-Context) unless FHIR JSON is asked for.',
-        security: smartSecurity(settings.oauthUris),
+        security: smartSecurity(settings.baseUrl, settings.oauthUris),
         interaction: SYSTEM_INTERACTIONS.filter((code) => served.has(code)).map((code) => ({ code })),
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         searchParam: COMMON_PARAMETERS.flatMap((code) => {
@@ -119,25 +119,22 @@ function build(services: FhirServices, served: ReadonlySet<Interaction>): Capabi
 
 /**
  * SMART on FHIR: every interaction but this CapabilityStatement needs a Bearer access token from
- * the token endpoint (SMART Backend Services). The oauth-uris extension names the endpoints.
- * See: https://hl7.org/fhir/smart-app-launch/conformance.html#declaring-support-for-oauth2-endpoints
+ * the token endpoint (SMART Backend Services). The endpoints are published where SMART 2 clients
+ * look, {base}/.well-known/smart-configuration, and named here in words. The R4 oauth-uris
+ * extension is left out on purpose: its definition requires an `authorize` endpoint (there is
+ * none: no user-facing launch) and knows no `introspect`, so the HL7 validator rejects it
+ * (npm run interop:validate).
+ * See: https://hl7.org/fhir/smart-app-launch/conformance.html
  */
-function smartSecurity(uris: { token: string; introspect: string }): NonNullable<CapabilityStatement['rest']>[number]['security'] {
+function smartSecurity(baseUrl: string, uris: { token: string; introspect: string }): NonNullable<CapabilityStatement['rest']>[number]['security'] {
   return {
     cors: true,
     service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }], text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)' }],
-    extension: [
-      {
-        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-        extension: [
-          { url: 'token', valueUri: uris.token },
-          { url: 'introspect', valueUri: uris.introspect },
-        ],
-      },
-    ],
     description:
-      'SMART Backend Services: a registered client signs a JWT assertion (RS384 or ES384) and exchanges it at the token endpoint (client_credentials) for a short-lived access token, ' +
-      'sent as Authorization: Bearer. Scopes are SMART v1 (system/Patient.read) or v2 (system/Patient.rs). Discovery: .well-known/smart-configuration under this base. CORS is answered for browser clients.',
+      'SMART Backend Services: a registered client signs a JWT assertion (RS384 or ES384) and exchanges it at the token endpoint ' +
+      `(${uris.token}, client_credentials) for a short-lived access token, sent as Authorization: Bearer. ` +
+      `Scopes are SMART v1 (system/Patient.read) or v2 (system/Patient.rs). Discovery: ${baseUrl}/.well-known/smart-configuration; ` +
+      `introspection: ${uris.introspect}. CORS is answered for browser clients.`,
   };
 }
 
