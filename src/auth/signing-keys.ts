@@ -24,6 +24,8 @@ export class SigningKeyRing {
   private keys = new Map<string, LoadedKey>();
   private newest: LoadedKey | undefined;
   private loadedAt = Number.NEGATIVE_INFINITY;
+  /** Changes whenever a key is added or removed: what was verified before may not verify now. */
+  generation = 0;
 
   constructor(
     private readonly records: SigningKeys,
@@ -39,6 +41,7 @@ export class SigningKeyRing {
     }
     const keys = new Map<string, LoadedKey>();
     for (const record of records) keys.set(record.kid, this.keys.get(record.kid) ?? (await importKey(record)));
+    if (keys.size !== this.keys.size || [...keys.keys()].some((kid) => !this.keys.has(kid))) this.generation += 1;
     this.keys = keys;
     // Oldest first: the last is the newest. Instances that generated a first key at the same
     // moment all end up signing with the same one.
