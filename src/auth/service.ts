@@ -125,7 +125,7 @@ export class AuthService {
       return { access_token: token, token_type: 'bearer', expires_in: this.options.accessTokenSeconds, scope: claims.scope };
     } catch (error) {
       if (error instanceof OAuthError) {
-        this.options.logger.warn({ clientId, error: error.code, reason: error.description, cause: error.cause }, 'token request refused');
+        this.options.logger.warn({ clientId, error: error.code, reason: error.description, ...(error.cause !== undefined ? { err: error.cause } : {}) }, 'token request refused');
       }
       throw error;
     }
