@@ -28,41 +28,47 @@ export type Interaction =
  *  policy reads beside its scopes; the client record (store/records) holds it. */
 export { CLIENT_ROLES, type ClientRole } from '../store/records';
 
-interface CallerBase {
+/** Same as ClientRole: the name the access policy uses. */
+export type Role = ClientRole;
+
+export interface Caller {
+  /** 'system': a registered client (SMART Backend Services) with a valid token; 'anonymous': no
+   *  token, which only public endpoints (the CapabilityStatement) let through. */
+  readonly kind: 'anonymous' | 'system';
   /** Stable identifier used in logs, Provenance and AuditEvent: the client_id for a client. */
   readonly id: string;
   readonly display: string;
   /** The scopes granted in the access token, as written there (SMART v1 or v2, e.g.
-   *  "system/*.cruds", "system/Observation.rs?category=…"); auth/scopes.ts reads them. */
+   *  "system/*.cruds", "system/Observation.rs?category=…"); auth/scopes.ts reads them. None
+   *  without a token. */
   readonly scopes: readonly string[];
-}
-
-/** No token: only public endpoints reach an interaction with it. */
-export interface AnonymousCaller extends CallerBase {
-  readonly kind: 'anonymous';
-}
-
-/** A registered client (SMART Backend Services), as its access token describes it. */
-export interface ClientCaller extends CallerBase {
-  readonly kind: 'system';
-  readonly clientId: string;
-  /** The organisation it acts for, `Organization/<id>`; absent for an administrator or an
+  /** The fields below are a client's (kind 'system'), from its access token; absent otherwise. */
+  readonly clientId?: string;
+  /** The organisation it acts for, `Organization/<id>`; absent also for an administrator or an
    *  auditor registered for no organisation. */
   readonly organization?: string;
-  readonly role: ClientRole;
+  readonly role?: Role;
   /** Purposes of use the token states (v3-ActReason codes such as TREAT, HPAYMT), each one the
    *  client is registered for; empty when it stated none. */
-  readonly purposes: readonly string[];
+  readonly purposes?: readonly string[];
   /** The access token's jti: ties an audit record to one token. */
-  readonly tokenId: string;
+  readonly tokenId?: string;
   /** When the access token expires. */
-  readonly expiresAt: Date;
+  readonly expiresAt?: Date;
 }
 
-export type Caller = AnonymousCaller | ClientCaller;
+/** A caller the authentication middleware made from a valid access token. */
+export type ClientCaller = Caller & {
+  readonly kind: 'system';
+  readonly clientId: string;
+  readonly role: Role;
+  readonly purposes: readonly string[];
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+};
 
 /** The caller of a request that presents no token; public endpoints only. */
-export const UNAUTHENTICATED: AnonymousCaller = Object.freeze({
+export const UNAUTHENTICATED: Caller = Object.freeze({
   kind: 'anonymous',
   id: 'anonymous',
   display: 'Unauthenticated caller',
