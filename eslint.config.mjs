@@ -28,8 +28,9 @@ const boundaryRules = Object.entries(forbidden).map(([folder, banned]) => ({
       patterns: [
         // Relative imports only: `../core/x` is our src/core, `@medplum/core` is a package.
         ...banned.map((b) => ({ group: [`./${b}`, `./${b}/*`, `../**/${b}`, `../**/${b}/*`], message: `src/${folder} must not depend on src/${b}.` })),
-        // Only store/ talks to the database driver; only http/ knows express.
-        ...(folder === 'store' || folder === 'platform' ? [] : [{ group: ['mongodb'], message: 'Only src/store and src/platform import the database driver.' }]),
+        // Only store/ talks to the database (the driver for resources, mongoose for our own
+        // records, src/store/records); only http/ knows express.
+        ...(folder === 'store' || folder === 'platform' ? [] : [{ group: ['mongodb', 'mongoose'], message: 'Only src/store and src/platform import the database driver or mongoose.' }]),
         ...(folder === 'http' ? [] : [{ group: ['express', 'helmet'], message: 'Only src/http knows express.' }]),
       ],
     }],

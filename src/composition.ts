@@ -6,6 +6,8 @@
  * tests run the production wiring.
  */
 import { accessPolicy } from './auth/access-policy';
+import { openAuthService } from './auth/service';
+import { authUrls } from './auth/smart-configuration';
 import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
@@ -15,6 +17,8 @@ import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
 import type { Logger } from './platform/logger';
 import type { MongoConnection } from './platform/mongo';
+import { mongoRateLimit } from './platform/rate-limit';
+import type { RateLimits } from './app';
 import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
@@ -62,6 +66,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     'conformance resources published',
   );
   const operations: FhirOperation[] = [validateOperation, patientEverything];
+  const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
     registry,
@@ -71,6 +76,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
       maxPageSize: config.maxPageSize,
       maxBundleEntries: config.maxBundleEntries,
       part2Programs: new Set(config.part2Programs),
+      oauthUris: { token: urls.tokenUrl, introspect: urls.introspectionUrl },
     },
     // Real time, not the injectable clock: consent periods and cache ages are not test fixtures.
     access: accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }),
@@ -78,5 +84,17 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     operations: new Map(operations.map((o) => [o.name, o])),
     derivations: [scoringDerivation],
     profiles,
+  };
+}
+
+/** The authorization server and token check on the same connection (auth/service.ts). */
+export const buildAuthService = openAuthService;
+
+/** The request budgets (platform/rate-limit.ts): per client for the APIs, per address for the token endpoint. */
+export async function buildRateLimits(deps: { config: Config; connection: MongoConnection }): Promise<RateLimits> {
+  const { config, connection } = deps;
+  return {
+    api: await mongoRateLimit(connection.db, { name: 'api', points: config.rateLimitPerMinute, durationSeconds: 60 }),
+    token: await mongoRateLimit(connection.db, { name: 'token', points: config.tokenRateLimitPerMinute, durationSeconds: 60 }),
   };
 }

@@ -12,7 +12,7 @@ import type { SearchParameterRegistry } from '../search/registry';
 import type { FhirRepository, StoreAccess } from '../store/repository';
 import { storeAccessFor } from './access-scope';
 import type { AccessPolicy, AccessRequest, Caller } from './caller';
-import { permits } from './scope-grants';
+import { scopesAllow } from './scopes';
 
 /** Writes to these types can change what a caller sees. */
 const ACCESS_SOURCES: ReadonlySet<string> = new Set(['Patient', 'EpisodeOfCare', 'CareTeam', 'PractitionerRole', 'Coverage', 'Task', 'ServiceRequest', 'Consent']);
@@ -30,7 +30,7 @@ export function accessPolicy(options: AccessPolicyOptions): AccessPolicy {
   let generation = 0;
   return {
     allows(caller: Caller, request: AccessRequest): boolean {
-      return permits(caller.scopes, request);
+      return scopesAllow(caller.scopes, request);
     },
     storeAccess(caller: Caller, repo: FhirRepository): Promise<StoreAccess> {
       const key = JSON.stringify([caller.role, caller.organization, caller.purposes ?? []]);

@@ -1,12 +1,13 @@
 /**
  * Who is calling and what they may do. Every interaction receives a Caller through the
- * RequestContext; the security work (SMART scopes, agency isolation, consent) fills it in from
- * the access token without touching the handlers.
+ * RequestContext. The authentication middleware (http/authentication.ts) is the one place that
+ * makes one: from a valid access token (a registered client), or the unauthenticated caller for
+ * the few public endpoints (the CapabilityStatement), which holds no scope and so is granted
+ * nothing the policy guards.
  */
+import type { ClientRole } from '../store/records';
 import type { FhirRepository, StoreAccess } from '../store/repository';
 
-/** The kinds of client a registration gives; access-scope.ts says what each may see. */
-export type Role = 'agency' | 'ehr' | 'payer' | 'auditor' | 'administrator';
 export type Interaction =
   | 'read'
   | 'vread'
@@ -24,20 +25,56 @@ export type Interaction =
   | 'transaction'
   | 'operation';
 
+/** What a registered client is (agency, ehr, payer, auditor, administrator), which the access
+ *  policy reads beside its scopes; the client record (store/records) holds it. */
+export { CLIENT_ROLES, type ClientRole } from '../store/records';
+
+/** Same as ClientRole: the name the access policy uses. */
+export type Role = ClientRole;
+
 export interface Caller {
-  readonly kind: 'anonymous' | 'user' | 'system';
-  /** Stable identifier used in logs, Provenance and AuditEvent. */
+  /** 'system': a registered client (SMART Backend Services) with a valid token; 'anonymous': no
+   *  token, which only public endpoints (the CapabilityStatement) let through. */
+  readonly kind: 'anonymous' | 'system';
+  /** Stable identifier used in logs, Provenance and AuditEvent: the client_id for a client. */
   readonly id: string;
   readonly display: string;
-  /** SMART v2 style scopes, e.g. "system/*.cruds". */
+  /** The scopes granted in the access token, as written there (SMART v1 or v2, e.g.
+   *  "system/*.cruds", "system/Observation.rs?category=…"); auth/scopes.ts reads them. None
+   *  without a token. */
   readonly scopes: readonly string[];
-  /** The organisation the client acts for (`Organization/<id>`), from its registration. */
+  /** The fields below are a client's (kind 'system'), from its access token; absent otherwise. */
+  readonly clientId?: string;
+  /** The organisation it acts for, `Organization/<id>`; absent also for an administrator or an
+   *  auditor registered for no organisation. */
   readonly organization?: string;
-  /** The kind of client (access-scope.ts): what of the data it may see. */
   readonly role?: Role;
-  /** Purposes of use stated when the token was requested (v3 ActReason codes: TREAT, HPAYMT…). */
+  /** Purposes of use the token states (v3-ActReason codes such as TREAT, HPAYMT), each one the
+   *  client is registered for; empty when it stated none. */
   readonly purposes?: readonly string[];
+  /** The access token's jti: ties an audit record to one token. */
+  readonly tokenId?: string;
+  /** When the access token expires. */
+  readonly expiresAt?: Date;
 }
+
+/** A caller the authentication middleware made from a valid access token. */
+export type ClientCaller = Caller & {
+  readonly kind: 'system';
+  readonly clientId: string;
+  readonly role: Role;
+  readonly purposes: readonly string[];
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+};
+
+/** The caller of a request that presents no token; public endpoints only. */
+export const UNAUTHENTICATED: Caller = Object.freeze({
+  kind: 'anonymous',
+  id: 'anonymous',
+  display: 'Unauthenticated caller',
+  scopes: Object.freeze([]) as readonly string[],
+});
 
 export interface AccessRequest {
   readonly interaction: Interaction;
@@ -54,11 +91,3 @@ export interface AccessPolicy {
   written?(resourceTypes: readonly string[]): void;
 }
 
-/** Until SMART lands every caller is anonymous with full access (issue: security). */
-export const ANONYMOUS_FULL_ACCESS: Caller = Object.freeze({
-  kind: 'anonymous',
-  id: 'anonymous',
-  display: 'Anonymous caller (no authentication configured)',
-  scopes: Object.freeze(['system/*.cruds']),
-  role: 'administrator',
-});

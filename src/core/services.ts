@@ -19,6 +19,8 @@ export interface FhirSettings {
   readonly maxBundleEntries: number;
   /** Organisations (`Organization/<id>`) that are 42 CFR Part 2 programmes: what they write is labelled Part 2. */
   readonly part2Programs: ReadonlySet<string>;
+  /** The OAuth endpoints the CapabilityStatement names in its security section. */
+  readonly oauthUris: { readonly token: string; readonly introspect: string };
 }
 
 /** Where an operation may be invoked. See: https://hl7.org/fhir/R4/operations.html */

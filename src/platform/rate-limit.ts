@@ -15,7 +15,8 @@ export interface RateLimit {
   consume(key: string): Promise<Budget>;
 }
 
-const COLLECTION = 'rate_limits';
+export const RATE_LIMIT_COLLECTION = 'rate_limits';
+const COLLECTION = RATE_LIMIT_COLLECTION;
 
 export async function mongoRateLimit(db: Db, options: { name: string; points: number; durationSeconds: number }): Promise<RateLimit> {
   // The library would create a TTL index, which FerretDB refuses: create the key index ourselves.

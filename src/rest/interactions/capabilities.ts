@@ -33,6 +33,7 @@ export async function capabilities(services: FhirServices, request: FhirRequest,
 export function capabilityStatement(services: FhirServices, served: ReadonlySet<Interaction>): CapabilityStatement {
   const key = [
     services.settings.baseUrl,
+    services.settings.oauthUris.token,
     services.registry.fingerprint(),
     [...services.operations.keys()].join(','),
     [...services.profiles.profiles.keys()].join(','),
@@ -74,8 +75,7 @@ function build(services: FhirServices, served: ReadonlySet<Interaction>): Capabi
           'Paging links are keyset continuations (_cursor): resources written between two pages never shift later pages. ' +
           'Conditional delete removes several matches only with _multiple=true. ' +
           'Binary is read and written in its native form (Content-Type = Binary.contentType, X-Security-Context) unless FHIR JSON is asked for.',
-        // Said plainly until SMART on FHIR arrives: nothing is asked of a caller yet.
-        security: { cors: true, description: 'No authentication: every caller has full access. CORS is answered for browser clients.' },
+        security: smartSecurity(settings.baseUrl, settings.oauthUris),
         interaction: SYSTEM_INTERACTIONS.filter((code) => served.has(code)).map((code) => ({ code })),
         compartment: ['http://hl7.org/fhir/CompartmentDefinition/patient'],
         searchParam: COMMON_PARAMETERS.flatMap((code) => {
@@ -114,6 +114,27 @@ function build(services: FhirServices, served: ReadonlySet<Interaction>): Capabi
         })),
       },
     ],
+  };
+}
+
+/**
+ * SMART on FHIR: every interaction but this CapabilityStatement needs a Bearer access token from
+ * the token endpoint (SMART Backend Services). The endpoints are published where SMART 2 clients
+ * look, {base}/.well-known/smart-configuration, and named here in words. The R4 oauth-uris
+ * extension is left out on purpose: its definition requires an `authorize` endpoint (there is
+ * none: no user-facing launch) and knows no `introspect`, so the HL7 validator rejects it
+ * (npm run interop:validate).
+ * See: https://hl7.org/fhir/smart-app-launch/conformance.html
+ */
+function smartSecurity(baseUrl: string, uris: { token: string; introspect: string }): NonNullable<CapabilityStatement['rest']>[number]['security'] {
+  return {
+    cors: true,
+    service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }], text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)' }],
+    description:
+      'SMART Backend Services: a registered client signs a JWT assertion (RS384 or ES384) and exchanges it at the token endpoint ' +
+      `(${uris.token}, client_credentials) for a short-lived access token, sent as Authorization: Bearer. ` +
+      `Scopes are SMART v1 (system/Patient.read) or v2 (system/Patient.rs). Discovery: ${baseUrl}/.well-known/smart-configuration; ` +
+      `introspection: ${uris.introspect}. CORS is answered for browser clients.`,
   };
 }
 

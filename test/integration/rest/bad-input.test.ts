@@ -1,5 +1,6 @@
 // Every bad input gets its status and an OperationOutcome, and nothing is stored.
 import request from 'supertest';
+import { databaseContents } from '../../support/database';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
 
 let t: TestApp;
@@ -11,13 +12,9 @@ afterAll(async () => {
 });
 
 /** How many documents the database holds across every collection. */
+/** Every stored document but CaseBridge's operational records (token ledger, request budgets): support/database.ts. */
 async function storedDocuments(): Promise<number> {
-  const collections = await t.database.connection.db.listCollections({}, { nameOnly: true }).toArray();
-  let total = 0;
-  for (const c of collections) {
-    total += await t.database.connection.db.collection(c.name).countDocuments();
-  }
-  return total;
+  return Object.values(await databaseContents(t.database.connection.db)).reduce((n, docs) => n + docs.length, 0);
 }
 
 function expectOutcome(res: request.Response, status: number, code: string) {

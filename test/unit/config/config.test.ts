@@ -11,8 +11,19 @@ describe('loadConfig', () => {
       defaultPageSize: 20,
       maxPageSize: 1000,
       corsOrigins: '*',
+      publicUrl: 'http://localhost:8080',
+      accessTokenSeconds: 300,
+      jwksFetchTimeoutMs: 5000,
     });
     expect(config.mongodbUri).toBeUndefined();
+  });
+
+  test.each([
+    ['BASE_URL ending in /fhir: BASE_URL without it', { BASE_URL: 'https://cb.example.org/casebridge/fhir/' }, 'https://cb.example.org/casebridge'],
+    ['any other BASE_URL: its origin', { BASE_URL: 'https://cb.example.org/r4' }, 'https://cb.example.org'],
+    ['PUBLIC_URL when set', { BASE_URL: 'https://cb.example.org/fhir', PUBLIC_URL: 'https://auth.example.org/cb/' }, 'https://auth.example.org/cb'],
+  ])('the public URL (OAuth endpoints, token issuer): %s', (_title, env, publicUrl) => {
+    expect(loadConfig(env).publicUrl).toBe(publicUrl);
   });
 
   test('CORS_ORIGINS takes a comma-separated list of origins', () => {
@@ -34,6 +45,10 @@ describe('loadConfig', () => {
     ['an origin with a path', { CORS_ORIGINS: 'https://a.example.org/app' }, /^CORS_ORIGINS must be \*/],
     ['a Part 2 programme that is not an Organization', { PART2_PROGRAMS: 'Practitioner/x' }, /^PART2_PROGRAMS must be a comma-separated list of Organization/],
     ['an access cache of an hour', { ACCESS_CACHE_SECONDS: '3600' }, /^ACCESS_CACHE_SECONDS must be an integer/],
+    ['a relative PUBLIC_URL', { PUBLIC_URL: 'auth.example.org' }, /^PUBLIC_URL must be an absolute/],
+    ['a PUBLIC_URL with a query', { PUBLIC_URL: 'https://a.example.org/?x=1' }, /^PUBLIC_URL must be an absolute/],
+    ['an access token lifetime under 30 s', { ACCESS_TOKEN_SECONDS: '5' }, /^ACCESS_TOKEN_SECONDS must be an integer from 30 to 3600/],
+    ['an access token lifetime over an hour', { ACCESS_TOKEN_SECONDS: '86400' }, /^ACCESS_TOKEN_SECONDS must be an integer/],
   ])('%s stops start-up', (_title, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -12,8 +12,9 @@ import { askedResults, checkWrite, derive, prepareWrite, unitWrites } from '../.
 import { FhirError } from '../../../src/fhir/outcomes';
 import type { PlannedWrite, WriteResult } from '../../../src/store/repository';
 import { refusal } from '../../support/errors';
+import { clientCaller } from '../../support/callers';
 
-const ctx: RequestContext = { requestId: 'r1', caller: { kind: 'system', id: 'c', display: 'C', scopes: [] }, log: pino({ level: 'silent' }), prefer: {} };
+const ctx: RequestContext = { requestId: 'r1', caller: clientCaller({ id: 'c', display: 'C' }), log: pino({ level: 'silent' }), prefer: {} };
 
 function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: Derivation[]; part2Programs?: string[] } = {}) {
   const asked: string[] = [];

@@ -12,9 +12,10 @@ import { FhirError } from '../../../src/fhir/outcomes';
 import { processBundle } from '../../../src/rest/bundle/bundle-processor';
 import { assertBundle, entryError, parseEntry, transactionOrder } from '../../../src/rest/bundle/entries';
 import { failure } from '../../support/errors';
+import { clientCaller } from '../../support/callers';
 
 const BASE = 'http://casebridge.test/fhir';
-const ctx: RequestContext = { requestId: 'r1', caller: { kind: 'system', id: 'c', display: 'C', scopes: [] }, log: pino({ level: 'silent' }), prefer: {} };
+const ctx: RequestContext = { requestId: 'r1', caller: clientCaller({ id: 'c', display: 'C' }), log: pino({ level: 'silent' }), prefer: {} };
 
 describe('parseEntry: entry.request as a FhirRequest', () => {
   test('a relative URL with a query, and the conditional headers', () => {

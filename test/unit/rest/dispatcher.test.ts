@@ -7,10 +7,11 @@ import { FhirError } from '../../../src/fhir/outcomes';
 import { type Hook, authorizeInteraction, createDispatcher } from '../../../src/rest/dispatcher';
 import type { Route } from '../../../src/rest/route-table';
 import pino from 'pino';
+import { clientCaller } from '../../support/callers';
 
 const ctx: RequestContext = {
   requestId: 'r1',
-  caller: { kind: 'system', id: 'client-a', display: 'Client A', scopes: ['system/Patient.rs'] },
+  caller: clientCaller({ id: 'client-a', display: 'Client A', scopes: ['system/Patient.rs'] }),
   log: pino({ level: 'silent' }),
   prefer: {},
 };
