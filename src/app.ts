@@ -1,18 +1,21 @@
 /**
  * createApp: the HTTP application, without opening a port (tests drive it with supertest).
- * Middleware order: security headers → CORS → compression → request id and logging → health →
- * OAuth endpoints and SMART discovery (public; the token endpoint has a budget per address) →
- * authentication (Bearer token → Caller; the CapabilityStatement and the case API's OpenAPI
- * document stay public) → the client's request budget (429) → FHIR API (raw body, size limit) →
- * case API (/cm/v1) → not found → error handler. Nothing is read from a request body before its
- * token is checked.
+ * Middleware order: audit context → security headers → CORS → compression → request id and
+ * logging → health → OAuth endpoints and SMART discovery (public; the token endpoint has a budget
+ * per address) → authentication (Bearer token → Caller; the CapabilityStatement and the case
+ * API's OpenAPI document stay public) → the client's request budget (429) → FHIR API (raw body,
+ * size limit; audit and access check as route-table hooks) → case API (/cm/v1) → not found →
+ * error handler (which audits what was refused before reaching an interaction). Nothing is read
+ * from a request body before its token is checked.
  */
 import compression from 'compression';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import type { AuthService } from './auth/service';
+import { storeAuditLog } from './audit/audit-log';
 import type { Caller } from './auth/caller';
+import type { AuthService } from './auth/service';
 import { FhirError } from './fhir/outcomes';
+import { auditContext } from './http/audit';
 import { authentication, publicRead } from './http/authentication';
 import { caseApi } from './http/case-api';
 import { type CorsOrigins, corsPolicy } from './http/cors';
@@ -25,7 +28,8 @@ import { requestContext } from './http/request-context';
 import type { FhirServices } from './core/services';
 import type { Logger } from './platform/logger';
 import type { RateLimit } from './platform/rate-limit';
-import { createDispatcher } from './rest/dispatcher';
+import { auditInteractions } from './rest/audit-hook';
+import { authorizeInteraction, createDispatcher } from './rest/dispatcher';
 
 export interface AppDependencies {
   readonly services: FhirServices;
@@ -55,6 +59,10 @@ export function createApp(deps: AppDependencies): Express {
   // The client's address comes from the socket unless the deployment names its proxies.
   app.set('trust proxy', deps.trustProxy ?? false);
   const perClient = rateLimited(deps.rateLimits.api, (_req, res) => (res.locals.caller as Caller | undefined)?.clientId);
+  // Audit (docs/security.md#audit): every request is recorded before it is answered, refusals
+  // included; AuditEvents go straight to the unscoped store.
+  const audit = storeAuditLog(deps.services.repo);
+  app.use(auditContext({ log: audit, source: { baseUrl: deps.services.settings.baseUrl }, now: deps.services.now, logger: deps.logger }));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(deps.corsOrigins ?? '*'));
   // gzip when asked (Accept-Encoding): search Bundles, $everything and the 1.4 MB CapabilityStatement
@@ -65,12 +73,14 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/auth', rateLimited(deps.rateLimits.token, (req) => (req.method === 'POST' ? req.ip : undefined)));
   app.use(oauthRoutes(deps.auth));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.
+  // Hooks run outermost first: the audit sees the access check's refusals too.
+  const dispatch = createDispatcher({ services: deps.services, hooks: [auditInteractions({ log: audit, repo: deps.services.repo }), authorizeInteraction] });
   app.use(
     '/fhir',
     authentication(deps.auth, publicRead('/metadata')),
     perClient,
     express.raw({ type: () => true, limit: deps.bodyLimitBytes }),
-    fhirEndpoint(createDispatcher({ services: deps.services })),
+    fhirEndpoint(dispatch),
   );
   // The case-management API (docs/case-api.md): commands and case views over the same store.
   app.use('/cm/v1', authentication(deps.auth, publicRead('/openapi.json')), perClient, caseApi(deps.services, deps.bodyLimitBytes));

@@ -20,6 +20,7 @@ import type { RequestContext } from '../core/context';
 import type { FhirServices } from '../core/services';
 import { type PreparedWrite, patientsWritten, prepareWrite, unitWrites, writeConditionally } from '../core/write-pipeline';
 import { FhirError } from '../fhir/outcomes';
+import { compartmentPatients } from '../search/compartment';
 import type { SearchRequest } from '../search/request';
 import { type PlannedWrite, readIfPresent } from '../store/repository';
 import { COMMAND_HASH_SYSTEM, IdFactory, commandHash, idPrefix, storedHash } from './idempotency';
@@ -70,6 +71,8 @@ export interface CommandResult {
   readonly status: 200 | 201;
   readonly replayed: boolean;
   readonly receipt: CommandReceipt;
+  /** `Patient/<id>` of the patients whose record it wrote to (for the audit; not part of the receipt). */
+  readonly patients: readonly string[];
 }
 
 export interface PlanInput<P> {
@@ -126,15 +129,16 @@ export async function runCommand<P extends { recordedBy?: string }>(
   const conditions = command.conditions?.(services, payload) ?? [];
   for (let attempt = 1; ; attempt++) {
     try {
-      const { outcome: receipt } = await writeConditionally(services, conditions, async () => {
+      const { outcome } = await writeConditionally(services, conditions, async () => {
         const now = services.now();
         const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
         const prepared = await preparedPlan(services, ctx, plan);
         const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
-        prepared.push(await prepareWrite(services, ctx, created(provenance)));
-        return { prepared, outcome: receiptOf(provenance, command.name, plan.caseId) };
+        const patients = patientsOf(services, unitWrites(prepared));
+        prepared.push(await prepareWrite(services, ctx, created(provenance), patientsWritten(plan.writes)));
+        return { prepared, outcome: { receipt: receiptOf(provenance, command.name, plan.caseId), patients } };
       });
-      return { status: 201, replayed: false, receipt };
+      return { status: 201, replayed: false, ...outcome };
     } catch (err) {
       if (request.idempotencyKey !== undefined && err instanceof FhirError && err.status === 409) {
         // A concurrent run of the same command may have won the race for our ids.
@@ -177,7 +181,14 @@ async function replayOf(
     });
   }
   const caseId = args.params.caseId ?? provenance.target.map((t) => localReference(t)).find((r) => r?.startsWith('EpisodeOfCare/'))?.slice('EpisodeOfCare/'.length);
-  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? '') };
+  // The patients it wrote to then: those it created or named (a replay reads no more than its Provenance).
+  const patients = provenance.target.flatMap((t) => localReference(t) ?? []).filter((r) => r.startsWith('Patient/'));
+  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? ''), patients };
+}
+
+/** `Patient/<id>` of every patient whose record the writes are in (their Patient compartments). */
+function patientsOf(services: FhirServices, writes: readonly PlannedWrite[]): string[] {
+  return [...new Set(writes.flatMap((w) => (w.kind === 'delete' ? [] : compartmentPatients(w.resource, services.registry))))];
 }
 
 /** The version each write will make: 1 for a create (or an update that creates), the next one for a compare-and-set. */

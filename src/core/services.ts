@@ -8,6 +8,7 @@ import type { ConformancePackage } from '../fhir/profiles';
 import type { SearchParameterRegistry } from '../search/registry';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirRepository, PlannedWrite, StoreAccess } from '../store/repository';
+import type { Disclosures } from './disclosures';
 import type { RequestContext } from './context';
 import type { FhirRequest, FhirResponse } from './exchange';
 
@@ -57,6 +58,8 @@ export interface FhirServices {
   readonly profiles: ConformancePackage;
   /** When these are one request's services (core/scoped-services): what its caller may see, as `repo` applies it. */
   readonly storeAccess?: StoreAccess;
+  /** One request's services: the sensitive resources its `repo` has shown outside their owner, for the audit. */
+  readonly disclosures?: Disclosures;
 }
 
 /**

@@ -10,10 +10,12 @@
  * https://hl7.org/fhir/R4/http.html#capabilities (the CapabilityStatement is public)
  */
 import type { NextFunction, Request, Response } from 'express';
+import { bearerTokenOf, claimedClientId } from '../auth/claimed-client';
 import { OAuthError } from '../auth/oauth-error';
 import { type AuthService, MissingBearerToken } from '../auth/service';
 import { FhirError } from '../fhir/outcomes';
 import type { Logger } from '../platform/logger';
+import { auditAuthentication } from './audit';
 
 const REALM = 'CaseBridge';
 
@@ -45,7 +47,11 @@ export function authentication(auth: AuthService, isPublic: (req: Request) => bo
       }
       if (error instanceof OAuthError) {
         res.setHeader('WWW-Authenticate', bearerChallenge(error.description));
-        next(new FhirError('UNAUTHENTICATED', `The access token is not valid: ${error.description}`));
+        // The refusal is recorded with the client the token claimed (unverified), before the 401.
+        await auditAuthentication(res, { clientId: claimedClientId(bearerTokenOf(req.get('authorization'))), succeeded: false, reason: error.description }).then(
+          () => next(new FhirError('UNAUTHENTICATED', `The access token is not valid: ${error.description}`)),
+          next,
+        );
         return;
       }
       next(error);

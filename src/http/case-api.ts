@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { COMMAND_ENDPOINTS } from '../casemgmt/api';
+import { caseListAudit, caseViewAudit, commandAudit } from '../casemgmt/audit';
 import { caseList, caseView } from '../casemgmt/case-view';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
@@ -13,6 +14,7 @@ import { servicesFor } from '../core/scoped-services';
 import type { FhirServices } from '../core/services';
 import { stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
+import { audited } from './audit';
 import { parseJsonBody } from './json-body';
 import { requestContextOf } from './request-context';
 
@@ -32,23 +34,30 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
   router.get(route('GET', '/openapi.json'), (_req, res) => {
     sendJson(res, 200, openApiDocument());
   });
+  // Every call below is audited (http/audit.ts audited): recorded before its answer leaves.
   router.get(route('GET', '/cases'), handle(async (req, res) => {
-    const client = req.query.client;
+    const client = typeof req.query.client === 'string' ? req.query.client : undefined;
     const ctx = requestContextOf(res, {});
-    sendJson(res, 200, await caseList(await servicesFor(services, ctx), ctx, typeof client === 'string' ? client : undefined));
+    const scoped = await servicesFor(services, ctx);
+    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, client), facts: () => caseListAudit(client, `${req.method} ${req.originalUrl}`) });
+    sendJson(res, 200, list);
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
+    const caseId = String(req.params.caseId);
     const ctx = requestContextOf(res, {});
-    sendJson(res, 200, await caseView(await servicesFor(services, ctx), ctx, String(req.params.caseId)));
+    const scoped = await servicesFor(services, ctx);
+    sendJson(res, 200, await audited(res, { services: scoped, work: () => caseView(scoped, ctx, caseId), facts: (answer) => caseViewAudit(caseId, answer) }));
   }));
   for (const endpoint of COMMAND_ENDPOINTS) {
     const path = route(endpoint.method, endpoint.path);
     const handler = handle(async (req, res) => {
       const ctx = requestContextOf(res, {});
-      const result = await runCommand(await servicesFor(services, ctx), ctx, endpoint.command, {
-        params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
-        body: commandBody(req),
-        ...optionalKey(req.get('idempotency-key')),
+      const scoped = await servicesFor(services, ctx);
+      const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
+      const result = await audited(res, {
+        services: scoped,
+        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')) }),
+        facts: (answer) => commandAudit(endpoint.command.name, params, answer),
       });
       res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -6,9 +6,11 @@
  * there. See: https://hl7.org/fhir/smart-app-launch/conformance.html#using-well-known
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import { claimedClientId } from '../auth/claimed-client';
 import { OAuthError } from '../auth/oauth-error';
 import { type AuthService, MissingBearerToken } from '../auth/service';
 import type { FormParameters } from '../auth/token-endpoint';
+import { auditAuthentication } from './audit';
 import { bearerChallenge } from './authentication';
 
 const FORM = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
@@ -19,8 +21,14 @@ export function oauthRoutes(auth: AuthService): Router {
   const router = Router();
   const form = express.raw({ type: () => true, limit: FORM_LIMIT_BYTES });
 
+  // Every token request is recorded (issued, or refused with why) before it is answered.
   router.post('/auth/token', form, answer(async (req, res) => {
-    sendJson(res, 200, await auth.token(formParameters(req)), { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    const issued = await auth.token(formParameters(req)).catch(async (error: unknown) => {
+      if (error instanceof OAuthError) await auditAuthentication(res, { clientId: claimedClientId(assertionOf(req)), succeeded: false, reason: `${error.code}: ${error.description}` });
+      throw error;
+    });
+    await auditAuthentication(res, { clientId: claimedClientId(issued.access_token), succeeded: true });
+    sendJson(res, 200, issued, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
   }));
   router.post('/auth/introspect', form, answer(async (req, res) => {
     sendJson(res, 200, await auth.introspect(formParameters(req), req.get('authorization')), { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
@@ -48,6 +56,12 @@ export function oauthRoutes(auth: AuthService): Router {
     sendJson(res, status, { error: 'invalid_request', error_description: status === 413 ? `the body exceeds ${FORM_LIMIT_BYTES} bytes` : 'the body could not be read' });
   });
   return router;
+}
+
+/** The client assertion of a token request, if its body holds one (for the audit record only). */
+function assertionOf(req: Request): string | undefined {
+  const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  return new URLSearchParams(body).get('client_assertion') ?? undefined;
 }
 
 /** The body as ordered name/value pairs; only the form encoding OAuth requires (RFC 6749 §3.2). */

@@ -15,7 +15,9 @@ export function compartmentPatients(resource: Resource, registry: SearchParamete
   for (const code of params) {
     const refs = index[code]?.r;
     for (const ref of Array.isArray(refs) ? refs : refs === undefined ? [] : [refs]) {
-      if (typeof ref === 'string' && ref.startsWith('Patient/')) patients.add(ref);
+      // A versioned reference (Patient/1/_history/2, as Provenance.target has) is about Patient/1.
+      const patient = typeof ref === 'string' ? /^Patient\/[^/]+/.exec(ref)?.[0] : undefined;
+      if (patient) patients.add(patient);
     }
   }
   return [...patients];

@@ -136,6 +136,25 @@ export interface AccessScope {
   readonly obligations: ReadonlyMap<string, Coding>;
   /** Labels (`system|code`) an update may not remove from the version it replaces. */
   readonly retainedLabels: ReadonlySet<string>;
+  /**
+   * Told of every resource this scope shows a caller that does not own it while it carries one
+   * of the `sensitive` labels — a disclosure under consent, which the audit records (one
+   * request's scope carries it: core/scoped-services.ts).
+   */
+  readonly onDisclosure?: (disclosure: Disclosure) => void;
+}
+
+/** A sensitive resource shown outside the organisation that owns it (AccessScope.onDisclosure). */
+export interface Disclosure {
+  /** `Type/id`. */
+  readonly reference: string;
+  readonly versionId?: string;
+  /** The sensitive labels it carries (`system|code`). */
+  readonly labels: readonly string[];
+  /** `Patient/<id>` of the patients whose record it is. */
+  readonly patients: readonly string[];
+  /** The organisation that owns it (`Organization/<id>`), when one does. */
+  readonly custodian?: string;
 }
 
 /** How a request reaches the store: what it may see (`scope`; absent: everything) and whom its writes belong to. */

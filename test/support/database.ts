@@ -66,14 +66,17 @@ function currentTestPath(): string | undefined {
 /**
  * Every document of every collection, by collection, in `_id` order: a test that expects "no
  * trace" expects this not to change. An empty collection (made by index creation) holds no data
- * and is left out, and so are the authorization server's records (store/records) and the
- * request budgets (platform/rate-limit): every request the harness sends counts against its
- * client's budget and its token requests write records, whatever the test does.
+ * and is left out, and so are the authorization server's records (store/records), the request
+ * budgets (platform/rate-limit) and the audit log (AuditEvent): every request the harness sends
+ * counts against its client's budget and is recorded in the audit log, refused ones included
+ * (docs/security.md#audit), and its token requests write records, whatever the test does — so
+ * "no trace" means no trace in the data.
  */
 export async function databaseContents(db: MongoConnection['db']): Promise<Record<string, unknown[]>> {
   const collections = await db.listCollections({}, { nameOnly: true }).toArray();
   const result: Record<string, unknown[]> = {};
-  for (const name of collections.map((c) => c.name).filter((n) => !RECORD_COLLECTIONS.includes(n) && n !== RATE_LIMIT_COLLECTION).sort()) {
+  const operational = new Set([...RECORD_COLLECTIONS, RATE_LIMIT_COLLECTION, 'AuditEvent']);
+  for (const name of collections.map((c) => c.name).filter((n) => !operational.has(n)).sort()) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     if (docs.length > 0) result[name] = docs;
   }

@@ -58,10 +58,16 @@ export function isVisible(scope: AccessScope, type: string, doc: Document): bool
   return [...scope.sensitive].every(([label, consented]) => !labels.includes(label) || owned || patients.some((p) => consented.has(p)));
 }
 
-/** What a non-owner is shown of `resource`: the obligations its labels carry, added to meta.security. */
+/**
+ * What a non-owner is shown of `resource`: the obligations its labels carry, added to
+ * meta.security; a sensitive one is reported to the scope's onDisclosure (the audit's record of
+ * disclosures). Every resource a scoped read, search, include or history shows passes here.
+ */
 export function disclosed(scope: AccessScope, doc: Document, resource: Resource): Resource {
-  if (scope.obligations.size === 0 || (scope.owner !== undefined && doc.owner === scope.owner)) return resource;
+  const reporting = scope.onDisclosure !== undefined && scope.sensitive.size > 0;
+  if ((scope.obligations.size === 0 && !reporting) || (scope.owner !== undefined && doc.owner === scope.owner)) return resource;
   const labels = new Set(storedTerms(doc, SECURITY, 't'));
+  if (reporting) reportDisclosure(scope, doc, resource, labels);
   const security = resource.meta?.security ?? [];
   const added: Coding[] = [];
   for (const [label, obligation] of scope.obligations) {
@@ -80,10 +86,22 @@ export function assertLabelsKept(retained: ReadonlySet<string>, current: Documen
   }
 }
 
+function reportDisclosure(scope: AccessScope, doc: Document, resource: Resource, labels: ReadonlySet<string>): void {
+  const sensitive = [...scope.sensitive.keys()].filter((label) => labels.has(label));
+  if (sensitive.length === 0) return;
+  scope.onDisclosure?.({
+    reference: `${resource.resourceType}/${resource.id ?? String(doc._id)}`,
+    ...(resource.meta?.versionId !== undefined ? { versionId: resource.meta.versionId } : {}),
+    labels: sensitive,
+    patients: compartmentsOf(resource.resourceType, doc),
+    ...(typeof doc.owner === 'string' ? { custodian: doc.owner } : {}),
+  });
+}
+
 /** `Patient/<id>` of every patient whose compartment holds the document. */
 function compartmentsOf(type: string, doc: Document): string[] {
   const params = patientCompartment().get(type) ?? [];
-  return params.flatMap((code) => (code === '_id' ? (type === 'Patient' ? [`Patient/${String(doc._id)}`] : []) : storedTerms(doc, code, 'r').filter((r) => r.startsWith('Patient/'))));
+  return params.flatMap((code) => (code === '_id' ? (type === 'Patient' ? [`Patient/${String(doc._id)}`] : []) : storedTerms(doc, code, 'r').filter((r) => /^Patient\/[^/]+$/.test(r))));
 }
 
 /**

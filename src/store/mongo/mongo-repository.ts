@@ -247,7 +247,12 @@ export class MongoRepository implements FhirRepository {
     if (access && scope.level === 'instance') {
       await this.visibleCurrent(scope.resourceType, scope.id);
     }
-    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, query);
+    // Types the caller may never see (AuditEvent) stay out of system history altogether: the audit
+    // log grows with every request and would otherwise thin out every page.
+    const listed = access && scope.level === 'system' && access.closedTypes.size > 0
+      ? { ...query, types: (query.types ?? (await this.resourceTypesWithData())).filter((t) => !access.closedTypes.has(t)) }
+      : query;
+    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, listed);
     if (!access) {
       return page;
     }

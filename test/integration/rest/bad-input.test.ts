@@ -1,4 +1,5 @@
-// Every bad input gets its status and an OperationOutcome, and nothing is stored.
+// Every bad input gets its status and an OperationOutcome, and nothing is stored but the record of
+// its refusal in the audit log.
 import request from 'supertest';
 import { databaseContents } from '../../support/database';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
@@ -11,10 +12,14 @@ afterAll(async () => {
   await t.close();
 });
 
-/** How many documents the database holds across every collection. */
-/** Every stored document but CaseBridge's operational records (token ledger, request budgets): support/database.ts. */
+/** Every stored document but CaseBridge's operational records (token ledger, request budgets, audit log): support/database.ts. */
 async function storedDocuments(): Promise<number> {
   return Object.values(await databaseContents(t.database.connection.db)).reduce((n, docs) => n + docs.length, 0);
+}
+
+/** How many AuditEvents the audit log holds (docs/security.md#audit: every request, refused ones included). */
+function auditEvents(): Promise<number> {
+  return t.database.connection.db.collection('AuditEvent').countDocuments();
 }
 
 function expectOutcome(res: request.Response, status: number, code: string) {
@@ -63,11 +68,13 @@ const cases: Case[] = [
   ['an unknown operation is 404', () => request(t.app).post('/fhir/Patient/$teleport').set('Content-Type', FHIR_JSON).send({}), 404, 'not-supported'],
 ];
 
-test.each(cases)('%s, and nothing is stored', async (_title, send, status, code) => {
+test.each(cases)('%s, and nothing is stored but one AuditEvent of the refusal', async (_title, send, status, code) => {
   const before = await storedDocuments();
+  const audited = await auditEvents();
   const res = await send();
   expectOutcome(res, status, code);
   expect(await storedDocuments()).toBe(before);
+  expect(await auditEvents()).toBe(audited + 1);
 });
 
 test('validation issues locate each problem with a FHIRPath expression', async () => {
