@@ -5,6 +5,7 @@
  * See: https://hl7.org/fhir/R4/capabilitystatement.html and http.html#capabilities
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { AUDIT_TYPES } from '../../auth/access-scope';
 import type { Interaction } from '../../auth/caller';
 import type { FhirRequest, FhirResponse } from '../../core/exchange';
 import type { FhirServices } from '../../core/services';
@@ -19,6 +20,7 @@ let cached: { key: string; statement: CapabilityStatement } | undefined;
 /** The interactions a CapabilityStatement lists, in the order it lists them, at each level. */
 const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'search-system', 'history-system'] as const;
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+const WRITES: ReadonlySet<string> = new Set(['update', 'patch', 'delete', 'create']);
 
 /** `served`: the interactions the route table serves. */
 export async function capabilities(services: FhirServices, request: FhirRequest, served: ReadonlySet<Interaction>): Promise<FhirResponse> {
@@ -88,14 +90,13 @@ function build(services: FhirServices, served: ReadonlySet<Interaction>): Capabi
           profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
           // Our profiles of the type: a write that claims one is checked against it (422 when it fails).
           ...listed('supportedProfile', services.profiles.supportedProfiles(type)),
-          interaction: TYPE_INTERACTIONS.filter((code) => served.has(code)).map((code) => ({ code })),
+          // AuditEvents are CaseBridge's own record: clients read and search them, never write them.
+          interaction: TYPE_INTERACTIONS.filter((code) => served.has(code) && !(AUDIT_TYPES.has(type) && WRITES.has(code))).map((code) => ({ code })),
           versioning: 'versioned-update',
           readHistory: true,
-          updateCreate: true,
-          conditionalCreate: true,
+          ...(AUDIT_TYPES.has(type) ? {} : { updateCreate: true, conditionalCreate: true }),
           conditionalRead: 'full-support',
-          conditionalUpdate: true,
-          conditionalDelete: 'multiple',
+          ...(AUDIT_TYPES.has(type) ? {} : { conditionalUpdate: true, conditionalDelete: 'multiple' as const }),
           referencePolicy: ['literal', 'logical', 'local'],
           searchInclude: ['*', ...registry.list(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`)],
           ...listed('searchRevInclude', revIncludes.get(type) ?? []),

@@ -40,11 +40,15 @@ describe('CapabilityStatement', () => {
   test('lists every R4 resource type once, each with the interactions the router implements', () => {
     const resources = statement.rest?.[0]?.resource ?? [];
     expect(resources.map((r) => r.type).sort()).toEqual([...R4_RESOURCE_TYPES].sort());
-    for (const resource of resources) {
+    for (const resource of resources.filter((r) => r.type !== 'AuditEvent')) {
       expect(resource.interaction?.map((i) => i.code)).toEqual(INSTANCE_AND_TYPE);
       expect(resource.versioning).toBe('versioned-update');
       expect(resource.conditionalDelete).toBe('multiple');
     }
+    // AuditEvents are CaseBridge's own record: read and searched (by auditors), never written by clients.
+    const audit = resources.find((r) => r.type === 'AuditEvent');
+    expect(audit?.interaction?.map((i) => i.code)).toEqual(['read', 'vread', 'history-instance', 'history-type', 'search-type']);
+    expect([audit?.conditionalCreate, audit?.conditionalUpdate, audit?.conditionalDelete, audit?.updateCreate]).toEqual([undefined, undefined, undefined, undefined]);
     expect(statement.rest?.[0]?.interaction?.map((i) => i.code).sort()).toEqual(['batch', 'history-system', 'search-system', 'transaction']);
   });
 
