@@ -46,9 +46,16 @@ export const NATIVE_CONSTRAINTS: ReadonlySet<string> = new Set(['ele-1', 'txt-1'
  * - `descendants().as(T)`: fhirpath.js refuses `as` on a collection (FHIRPath N1 wants a
  *   singleton), the HL7 engine filters like ofType(T) (dom-3);
  * - ras-2 `probability is decimal implies …`: `is` on an absent probability is empty in
- *   fhirpath.js, false in the HL7 engine; a prediction without a probabilityDecimal is valid.
+ *   fhirpath.js, false in the HL7 engine; a prediction without a probabilityDecimal is valid;
+ * - the regexes of eld-16 and eld-19, which JavaScript (unicode mode) refuses for their needless escapes.
  */
-const REWRITES: ReadonlyArray<[RegExp, string]> = [[/descendants\(\)\.as\(/g, 'descendants().ofType(']];
+const REWRITES: ReadonlyArray<[RegExp, string]> = [
+  [/descendants\(\)\.as\(/g, 'descendants().ofType('],
+  // Regexes in matches() (eld-16, eld-19) escape characters that need no escape (`\@`, `\:`,
+  // `\'`): XML Schema and Java allow it, a JavaScript unicode-mode regex does not.
+  [/\\\\\\'/g, "\\'"],
+  [/\\\\([^\\^$.*+?()[\]{}|/\-dDwWsSbBnrtfv0-9uxcpPk'])/g, '$1'],
+];
 const REPLACED: Readonly<Record<string, string>> = {
   'ras-2': 'probability.empty() or (probability is decimal).not() or (probability as decimal) <= 100',
 };
@@ -97,10 +104,24 @@ function findLocal(reference: string): JsonObject | undefined {
   return undefined;
 }
 
+/**
+ * not() as the HL7 validator's engine computes it: the negation of the collection's truth, so
+ * that an empty collection gives true (FHIRPath N1 says empty). R4's invariants rely on it:
+ * ref-1 (`reference.startsWith('#').not() or …`) holds for a Reference without a reference
+ * (identifier only), as every R4 example assumes.
+ */
+function notAsReferenceValidator(inputs: unknown[]): boolean[] {
+  const only: unknown = inputs.length === 1 ? (inputs[0] as { valueOf(): unknown }).valueOf() : undefined;
+  return [!(typeof only === 'boolean' ? only : inputs.length > 0)];
+}
+
 const OPTIONS = {
   resolveInternalTypes: false,
   traceFn: () => undefined,
-  userInvocationTable: { resolve: { fn: resolveLocally, arity: { 0: [] } } },
+  userInvocationTable: {
+    resolve: { fn: resolveLocally, arity: { 0: [] } },
+    not: { fn: notAsReferenceValidator, arity: { 0: [] } },
+  },
 };
 
 /** The compiled expression of a constraint declared on `base` (an element path or a type name). */
