@@ -27,7 +27,7 @@ export interface JsonSchemaValidator {
 }
 
 /** Must match GENERATOR_VERSION in scripts/gen-validator.cjs. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const GENERATED_FILE = path.join('generated', 'fhir-validate.cjs');
 
 let jsonSchemaValidatorInstance: JsonSchemaValidator | undefined;

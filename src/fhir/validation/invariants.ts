@@ -29,7 +29,8 @@ export interface InvariantScope {
 
 export type InvariantResult =
   | { outcome: 'pass' }
-  | { outcome: 'fail' }
+  /** `unmatched`: what the expression traced under that label (dom-3: the orphan contained ids). */
+  | { outcome: 'fail'; unmatched: unknown[] }
   /** The engine could not evaluate it, or it needs a resource that is not at hand. */
   | { outcome: 'unknown'; reason: string };
 
@@ -43,6 +44,7 @@ export const NATIVE_CONSTRAINTS: ReadonlySet<string> = new Set(['ele-1', 'txt-1'
 /**
  * Expressions rewritten before compiling, each equivalent to what the R4 author meant and to what
  * the HL7 validator's engine computes:
+ * - `is Boolean` (que-7): true for a FHIR boolean in the HL7 engine, false in fhirpath.js;
  * - `descendants().as(T)`: fhirpath.js refuses `as` on a collection (FHIRPath N1 wants a
  *   singleton), the HL7 engine filters like ofType(T) (dom-3);
  * - ras-2 `probability is decimal implies …`: `is` on an absent probability is empty in
@@ -51,6 +53,8 @@ export const NATIVE_CONSTRAINTS: ReadonlySet<string> = new Set(['ele-1', 'txt-1'
  */
 const REWRITES: ReadonlyArray<[RegExp, string]> = [
   [/descendants\(\)\.as\(/g, 'descendants().ofType('],
+  // que-7 asks `answer is Boolean` (System.Boolean); the HL7 engine takes a FHIR boolean for it.
+  [/\bis Boolean\b/g, 'is boolean'],
   // Regexes in matches() (eld-16, eld-19) escape characters that need no escape (`\@`, `\:`,
   // `\'`): XML Schema and Java allow it, a JavaScript unicode-mode regex does not.
   [/\\\\\\'/g, "\\'"],
@@ -66,6 +70,22 @@ const compiled = new Map<string, Compiled | Error>();
 /** Set while an expression runs (evaluation is synchronous): what resolve() may look in. */
 let scopeInUse: InvariantScope | undefined;
 let unresolved = false;
+let traced: unknown[] = [];
+
+/** A value as JSON: fhirpath.js hands traces over as its nodes (`data`) or boxed primitives. */
+function plainValue(value: unknown): unknown {
+  if (isObject(value) && 'data' in value) {
+    return (value as { data: unknown }).data;
+  }
+  return typeof value === 'object' && value !== null ? (value as { valueOf(): unknown }).valueOf() : value;
+}
+
+/** trace('unmatched', …) names what failed (dom-3); other traces are dropped. */
+function keepUnmatched(value: unknown, label: string): void {
+  if (label === 'unmatched') {
+    traced.push(...(Array.isArray(value) ? value : [value]));
+  }
+}
 
 /**
  * resolve() without I/O: a contained resource (`#id`), or an entry of the Bundle by fullUrl or
@@ -117,7 +137,7 @@ function notAsReferenceValidator(inputs: unknown[]): boolean[] {
 
 const OPTIONS = {
   resolveInternalTypes: false,
-  traceFn: () => undefined,
+  traceFn: keepUnmatched,
   userInvocationTable: {
     resolve: { fn: resolveLocally, arity: { 0: [] } },
     not: { fn: notAsReferenceValidator, arity: { 0: [] } },
@@ -149,6 +169,7 @@ export function evaluateInvariant(base: string, constraint: Constraint, node: un
   }
   scopeInUse = scope;
   unresolved = false;
+  traced = [];
   try {
     const result = fn(node, { resource: scope.resource, rootResource: scope.rootResource });
     if (result.length === 1 && result[0] === true) {
@@ -157,7 +178,7 @@ export function evaluateInvariant(base: string, constraint: Constraint, node: un
     if (unresolved) {
       return { outcome: 'unknown', reason: 'it needs a referenced resource that is neither contained nor in the Bundle' };
     }
-    return { outcome: 'fail' };
+    return { outcome: 'fail', unmatched: traced.map(plainValue) };
   } catch (err) {
     return { outcome: 'unknown', reason: `the FHIRPath engine could not evaluate it (${err instanceof Error ? err.message : String(err)})` };
   } finally {

@@ -127,7 +127,7 @@ function mapAjvError(resource: JsonObject, type: string, error: ErrorObject): Op
       if (key !== 'resourceType') {
         return undefined; // cardinality: the structure stage reports it, at the holding element
       }
-      return makeIssue({ type: 'required', message: `Missing required element "${key}"`, expression: [member(at.path, key)] });
+      return makeIssue({ type: 'required', message: 'Missing resourceType: a nested resource needs one', expression: [at.path] });
     }
     case 'discriminator': {
       const tagValue = params.tagValue;
@@ -138,7 +138,8 @@ function mapAjvError(resource: JsonObject, type: string, error: ErrorObject): Op
         message: unknown
           ? `Unknown resource type ${excerpt(tagValue)}: not an R4 resource type`
           : 'Missing resourceType: a nested resource needs a string resourceType',
-        expression: [member(at.path, 'resourceType')],
+        // A nested resource is located at itself, as the HL7 validator does.
+        expression: [at.path],
       });
     }
     case 'type': {

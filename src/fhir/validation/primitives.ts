@@ -57,6 +57,13 @@ export function primitiveProblem(code: string, value: unknown): PrimitiveProblem
   if (pattern && !pattern.test(value)) {
     return { type: 'value', message: `Invalid value format for ${code}: ${excerpt(value)}${formatHint(code, value)}` };
   }
+  // A uri naming a UUID or an OID must be one (uuid and oid are uris of that form).
+  if ((code === 'uri' || code === 'url' || code === 'canonical') && (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:'))) {
+    const special = value.startsWith('urn:uuid:') ? 'uuid' : 'oid';
+    if (!(PATTERNS[special] as RegExp).test(value)) {
+      return { type: 'value', message: `Invalid ${code}: ${excerpt(value)} is not a valid ${special}` };
+    }
+  }
   if (code === 'date' || code === 'dateTime' || code === 'instant') {
     const problem = calendarProblem(value, code);
     return problem ? { type: 'value', message: problem } : undefined;

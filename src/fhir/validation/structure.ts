@@ -52,6 +52,10 @@ class StructureWalker {
     if (!schema) {
       return;
     }
+    // A resource id given only as extensions (`_id`) is no id. See: https://hl7.org/fhir/R4/resource.html#id
+    if (resource.id === undefined && resource._id !== undefined) {
+      this.error('value', 'A resource id needs a value, not only extensions', member(p, 'id'));
+    }
     if (!this.walkObject(resource, schema, p, scope)) {
       this.checkInvariants(resource, p, scope, [[type, schema.constraints]]);
     }
@@ -165,7 +169,9 @@ class StructureWalker {
         const description = constraint.description ?? constraint.expression;
         if (result.outcome === 'fail') {
           const message = `Constraint ${constraint.key} not met: ${description}`;
-          this.issues.push(makeIssue({ type: 'invariant', message, diagnostics: `${message} (FHIRPath: ${constraint.expression})`, expression: [p] }));
+          for (const at of failureLocations(constraint.key, node, p, result.unmatched)) {
+            this.issues.push(makeIssue({ type: 'invariant', message, diagnostics: `${message} (FHIRPath: ${constraint.expression})`, expression: [at] }));
+          }
         } else {
           const message = `Constraint ${constraint.key} (${description}) was not checked: ${result.reason}`;
           this.issues.push(makeIssue({ severity: 'warning', type: 'informational', message, diagnostics: `${message} (FHIRPath: ${constraint.expression})`, expression: [p] }));
@@ -204,11 +210,9 @@ class StructureWalker {
       this.error('structure', `The extensions of a repeating primitive ("_${name}") must be an array aligned with "${name}", not ${describe(extra)}`, p);
       return;
     }
+    // Items of "_name" past the end of "name" stand for values given only as extensions (the
+    // HL7 validator reads them so); each must then have extensions.
     const parts = extra as unknown[] | undefined;
-    if (values && parts && parts.length > values.length) {
-      this.error('structure', `"_${name}" has ${parts.length} items but "${name}" has ${values.length}: the arrays must be aligned`, p);
-      return;
-    }
     const n = Math.max(values?.length ?? 0, parts?.length ?? 0);
     for (let i = 0; i < n; i++) {
       const v = values?.[i];
@@ -292,6 +296,10 @@ class StructureWalker {
    * the HL7 validator: the target is not checked further. See: https://hl7.org/fhir/R4/references.html
    */
   private checkReferenceTarget(value: JsonObject, info: ElementInfo, p: string): void {
+    if (typeof value.reference === 'string' && /[ \t\r\n]/.test(value.reference)) {
+      this.error('value', `The reference ${JSON.stringify(value.reference)} is not a valid reference: a reference has no whitespace`, p);
+      return;
+    }
     const m = typeof value.reference === 'string' ? /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(value.reference) : null;
     const targets = info.element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
     const target = m?.[1];
@@ -320,6 +328,20 @@ class StructureWalker {
   private error(type: IssueType, message: string, p: string, shortMessage?: string): void {
     this.issues.push(makeIssue({ type, message: shortMessage ?? message, diagnostics: message, expression: [p] }));
   }
+}
+
+/**
+ * Where a failed invariant is reported: at the element it is declared on, except dom-3, which the
+ * HL7 validator reports at each contained resource nobody refers to (the ids its expression
+ * traces as `unmatched`).
+ */
+function failureLocations(key: string, node: JsonObject, p: string, unmatched: unknown[]): string[] {
+  const contained = node.contained;
+  if (key !== 'dom-3' || !Array.isArray(contained) || unmatched.length === 0) {
+    return [p];
+  }
+  const at = contained.flatMap((c, i) => (isObject(c) && unmatched.includes(c.id) ? [`${p}.contained[${i}]`] : []));
+  return at.length > 0 ? at : [p];
 }
 
 /** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
