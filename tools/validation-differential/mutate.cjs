@@ -5,6 +5,7 @@
  * invariant breakers (dates and periods, ranges, quantities, references, contained resources,
  * Bundle rules, Questionnaire and QuestionnaireResponse rules). Deterministic (a seeded PRNG).
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS tool, run with node */
 'use strict';
 const { getDataType } = require('@medplum/core');
 

@@ -5,6 +5,7 @@
  * Questionnaire enableWhen, ranges, contained resources, primitive extensions). Which of them the
  * reference validator accepts is decided by running it; only those are mutated.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS tool, run with node */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

@@ -88,7 +88,7 @@ class StructureWalker {
       if (PRIMITIVE_TYPES.has(info.code)) {
         if (!primitivesSeen.has(name)) {
           primitivesSeen.add(name);
-          this.checkPrimitiveElement(obj, name, info, elementPath(p, name, info), scope);
+          this.checkPrimitiveElement({ obj, name, info, p: elementPath(p, name, info), scope });
         }
       } else if (!underscore) {
         this.walkComplexElement(obj[key], info, elementPath(p, name, info), { scope, container: obj });
@@ -184,7 +184,8 @@ class StructureWalker {
    * A primitive element, single or repeating: its values and its `_name` part together.
    * See: https://hl7.org/fhir/R4/json.html#primitive
    */
-  private checkPrimitiveElement(obj: JsonObject, name: string, info: ElementInfo, p: string, scope: InvariantScope): void {
+  private checkPrimitiveElement(at: { obj: JsonObject; name: string; info: ElementInfo; p: string; scope: InvariantScope }): void {
+    const { obj, name, info, p, scope } = at;
     const value = obj[name];
     const extra = obj[`_${name}`];
     if (!info.element.isArray) {
