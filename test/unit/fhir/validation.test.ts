@@ -274,7 +274,7 @@ describe('validateResource reports each problem once, at its element', () => {
     [
       'unknown nested resource type',
       edit(patient, (r) => (r.contained = [{ resourceType: 'Foo', id: 'f' }])),
-      [{ code: 'not-supported', expression: ['Patient.contained[0].resourceType'] }],
+      [{ code: 'not-supported', expression: ['Patient.contained[0]'] }],
     ],
     [
       'errors inside Bundle.entry.resource',
