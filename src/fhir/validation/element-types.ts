@@ -1,7 +1,7 @@
 /**
  * Element types from the StructureDefinitions (Medplum's indexed schemas): which FHIR type a JSON
  * key holds, with choice elements expanded. The JSON schema stage names types in its messages
- * with it; the semantic stage walks the resource with it. Lookups are cached per process.
+ * with it; the structure stage walks the resource with it. Lookups are cached per process.
  */
 import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import { getDataType } from '@medplum/core';
