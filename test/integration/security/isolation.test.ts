@@ -6,7 +6,7 @@
  * organisation only under the client's consent, with the no-redisclosure obligation, and no
  * longer once the consent is revoked. Over real HTTP on FerretDB.
  */
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Observation } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, type TestClient, registerTestClient, testApp } from '../../support/app';
 
@@ -276,9 +276,9 @@ describe('each case above leaves its AuditEvent', () => {
   async function eventsOf(requestId: string) {
     const res = await request(t.bareApp).get(`/fhir/AuditEvent?entity:identifier=${requestId}&_count=50`).set('Authorization', `Bearer ${auditorToken}`);
     expect(res.status).toBe(200);
-    return ((res.body as Bundle).entry ?? []).map((e) => e.resource as import('@medplum/fhirtypes').AuditEvent);
+    return ((res.body as Bundle).entry ?? []).map((e) => e.resource as AuditEvent);
   }
-  const clientOf = (e: import('@medplum/fhirtypes').AuditEvent) => e.agent.find((a) => a.requestor)?.who?.identifier?.value;
+  const clientOf = (e: AuditEvent) => e.agent.find((a) => a.requestor)?.who?.identifier?.value;
 
   test.each([
     ['a 403 of a scope too narrow', () => as('narrow').get('/fhir/Observation'), 'narrow', '4'],
@@ -310,6 +310,6 @@ describe('each case above leaves its AuditEvent', () => {
     const [event] = await eventsOf(id);
     expect(event?.subtype?.map((c) => c.code)).toContain('disclose');
     expect(event?.entity?.some((e) => e.what?.reference?.startsWith(obsC))).toBe(true);
-    expect(clientOf(event as import('@medplum/fhirtypes').AuditEvent)).toBe(agencyA.clientId);
+    expect(clientOf(event as AuditEvent)).toBe(agencyA.clientId);
   });
 });
