@@ -8,6 +8,9 @@
 // ask for port 0 and learn the real port without racing for a free one. It stops on SIGINT or
 // SIGTERM, and also when its standard input closes: a parent that dies without cleaning up
 // (SIGKILL, crash) does not leave an orphaned database behind.
+//
+// FerretDB is built from a patched copy (patches/, see scripts/install-ferretdb.sh) whose SQLite
+// backend answers CaseBridge's search conditions from indexes kept in step by triggers.
 package main
 
 import (
@@ -21,7 +24,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/build/version"
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -73,8 +75,6 @@ func main() {
 
 	ready, _ := json.Marshal(map[string]string{"uri": f.MongoDBURI()})
 	fmt.Println(string(ready))
-
-	go keepIDIndexes(ctx, *sqliteURL, 2*time.Second, logger)
 
 	if err := f.Run(ctx); err != nil {
 		fail("%v", err)
