@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/platform/embedded-database';
 import { connectMongo } from '../src/platform/mongo';
@@ -23,6 +24,8 @@ import { insertLimit, readLimit, searchLimit, updateLimit } from './storage-limi
 const sizes = (process.env.BENCH_CLIENTS ?? '100,500').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+// The service's own setting (src/config): durable writes unless EMBEDDED_DB_SYNCHRONOUS=normal.
+const synchronous = loadConfig().embeddedSynchronous;
 const logger = createLogger('error');
 
 interface SizeResult {
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version },
-    settings: { secondsPerScenario: seconds, connections, seed: SEED, referenceDate: REFERENCE_DATE, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded FerretDB 1.24.2 (SQLite)' },
+    settings: { secondsPerScenario: seconds, connections, seed: SEED, referenceDate: REFERENCE_DATE, database: process.env.MONGODB_URI ? 'MONGODB_URI' : `embedded FerretDB 1.24.2 (SQLite, synchronous=${synchronous})` },
     httpLimit,
     sizes: results,
   };
@@ -80,7 +83,7 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'casebridge-bench-'));
   const embedded: EmbeddedDatabase | undefined = process.env.MONGODB_URI
     ? undefined
-    : await startEmbeddedDatabase({ binaryPath: path.join(ROOT, '.cache/bin/ferretdb'), dataDir, logger });
+    : await startEmbeddedDatabase({ binaryPath: path.join(ROOT, '.cache/bin/ferretdb'), dataDir, synchronous, logger });
   const uri = process.env.MONGODB_URI ?? (embedded as EmbeddedDatabase).uri;
   const dbName = `bench_${clients}_${Date.now()}`;
   const baseUrl = `http://127.0.0.1:${port}/fhir`;

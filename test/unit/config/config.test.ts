@@ -11,8 +11,13 @@ describe('loadConfig', () => {
       defaultPageSize: 20,
       maxPageSize: 1000,
       corsOrigins: '*',
+      embeddedSynchronous: 'full',
     });
     expect(config.mongodbUri).toBeUndefined();
+  });
+
+  test('EMBEDDED_DB_SYNCHRONOUS=normal relaxes durability for development', () => {
+    expect(loadConfig({ EMBEDDED_DB_SYNCHRONOUS: 'normal' }).embeddedSynchronous).toBe('normal');
   });
 
   test('CORS_ORIGINS takes a comma-separated list of origins', () => {
@@ -25,6 +30,7 @@ describe('loadConfig', () => {
     ['an unknown LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     ['a default page above the maximum', { DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, /^DEFAULT_PAGE_SIZE must not exceed/],
     ['an origin with a path', { CORS_ORIGINS: 'https://a.example.org/app' }, /^CORS_ORIGINS must be \*/],
+    ['an unknown EMBEDDED_DB_SYNCHRONOUS', { EMBEDDED_DB_SYNCHRONOUS: 'off' }, /^EMBEDDED_DB_SYNCHRONOUS must be one of full, normal/],
   ])('%s stops start-up', (_title, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
