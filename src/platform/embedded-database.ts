@@ -94,8 +94,10 @@ function launchArguments(dataDir: string, synchronous: EmbeddedSynchronous): str
   // database has acknowledged survives a power cut; normal syncs only at checkpoints, so a power
   // cut can lose the last acknowledged writes (never corrupt the database), for development
   // where speed matters more (EMBEDDED_DB_SYNCHRONOUS). See https://sqlite.org/pragma.html#pragma_synchronous
-  // and docs/performance.md for what each costs.
-  return ['-listen-addr=127.0.0.1:0', `${sqliteUrlArgument(dataDir)}?_pragma=synchronous(${synchronous})`, '-log-level=warn', '-exit-on-stdin-close'];
+  // and docs/performance.md for what each costs. temp_store=memory keeps the statement journals
+  // of writes (the search index triggers need one per insert) off temporary files.
+  const pragmas = [`synchronous(${synchronous})`, 'temp_store(memory)'].map((p) => `_pragma=${p}`).join('&');
+  return ['-listen-addr=127.0.0.1:0', `${sqliteUrlArgument(dataDir)}?${pragmas}`, '-log-level=warn', '-exit-on-stdin-close'];
 }
 
 /**

@@ -366,6 +366,25 @@ func TestOddDocumentTurnsPushdownOff(t *testing.T) {
 	}
 }
 
+// A database FerretDB opens again keeps its side tables, and they answer at once.
+func TestReopenedDatabaseIsPushedDown(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	first, stop := startFerretDB(t, dir)
+	if _, err := first.Collection("Observation").InsertMany(ctx, []any{observation(1), observation(2)}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	db, _ := startFerretDB(t, dir)
+	q := query{name: "term", filter: bson.D{{Key: "idx.k", Value: "code:c:c1"}}}
+	if got := q.run(t, db.Collection("Observation"), false); !slices.Equal(got, []string{observation(1)[0].Value.(string)}) {
+		t.Fatalf("got %v", got)
+	}
+	if e := explain(t, db, "Observation", q); !e.FilterPushdown {
+		t.Fatalf("not pushed down: %+v", e)
+	}
+}
+
 // A database written without the side tables (before the patch, or by an older version of
 // it) gets them, filled, when FerretDB opens it; dropping a collection drops them.
 func TestSideTablesBuiltForExistingData(t *testing.T) {
