@@ -109,7 +109,6 @@ export class MongoRepository implements FhirRepository {
       db: this.db,
       registry: options.registry,
       now: options.now,
-      indexedIdLookupsOnly: !options.wildcardIndexes,
       ...(options.searchLimits ? { limits: options.searchLimits } : {}),
     });
   }
