@@ -11,6 +11,7 @@ import { patientCompartment } from '../fhir/compartments';
 import { FhirError } from '../fhir/outcomes';
 import { pageSize } from '../rest/paging';
 import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
+import type { SearchPage } from '../store/repository';
 import type { FhirRequest, FhirResponse, QueryParams } from '../rest/types';
 import { parseSearch } from '../search/parse';
 
@@ -22,6 +23,9 @@ interface Position {
   /** Continuation inside that type's search. */
   readonly inner?: string;
 }
+
+/** Pages of at least this many entries search the compartment's types concurrently. */
+const PREFETCH_FROM = 50;
 
 /** Patient first, then alphabetical: the order in which types are read. */
 const orderKey = (type: string) => (type === 'Patient' ? '' : type);
@@ -49,18 +53,31 @@ export const patientEverything: FhirOperation = {
     const matches: BundleEntry[] = [];
     const included: BundleEntry[] = [];
     const seen = new Set<string>();
-    while (index < types.length && matches.length < count) {
-      const type = types[index] as string;
-      const search = parseSearch(type, typeQuery(services, type, params, count - matches.length), services.registry, {
+    const searchType = (type: string, remaining: number, cursor: string | undefined): Promise<SearchPage> => {
+      const search = parseSearch(type, typeQuery(services, type, params, remaining), services.registry, {
         strict: true,
         defaultCount: count,
         maxCount: services.settings.maxPageSize,
         baseUrl: services.settings.baseUrl,
       });
-      const page = await services.repo.search(
+      return services.repo.search(
         { ...search, include: [{ resourceType: '*', code: '*', iterate: false }] },
-        { compartment: { params: { [type]: compartment.get(type) ?? [] }, reference: `Patient/${id}` }, ...(inner ? { cursor: inner } : {}) },
+        { compartment: { params: { [type]: compartment.get(type) ?? [] }, reference: `Patient/${id}` }, ...(cursor ? { cursor } : {}) },
       );
+    };
+    // A large page (a client pulling the whole record) searches the types at once, each for the
+    // whole page, then takes them in order; where the page fills up inside a type, that type is
+    // searched again for exactly what is left, so that its continuation starts at the right
+    // place. A small page searches one type after the other, as it may need only the first.
+    const ahead = count >= PREFETCH_FROM ? types.slice(index).map((type, i) => searchType(type, count, i === 0 ? inner : undefined)) : [];
+    ahead.forEach((p) => p.catch(() => undefined)); // awaited below, in order
+    while (index < types.length && matches.length < count) {
+      const type = types[index] as string;
+      const remaining = count - matches.length;
+      let page = await (ahead.shift() ?? searchType(type, remaining, inner));
+      if (page.matches.length > remaining) {
+        page = await searchType(type, remaining, inner);
+      }
       for (const found of page.matches) {
         matches.push({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'match' } });
         seen.add(`${found.resourceType}/${found.id}`);
@@ -74,11 +91,11 @@ export const patientEverything: FhirOperation = {
         }
       }
       if (page.nextCursor) {
-        inner = page.nextCursor;
-      } else {
-        index++;
-        inner = undefined;
+        inner = page.nextCursor; // the page is full: the next one goes on in this type
+        break;
       }
+      index++;
+      inner = undefined;
     }
     const self = `${services.settings.baseUrl}/Patient/${id}/$everything`;
     const link: BundleLink[] = [{ relation: 'self', url: `${self}${queryString(params, undefined)}` }];
