@@ -274,7 +274,7 @@ async function searches(): Promise<[string, string, number][]> {
       const plan = (explained.queryPlanner?.Plan ?? []) as string[];
       const fullScans = plan.filter((line) => {
         const m = /detail=SCAN (\S+)(.*)$/.exec(line);
-        return m !== null && m[1] !== 'D' && !m[1].startsWith('(') && !/USING (COVERING )?INDEX/.test(m[2] ?? '');
+        return m !== null && m[1] !== 'D' && !(m[1] ?? '').startsWith('(') && !/USING (COVERING )?INDEX/.test(m[2] ?? '');
       });
       if (!(explained.filterPushdown || explained.sortPushdown) || fullScans.length > 0) {
         failures.push({ collection, filter, sort, query: explained.queryPlanner?.Query, plan });
