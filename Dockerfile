@@ -5,7 +5,7 @@
 
 FROM golang:1.24-bookworm AS ferretdb
 # The build applies CaseBridge's patch to FerretDB's source (tools/ferretdb/patches).
-RUN apt-get update && apt-get install -y --no-install-recommends patch && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends patch diffutils && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY tools/ferretdb/ tools/ferretdb/
 COPY scripts/install-ferretdb.sh scripts/

@@ -3,7 +3,7 @@
  * the same run on the same machine (bare express = HTTP limit; raw driver = storage limit), at
  * two data sizes. Writes bench/results/<timestamp>.json and prints a table.
  *
- * Environment: BENCH_CLIENTS (default "100,500"), BENCH_SECONDS (per scenario, default 5),
+ * Environment: BENCH_CLIENTS (default "100,1000,5000"), BENCH_SECONDS (per scenario, default 5),
  * BENCH_CONNECTIONS (default 10), MONGODB_URI (default: a fresh embedded FerretDB per size).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { type Row, printTable } from './report';
 import { findTargets, scenarios } from './scenarios';
 import { insertLimit, readLimit, searchLimit, updateLimit } from './storage-limit';
 
-const sizes = (process.env.BENCH_CLIENTS ?? '100,500').split(',').map(Number);
+const sizes = (process.env.BENCH_CLIENTS ?? '100,1000,5000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 // The service's own setting (src/config): durable writes unless EMBEDDED_DB_SYNCHRONOUS=normal.
