@@ -84,7 +84,7 @@ export class SearchExecutor {
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
-      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset }),
+      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request) }),
       countAlongside ? this.count(prepared) : undefined,
     ]);
     const more = ordered.length > request.count;
@@ -122,7 +122,7 @@ export class SearchExecutor {
    */
   private async readPage(
     prepared: readonly Prepared[],
-    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; offset: number },
+    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; offset: number; projection?: Document },
   ): Promise<{ type: string; doc: Document; position: Position }[]> {
     const { keys, cursor, count } = page;
     const backwards = cursor?.direction === 'previous';
@@ -130,7 +130,7 @@ export class SearchExecutor {
     const merged = prepared.length > 1;
     const single = prepared[0];
     if (single?.has && !merged) {
-      return this.readPageWithHas(single, single.has, { keys, cursor, count });
+      return this.readPageWithHas(single, single.has, { keys, cursor, count, ...(page.projection ? { projection: page.projection } : {}) });
     }
     const batches = await Promise.all(
       prepared.map(async ({ type, filter }) => {
@@ -139,7 +139,7 @@ export class SearchExecutor {
           return [];
         }
         const docs = await this.collection(type)
-          .find(and(filter, after))
+          .find(and(filter, after), page.projection ? { projection: page.projection } : {})
           .sort(mongoSort(keys, backwards))
           .skip(merged ? 0 : offset)
           .limit(merged ? offset + count + 1 : count + 1)
@@ -162,7 +162,7 @@ export class SearchExecutor {
   private async readPageWithHas(
     p: Prepared,
     has: PendingHas,
-    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number },
+    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; projection?: Document },
   ): Promise<{ type: string; doc: Document; position: Position }[]> {
     const { keys, count } = page;
     const direction = page.cursor?.direction ?? 'next';
@@ -174,7 +174,11 @@ export class SearchExecutor {
     while (kept.length <= count) {
       const after = from ? beyond(keys, from, p.type) : {};
       if (after === false) break;
-      const docs = await this.collection(p.type).find(and(p.filter, after)).sort(sort).limit(batch).toArray();
+      const docs = await this.collection(p.type)
+        .find(and(p.filter, after), page.projection ? { projection: page.projection } : {})
+        .sort(sort)
+        .limit(batch)
+        .toArray();
       const referenced = new Set(docs.length > 0 ? await this.referencedBy(has, p.type, docs.map((d) => d._id)) : []);
       for (const doc of docs) {
         if (referenced.has(doc._id) && kept.length <= count) {
@@ -378,6 +382,15 @@ export class SearchExecutor {
   private collection(type: string): Collection<CurrentDoc> {
     return this.options.db.collection<CurrentDoc>(type);
   }
+}
+
+/**
+ * What a page needs of its documents: not the range values of the index, and its terms only
+ * when `_include` follows the references they hold (the sort keys give each entry's position).
+ * Less to send on both databases; FerretDB encodes each document it answers.
+ */
+function pageProjection(request: SearchRequest): Document {
+  return request.include.length > 0 ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
 }
 
 /** The one `_has` node at the top of a search's conditions, and the others; undefined otherwise. */
