@@ -1,16 +1,19 @@
-// Lint encodes the architecture: imports point inward and downward.
-//   http → rest/operations/casemgmt/workflows → auth/audit → store → search → fhir; config, platform are leaves.
+// Lint encodes the architecture (docs/architecture.md): imports point inward and downward,
+//   http → rest/operations/casemgmt/workflows → core → auth/audit → store → search → fhir; config, platform are leaves,
+// and no module imports itself back through others (.dependency-cruiser.cjs, run by `npm run lint`).
 import tseslint from 'typescript-eslint';
 
 /** Folders each src/ folder must not import from (relative imports are matched by pattern). */
 const forbidden = {
-  config: ['platform', 'fhir', 'search', 'store', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
-  platform: ['fhir', 'search', 'store', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
-  fhir: ['search', 'store', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http', 'platform'],
-  search: ['store', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http', 'platform'],
-  store: ['rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
-  auth: ['rest', 'operations', 'casemgmt', 'workflows', 'http'],
-  audit: ['rest', 'operations', 'casemgmt', 'workflows', 'http'],
+  config: ['platform', 'fhir', 'search', 'store', 'core', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
+  platform: ['fhir', 'search', 'store', 'core', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
+  fhir: ['search', 'store', 'core', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http', 'platform'],
+  search: ['store', 'core', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http', 'platform'],
+  store: ['core', 'rest', 'operations', 'casemgmt', 'workflows', 'auth', 'audit', 'http'],
+  auth: ['core', 'rest', 'operations', 'casemgmt', 'workflows', 'http'],
+  audit: ['core', 'rest', 'operations', 'casemgmt', 'workflows', 'http'],
+  // What every entry point shares (services, request context, write pipeline): below them all.
+  core: ['rest', 'operations', 'casemgmt', 'workflows', 'http'],
   rest: ['operations', 'casemgmt', 'workflows', 'http'],
   operations: ['casemgmt', 'workflows', 'http'],
   workflows: ['http'],
@@ -23,9 +26,11 @@ const boundaryRules = Object.entries(forbidden).map(([folder, banned]) => ({
   rules: {
     'no-restricted-imports': ['error', {
       patterns: [
-        ...banned.map((b) => ({ group: [`**/${b}/*`, `**/${b}`], message: `src/${folder} must not depend on src/${b}.` })),
-        // Only store/ talks to the database driver; only http/ knows express.
-        ...(folder === 'store' || folder === 'platform' ? [] : [{ group: ['mongodb'], message: 'Only src/store and src/platform import the database driver.' }]),
+        // Relative imports only: `../core/x` is our src/core, `@medplum/core` is a package.
+        ...banned.map((b) => ({ group: [`./${b}`, `./${b}/*`, `../**/${b}`, `../**/${b}/*`], message: `src/${folder} must not depend on src/${b}.` })),
+        // Only store/ talks to the database (the driver for resources, mongoose for our own
+        // records, src/store/records); only http/ knows express.
+        ...(folder === 'store' || folder === 'platform' ? [] : [{ group: ['mongodb', 'mongoose'], message: 'Only src/store and src/platform import the database driver or mongoose.' }]),
         ...(folder === 'http' ? [] : [{ group: ['express', 'helmet'], message: 'Only src/http knows express.' }]),
       ],
     }],

@@ -16,13 +16,20 @@ export interface IngestResult {
   readonly failures: number;
 }
 
+/** The access token every request carries (run.ts sets it: CaseBridge answers 401 without one). */
+let bearer: () => Promise<string> = () => Promise.reject(new Error('bench: no access token (authenticateWith)'));
+
+export function authenticateWith(token: () => Promise<string>): void {
+  bearer = token;
+}
+
 export async function fhirPost(base: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${base}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${await bearer()}` }, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
 export async function fhirGet<T = Bundle>(url: string): Promise<T> {
-  const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });
+  const res = await fetch(url, { headers: { accept: 'application/fhir+json', authorization: `Bearer ${await bearer()}` } });
   if (!res.ok) {
     throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   }

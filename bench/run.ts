@@ -9,12 +9,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateClientKey, tokenSource } from '../src/auth/client-credentials';
+import { openAuthService } from '../src/auth/service';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/platform/embedded-database';
 import { connectMongo } from '../src/platform/mongo';
 import { buildSearchParameterRegistry } from '../src/search/registry';
-import { REFERENCE_DATE, SEED, ingest, loadPool, pool } from './dataset';
+import { REFERENCE_DATE, SEED, authenticateWith, ingest, loadPool, pool } from './dataset';
 import { drain, load, type LoadResult } from './harness/load';
 import { ROOT, type RunningProcess, startNode } from './harness/processes';
 import { type Row, printTable } from './report';
@@ -90,9 +92,16 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
   let service: RunningProcess | undefined;
   const connection = await connectMongo(uri, { dbName });
   try {
+    // CaseBridge is closed: the bench is a registered administrator client with its own key.
+    const auth = await openAuthService({ config: loadConfig({ BASE_URL: baseUrl, LOG_LEVEL: 'error' }), connection, logger });
+    const { privateJwk, publicJwks } = await generateClientKey();
+    const benchClient = await auth.register({ name: 'npm run bench', role: 'administrator', scopes: ['system/*.cruds'], jwks: publicJwks });
+    const token = tokenSource({ tokenUrl: auth.urls.tokenUrl, credentials: { client_id: benchClient.clientId, private_key: privateJwk }, scope: 'system/*.cruds' });
+    authenticateWith(token);
     service = await startNode({
       script: 'dist/src/main.js',
-      env: { MONGODB_URI: uri, MONGODB_DATABASE: dbName, BASE_URL: baseUrl, LOG_LEVEL: 'error' },
+      // One client drives the whole load: its request budget must not be what is measured.
+      env: { MONGODB_URI: uri, MONGODB_DATABASE: dbName, BASE_URL: baseUrl, LOG_LEVEL: 'error', RATE_LIMIT_PER_MINUTE: '10000000' },
       port,
       readyPath: '/readyz',
     });
@@ -115,8 +124,9 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     for (const scenario of scenarios('/fhir', targets)) {
       const clients = scenario.connections ?? connections;
       // One client alone, after a warm-up: the latency of a request with nothing else running.
-      const single = await load({ url: service.url, connections: 1, amount: 5, requests: scenario.requests });
-      const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests });
+      const authorization = `Bearer ${await token()}`;
+      const single = await load({ url: service.url, connections: 1, amount: 5, requests: scenario.requests, authorization });
+      const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests, authorization });
       await drain(service.url);
       const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : scenario.limit ? limits[scenario.limit] : undefined;
       rows.push({ scenario: scenario.name, result, single, ...(storage ? { storage } : {}), ...(scenario.resourcesPerResponse ? { resourcesPerResponse: scenario.resourcesPerResponse } : {}) });

@@ -1,6 +1,8 @@
 /**
  * Composition root, readable top to bottom: config → database (MONGODB_URI, or the embedded
- * FerretDB) → repository → FHIR services → HTTP app → listen; graceful shutdown on SIGINT/SIGTERM.
+ * FerretDB) → repository → FHIR services → authorization server (and, on the embedded database
+ * with no client registered, the local development client) → HTTP app → listen; graceful
+ * shutdown on SIGINT/SIGTERM. Closed by default: every FHIR and case API request needs a token.
  */
 import type { Server } from 'node:http';
 import { createApp } from './app';
@@ -8,7 +10,9 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { connectMongo, type MongoConnection } from './platform/mongo';
-import { buildFhirServices } from './services';
+import { buildAuthService, buildFhirServices, buildRateLimits } from './composition';
+import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
+import type { AuthService } from './auth/service';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -41,16 +45,63 @@ async function main(): Promise<void> {
     logger.info({ database: connection.flavour }, 'database connected');
 
     const services = await buildFhirServices({ config, connection, logger });
-    const app = createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
+    const auth = await buildAuthService({ config, connection, logger });
+    const stopMaintenance = auth.startMaintenance();
+    stack.push(async () => stopMaintenance());
+    // Before listening, so that once it answers, the development client can get a token.
+    const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
+    const rateLimits = await buildRateLimits({ config, connection });
+    const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
     const server = await listen(app, config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    logger.info({ port: config.port, baseUrl: config.baseUrl }, 'CaseBridge is listening');
+    logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');
+    await announceAccess(development, auth, config, logger);
   } catch (err) {
     logger.fatal({ err }, err instanceof Error ? err.message : 'start-up failed');
     for (const stop of stack.reverse()) {
       await stop().catch(() => undefined);
     }
     process.exit(1);
+  }
+}
+
+/**
+ * How to get in: with the local development client (registered on the embedded database when
+ * no client was, auth/development-client.ts), the way to a token is printed; otherwise a warning
+ * when no client could get one. On MongoDB nothing is registered for you.
+ */
+async function announceAccess(development: DevelopmentClientState, auth: AuthService, config: Config, logger: Logger): Promise<void> {
+  if (development === 'credentials-missing') {
+    logger.warn(
+      { clientId: DEVELOPMENT_CLIENT_ID, credentials: developmentCredentialsFile(config.dataDir) },
+      'the local development client is registered but its credentials file is gone: register another client (npm run client:register -- … --generate-key <file>, with the service stopped) or start on a fresh DATA_DIR',
+    );
+    return;
+  }
+  if (development !== 'not-needed') {
+    const file = developmentCredentialsFile(config.dataDir);
+    logger.warn({ clientId: DEVELOPMENT_CLIENT_ID, credentials: file }, 'local development client: get an access token with TOKEN=$(npm run -s token)');
+    // For the person who just typed npm start: the JSON log line above says the same.
+    process.stderr.write(
+      [
+        '',
+        '  CaseBridge is closed: every /fhir and /cm/v1 request needs an access token.',
+        `  Local development client "${DEVELOPMENT_CLIENT_ID}" (administrator, embedded database only),`,
+        `  credentials in ${file}. Get a token (valid ${config.accessTokenSeconds} s) and use it:`,
+        '',
+        '    TOKEN=$(npm run -s token)',
+        `    curl -H "Authorization: Bearer $TOKEN" ${config.baseUrl}/Patient`,
+        '',
+        '',
+      ].join('\n'),
+    );
+    return;
+  }
+  if ((await auth.clients()).every((c) => !c.active)) {
+    logger.warn(
+      { registerWith: 'npm run client:register -- --name … --role … --scopes … --jwks-file …' },
+      'no active client is registered: every /fhir and /cm/v1 request will be refused (401) until one is (docs/security.md)',
+    );
   }
 }
 

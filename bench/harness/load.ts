@@ -20,6 +20,8 @@ export interface LoadOptions {
   readonly durationSeconds?: number;
   /** …or until this many requests have been answered. */
   readonly amount?: number;
+  /** An Authorization header for every request (CaseBridge's access token). */
+  readonly authorization?: string;
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -27,7 +29,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     url: options.url,
     connections: options.connections,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
-    requests: options.requests,
+    requests: options.authorization === undefined ? options.requests : options.requests.map((r) => withHeader(r, 'authorization', options.authorization as string)),
     timeout: 60,
   });
   const requests = result.requests.total;
@@ -38,6 +40,19 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     requests,
     failures: result.non2xx + result.errors + result.timeouts,
     statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, s]) => [status, s.count])),
+  };
+}
+
+/** `request` with one more header, also on what its setupRequest makes. */
+function withHeader(request: autocannon.Request, name: string, value: string): autocannon.Request {
+  const setup = request.setupRequest;
+  return {
+    ...request,
+    headers: { ...request.headers, [name]: value },
+    ...(setup ? { setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
+      const made = setup(req, context);
+      return { ...made, headers: { ...made.headers, [name]: value } };
+    } } : {}),
   };
 }
 

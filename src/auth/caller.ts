@@ -1,8 +1,13 @@
 /**
  * Who is calling and what they may do. Every interaction receives a Caller through the
- * RequestContext; the security work (SMART scopes, agency isolation, consent) fills it in from
- * the access token without touching the handlers.
+ * RequestContext. The authentication middleware (http/authentication.ts) is the one place that
+ * makes one: from a valid access token (a registered client), or the unauthenticated caller for
+ * the few public endpoints (the CapabilityStatement), which holds no scope and so is granted
+ * nothing the policy guards.
  */
+import type { ClientRole } from '../store/records';
+import type { FhirRepository, StoreAccess } from '../store/repository';
+
 export type Interaction =
   | 'read'
   | 'vread'
@@ -20,81 +25,69 @@ export type Interaction =
   | 'transaction'
   | 'operation';
 
+/** What a registered client is (agency, ehr, payer, auditor, administrator), which the access
+ *  policy reads beside its scopes; the client record (store/records) holds it. */
+export { CLIENT_ROLES, type ClientRole } from '../store/records';
+
+/** Same as ClientRole: the name the access policy uses. */
+export type Role = ClientRole;
+
 export interface Caller {
-  readonly kind: 'anonymous' | 'user' | 'system';
-  /** Stable identifier used in logs, Provenance and AuditEvent. */
+  /** 'system': a registered client (SMART Backend Services) with a valid token; 'anonymous': no
+   *  token, which only public endpoints (the CapabilityStatement) let through. */
+  readonly kind: 'anonymous' | 'system';
+  /** Stable identifier used in logs, Provenance and AuditEvent: the client_id for a client. */
   readonly id: string;
   readonly display: string;
-  /** SMART v2 style scopes, e.g. "system/*.cruds". */
+  /** The scopes granted in the access token, as written there (SMART v1 or v2, e.g.
+   *  "system/*.cruds", "system/Observation.rs?category=…"); auth/scopes.ts reads them. None
+   *  without a token. */
   readonly scopes: readonly string[];
+  /** The fields below are a client's (kind 'system'), from its access token; absent otherwise. */
+  readonly clientId?: string;
+  /** The organisation it acts for, `Organization/<id>`; absent also for an administrator or an
+   *  auditor registered for no organisation. */
+  readonly organization?: string;
+  readonly role?: Role;
+  /** Purposes of use the token states (v3-ActReason codes such as TREAT, HPAYMT), each one the
+   *  client is registered for; empty when it stated none. */
+  readonly purposes?: readonly string[];
+  /** The access token's jti: ties an audit record to one token. */
+  readonly tokenId?: string;
+  /** When the access token expires. */
+  readonly expiresAt?: Date;
 }
+
+/** A caller the authentication middleware made from a valid access token. */
+export type ClientCaller = Caller & {
+  readonly kind: 'system';
+  readonly clientId: string;
+  readonly role: Role;
+  readonly purposes: readonly string[];
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+};
+
+/** The caller of a request that presents no token; public endpoints only. */
+export const UNAUTHENTICATED: Caller = Object.freeze({
+  kind: 'anonymous',
+  id: 'anonymous',
+  display: 'Unauthenticated caller',
+  scopes: Object.freeze([]) as readonly string[],
+});
 
 export interface AccessRequest {
   readonly interaction: Interaction;
   readonly resourceType?: string;
 }
 
-/** Decides whether a caller may perform an interaction; deny by default. */
+/** Decides what a caller may do; deny by default. */
 export interface AccessPolicy {
+  /** Whether the caller may perform the interaction at all (its scopes). */
   allows(caller: Caller, request: AccessRequest): boolean;
+  /** What of the data the caller may see, and whom its writes belong to: the store applies it (store/repository.ts). */
+  storeAccess(caller: Caller, repo: FhirRepository): Promise<StoreAccess>;
+  /** Told of the types each applied unit wrote, so that what depends on them is recomputed. */
+  written?(resourceTypes: readonly string[]): void;
 }
 
-/** Until SMART lands every caller is anonymous with full access (issue: security). */
-export const ANONYMOUS_FULL_ACCESS: Caller = Object.freeze({
-  kind: 'anonymous',
-  id: 'anonymous',
-  display: 'Anonymous caller (no authentication configured)',
-  scopes: Object.freeze(['system/*.cruds']),
-});
-
-/** Grants what the caller's scopes grant. Scopes: (patient|user|system)/(Type|*).(c|r|u|d|s)+ */
-export const scopeAccessPolicy: AccessPolicy = {
-  allows(caller, request) {
-    const needed = permissionFor(request.interaction);
-    if (needed === undefined) {
-      return true;
-    }
-    return caller.scopes.some((scope) => grants(scope, request.resourceType, needed));
-  },
-};
-
-function permissionFor(interaction: Interaction): 'c' | 'r' | 'u' | 'd' | 's' | undefined {
-  switch (interaction) {
-    case 'read':
-    case 'vread':
-    case 'history-instance':
-    case 'history-type':
-    case 'history-system':
-      return 'r';
-    case 'create':
-      return 'c';
-    case 'update':
-    case 'patch':
-      return 'u';
-    case 'delete':
-      return 'd';
-    case 'search-type':
-    case 'search-system':
-      return 's';
-    case 'capabilities':
-    case 'batch':
-    case 'transaction':
-    case 'operation':
-      // Bundles are checked entry by entry; operations check what they touch.
-      return undefined;
-  }
-}
-
-function grants(scope: string, resourceType: string | undefined, needed: string): boolean {
-  const match = /^(patient|user|system)\/([A-Za-z]+|\*)\.([cruds]+|read|write|\*)$/.exec(scope);
-  if (!match) {
-    return false;
-  }
-  const [, , type, perms] = match as unknown as [string, string, string, string];
-  if (type !== '*' && type !== resourceType) {
-    return false;
-  }
-  // SMART v1 "read"/"write"/"*" map onto v2 letters.
-  const letters = perms === '*' ? 'cruds' : perms === 'read' ? 'rs' : perms === 'write' ? 'cud' : perms;
-  return letters.includes(needed);
-}

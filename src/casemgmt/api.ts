@@ -5,7 +5,7 @@
 import type { CaseCommand } from './command';
 import { logContact, recordSignificantEvent } from './commands/contact';
 import { openCase } from './commands/open-case';
-import { recordConsent } from './commands/record-consent';
+import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
 import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
@@ -164,6 +164,16 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'Writes a Consent (cb-consent). 42 CFR Part 2: policy uri of Part 2, a provision with recipients, purposes and expiry, security labels R, 42CFRPart2 and NORDSCLCD.',
     command: recordConsent,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/consents/{consentId}/revoke',
+    operationId: 'revokeConsent',
+    summary: 'Revoke a consent',
+    description:
+      'The client withdraws a consent: the Consent becomes inactive and its provision ends on the date given (default today). Nothing is disclosed under it from then on. 404 for a consent of another client; 409 when it is not active. Allowed on a closed case.',
+    command: revokeConsent,
   },
 ];
 

@@ -5,7 +5,7 @@
  */
 import type { CarePlan, EpisodeOfCare, Goal, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/outcomes';
-import type { FhirServices } from '../rest/services';
+import type { FhirServices } from '../core/services';
 import { parseSearch } from '../search/parse';
 import { type CurrentResource, type SearchPage, readIfPresent } from '../store/repository';
 import { localReference } from './vocabulary';

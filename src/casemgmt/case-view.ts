@@ -32,8 +32,8 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/outcomes';
-import type { FhirServices } from '../rest/services';
-import type { RequestContext } from '../rest/types';
+import type { FhirServices } from '../core/services';
+import type { RequestContext } from '../core/context';
 import { readOrUndefined, searchAll } from './case-record';
 import { instrumentFor } from './instruments';
 import { milestonesOf } from './plan-mapping';

@@ -6,17 +6,22 @@
  *     with the same key (409) — before anything else is checked, so a replay never fails on what
  *     changed since;
  *  3. the command plans its writes (reading what it needs; its own rules answer 404/409/422);
- *  4. every resource to write is validated (assertValid: R4 and the CaseBridge profiles it claims);
+ *  4. the writes go through the write pipeline (core/write-pipeline: authorized, validated
+ *     against R4 and the CaseBridge profiles they claim, followed by what derives from them);
  *  5. the writes and a Provenance naming them (with their new versions), who did it and the
- *     command, go to the repository as ONE all-or-nothing unit (applyAll).
+ *     command, are applied as ONE all-or-nothing unit — inside the store's conditional scope
+ *     when the command resolves criteria (a client matched by identifier), as a conditional
+ *     create would be.
  * A concurrent change to something the command updates (every update is a compare-and-set on
  * the version it read) makes the unit fail and the command plan again, up to three times.
  */
 import type { Provenance, ProvenanceAgent, Reference, Resource } from '@medplum/fhirtypes';
+import type { RequestContext } from '../core/context';
+import type { FhirServices } from '../core/services';
+import { type PreparedWrite, patientsWritten, prepareWrite, unitWrites, writeConditionally } from '../core/write-pipeline';
 import { FhirError } from '../fhir/outcomes';
-import { assertValid } from '../fhir/validation';
-import type { FhirServices } from '../rest/services';
-import type { RequestContext } from '../rest/types';
+import { compartmentPatients } from '../search/compartment';
+import type { SearchRequest } from '../search/request';
 import { type PlannedWrite, readIfPresent } from '../store/repository';
 import { COMMAND_HASH_SYSTEM, IdFactory, commandHash, idPrefix, storedHash } from './idempotency';
 import { validatePayload } from './payload';
@@ -38,6 +43,7 @@ export const COMMANDS = {
   'transfer-case': 'Transfer the case to another agency',
   'close-case': 'Close the case',
   'record-consent': 'Record a consent',
+  'revoke-consent': 'Revoke a consent',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -65,6 +71,8 @@ export interface CommandResult {
   readonly status: 200 | 201;
   readonly replayed: boolean;
   readonly receipt: CommandReceipt;
+  /** `Patient/<id>` of the patients whose record it wrote to (for the audit; not part of the receipt). */
+  readonly patients: readonly string[];
 }
 
 export interface PlanInput<P> {
@@ -82,14 +90,22 @@ export interface CommandPlan {
   readonly caseId: string;
   /** Creates and compare-and-set updates (`ifMatchVersion` = the version read). */
   readonly writes: readonly PlannedWrite[];
+  /**
+   * Places a refusal found in a written resource (scoring says `QuestionnaireResponse.item[3]`)
+   * at the command's field the caller wrote (`answers[3]`).
+   */
+  readonly locate?: (err: FhirError) => FhirError;
 }
 
 export interface CaseCommand<P> {
   readonly name: CommandName;
   readonly schema: JsonSchema;
   plan(input: PlanInput<P>): Promise<CommandPlan>;
-  /** A lock to hold while planning and writing (e.g. the identifier a new client is matched by). */
-  lockName?(services: FhirServices, payload: P): string | undefined;
+  /**
+   * Criteria the command resolves while planning (the identifier a new client is matched by): no
+   * conditional write on the same criteria runs between its planning and its writing.
+   */
+  conditions?(services: FhirServices, payload: P): readonly SearchRequest[];
 }
 
 const MAX_ATTEMPTS = 3;
@@ -110,40 +126,46 @@ export async function runCommand<P extends { recordedBy?: string }>(
     if (replay) return replay;
   }
   const agent = payload.recordedBy ? ref(payload.recordedBy) : callerReference(ctx);
-  const run = async (): Promise<CommandResult> => {
-    for (let attempt = 1; ; attempt++) {
-      const now = services.now();
-      const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
-      const provenance = provenanceFor({ id: provenanceId, command: command.name, plan, now, agent, hash });
-      const writes = [...plan.writes, { kind: 'create', resource: provenance } as PlannedWrite];
-      for (const write of writes) {
-        if (write.kind === 'delete') continue;
-        // The caller needs the access the same writes through the FHIR API would need.
-        const interaction = write.kind === 'create' ? 'create' : 'update';
-        if (!services.access.allows(ctx.caller, { interaction, resourceType: write.resource.resourceType })) {
-          throw new FhirError('FORBIDDEN', `Not allowed: ${interaction} on ${write.resource.resourceType}, which ${command.name} writes`);
-        }
-        assertValid(write.resource, write.resource.resourceType);
+  const conditions = command.conditions?.(services, payload) ?? [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { outcome } = await writeConditionally(services, conditions, async () => {
+        const now = services.now();
+        const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
+        const prepared = await preparedPlan(services, ctx, plan);
+        const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
+        const patients = patientsOf(services, unitWrites(prepared));
+        prepared.push(await prepareWrite(services, ctx, created(provenance), patientsWritten(plan.writes)));
+        return { prepared, outcome: { receipt: receiptOf(provenance, command.name, plan.caseId), patients } };
+      });
+      return { status: 201, replayed: false, ...outcome };
+    } catch (err) {
+      if (request.idempotencyKey !== undefined && err instanceof FhirError && err.status === 409) {
+        // A concurrent run of the same command may have won the race for our ids.
+        const replay = await replayOf(services, { provenanceId, hash, command: command.name, params: request.params, key: request.idempotencyKey });
+        if (replay) return replay;
       }
-      try {
-        await services.repo.applyAll(writes);
-        return { status: 201, replayed: false, receipt: receiptOf(provenance, command.name, plan.caseId) };
-      } catch (err) {
-        if (request.idempotencyKey !== undefined && err instanceof FhirError && err.status === 409) {
-          // A concurrent run of the same command may have won the race for our ids.
-          const replay = await replayOf(services, { provenanceId, hash, command: command.name, params: request.params, key: request.idempotencyKey });
-          if (replay) return replay;
-        }
-        if (!(err instanceof FhirError && err.code === 'VERSION_CONFLICT') || attempt >= MAX_ATTEMPTS) {
-          throw err instanceof FhirError && err.code === 'VERSION_CONFLICT'
-            ? new FhirError('CONFLICT', 'The case changed while this command was being recorded; send it again', { cause: err })
-            : err;
-        }
+      if (!(err instanceof FhirError && err.code === 'VERSION_CONFLICT') || attempt >= MAX_ATTEMPTS) {
+        throw err instanceof FhirError && err.code === 'VERSION_CONFLICT'
+          ? new FhirError('CONFLICT', 'The case changed while this command was being recorded; send it again', { cause: err })
+          : err;
       }
     }
-  };
-  const lock = command.lockName?.(services, payload);
-  return lock ? services.repo.withLock(lock, run) : run();
+  }
+}
+
+/** The plan's writes through the write pipeline, in order; a refusal is placed at the command's field. */
+async function preparedPlan(services: FhirServices, ctx: RequestContext, plan: CommandPlan): Promise<PreparedWrite[]> {
+  const prepared: PreparedWrite[] = [];
+  const patients = patientsWritten(plan.writes);
+  for (const write of plan.writes) {
+    try {
+      prepared.push(await prepareWrite(services, ctx, write, patients));
+    } catch (err) {
+      throw err instanceof FhirError && plan.locate ? plan.locate(err) : err;
+    }
+  }
+  return prepared;
 }
 
 async function replayOf(
@@ -159,7 +181,14 @@ async function replayOf(
     });
   }
   const caseId = args.params.caseId ?? provenance.target.map((t) => localReference(t)).find((r) => r?.startsWith('EpisodeOfCare/'))?.slice('EpisodeOfCare/'.length);
-  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? '') };
+  // The patients it wrote to then: those it created or named (a replay reads no more than its Provenance).
+  const patients = provenance.target.flatMap((t) => localReference(t) ?? []).filter((r) => r.startsWith('Patient/'));
+  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? ''), patients };
+}
+
+/** `Patient/<id>` of every patient whose record the writes are in (their Patient compartments). */
+function patientsOf(services: FhirServices, writes: readonly PlannedWrite[]): string[] {
+  return [...new Set(writes.flatMap((w) => (w.kind === 'delete' ? [] : compartmentPatients(w.resource, services.registry))))];
 }
 
 /** The version each write will make: 1 for a create (or an update that creates), the next one for a compare-and-set. */
@@ -167,12 +196,11 @@ function writtenVersion(write: PlannedWrite): number {
   return write.kind === 'create' ? 1 : (write.ifMatchVersion ?? 0) + 1;
 }
 
-function provenanceFor(args: { id: string; command: CommandName; plan: CommandPlan; now: Date; agent: Reference<never>; hash: string }): Provenance & { id: string } {
-  const { plan } = args;
+function provenanceFor(args: { id: string; command: CommandName; writes: readonly PlannedWrite[]; now: Date; agent: Reference<never>; hash: string }): Provenance & { id: string } {
   return {
     resourceType: 'Provenance',
     id: args.id,
-    target: plan.writes.map((w) => {
+    target: args.writes.map((w) => {
       const [type, id] = w.kind === 'delete' ? [w.resourceType, w.id] : [w.resource.resourceType, w.resource.id];
       return { reference: `${type}/${id}/_history/${writtenVersion(w)}` };
     }),
@@ -216,12 +244,4 @@ export function created(resource: Resource & { id: string }): PlannedWrite {
 
 export function updated(resource: Resource & { id: string }, versionId: number): PlannedWrite {
   return { kind: 'update', resource, method: 'PUT', ifMatchVersion: versionId };
-}
-
-/** A stored resource made ready to write again: meta keeps only what is the client's (profiles, labels, tags). */
-export function editable<T extends Resource>(resource: T): T {
-  if (!resource.meta) return resource;
-  const { versionId: _v, lastUpdated: _l, ...meta } = resource.meta;
-  const { meta: _meta, ...rest } = resource;
-  return (Object.keys(meta).length > 0 ? { ...rest, meta } : rest) as T;
 }

@@ -23,6 +23,23 @@ export interface Config {
   readonly maxBundleEntries: number;
   /** Origins browsers may call from: `*` or a list of origins. */
   readonly corsOrigins: '*' | readonly string[];
+  /** How long what a caller may see is reused before it is computed again (auth/access-policy.ts). */
+  readonly accessCacheSeconds: number;
+  /** Organisations that are 42 CFR Part 2 programmes (`Organization/<id>`): their records are labelled Part 2. */
+  readonly part2Programs: readonly string[];
+  /** Requests a client may make per minute to the FHIR and case APIs (429 beyond), shared by instances. */
+  readonly rateLimitPerMinute: number;
+  /** Token and introspection requests one address may make per minute. */
+  readonly tokenRateLimitPerMinute: number;
+  /** Express's `trust proxy` (which X-Forwarded-For hops give the client's address): false unless configured. */
+  readonly trustProxy: false | string;
+  /** Public origin (and path prefix, if any) the service is reached at, without trailing slash:
+   *  the OAuth endpoints are under it (`<publicUrl>/auth/token`) and it is the tokens' issuer. */
+  readonly publicUrl: string;
+  /** Lifetime of the access tokens the token endpoint issues. */
+  readonly accessTokenSeconds: number;
+  /** How long to wait for a client's registered jwks_uri before refusing its assertion. */
+  readonly jwksFetchTimeoutMs: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -44,6 +61,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
   }
+  const publicUrl = (nonEmpty(env.PUBLIC_URL) ?? defaultPublicUrl(baseUrl)).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL without query or fragment, got "${publicUrl}".`);
+  }
   const defaultPageSize = integer(env, 'DEFAULT_PAGE_SIZE', 20, { min: 1, max: 10_000 });
   const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 1000, { min: 1, max: 10_000 });
   if (defaultPageSize > maxPageSize) {
@@ -63,7 +84,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, { min: 1, max: 100_000 }),
     corsOrigins: origins(env.CORS_ORIGINS),
+    accessCacheSeconds: integer(env, 'ACCESS_CACHE_SECONDS', 5, { min: 0, max: 300 }),
+    part2Programs: references(env, 'PART2_PROGRAMS', 'Organization'),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6000, { min: 1, max: 10_000_000 }),
+    tokenRateLimitPerMinute: integer(env, 'TOKEN_RATE_LIMIT_PER_MINUTE', 120, { min: 1, max: 1_000_000 }),
+    trustProxy: nonEmpty(env.TRUST_PROXY) ?? false,
+    publicUrl,
+    accessTokenSeconds: integer(env, 'ACCESS_TOKEN_SECONDS', 300, { min: 30, max: 3600 }),
+    jwksFetchTimeoutMs: integer(env, 'JWKS_FETCH_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
   });
+}
+
+/** BASE_URL without its `/fhir` (the service serves the FHIR API there), else BASE_URL's origin.
+ *  Never the Host or X-Forwarded-* headers of a request: URLs come from configuration only. */
+function defaultPublicUrl(baseUrl: string): string {
+  return baseUrl.endsWith('/fhir') ? baseUrl.slice(0, -'/fhir'.length) : new URL(baseUrl).origin;
 }
 
 function origins(raw: string | undefined): Config['corsOrigins'] {
@@ -88,6 +123,16 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}".`);
   }
   return raw as T;
+}
+
+/** A comma-separated list of `Type/id` references of one type. */
+function references(env: Env, name: string, type: string): readonly string[] {
+  const list = (nonEmpty(env[name]) ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const bad = list.find((r) => !new RegExp(`^${type}/[A-Za-z0-9\-.]{1,64}$`).test(r));
+  if (bad !== undefined) {
+    throw new ConfigError(`${name} must be a comma-separated list of ${type}/<id> references, got "${bad}".`);
+  }
+  return Object.freeze(list);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -19,6 +19,15 @@ export function parseVersionTag(header: string, headerName = 'If-Match'): number
   return Number(match[1]);
 }
 
+/**
+ * A compare-and-set found another version than the one the writer expected (If-Match, a Bundle
+ * entry's ifMatch, the version a patch or a case command read).
+ */
+export function versionConflict(args: { expected: number; actual: number | undefined; target?: string; header?: string }): FhirError {
+  const found = args.actual === undefined ? 'it has no current version' : `the current version is ${args.actual}`;
+  return new FhirError('VERSION_CONFLICT', `${args.header ?? 'If-Match'} expected version ${args.expected}${args.target ? ` of ${args.target}` : ''}, but ${found}`);
+}
+
 /** A version id from a URL segment (…/_history/3). */
 export function parseVersionId(segment: string): number | undefined {
   return /^[1-9]\d{0,14}$/.test(segment) ? Number(segment) : undefined;

@@ -8,7 +8,7 @@
 import type { Binary } from '@medplum/fhirtypes';
 import type { Response } from 'express';
 import { FHIR_JSON, mediaTypeOf } from '../fhir/media-types';
-import type { FhirResponse } from '../rest/types';
+import type { FhirResponse } from '../core/exchange';
 
 const FHIR_MEDIA_TYPES = new Set([FHIR_JSON, 'application/json', 'application/fhir+xml', 'application/xml+fhir', 'application/json+fhir']);
 

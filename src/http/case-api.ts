@@ -5,13 +5,17 @@
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { COMMAND_ENDPOINTS } from '../casemgmt/api';
+import { caseListAudit, caseViewAudit, commandAudit } from '../casemgmt/audit';
 import { caseList, caseView } from '../casemgmt/case-view';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
-import { parseFhirJson, stringifyFhirJson } from '../fhir/json-text';
+import { servicesFor } from '../core/scoped-services';
+import type { FhirServices } from '../core/services';
+import { stringifyFhirJson } from '../fhir/json-text';
 import { FhirError } from '../fhir/outcomes';
-import type { FhirServices } from '../rest/services';
+import { audited } from './audit';
+import { parseJsonBody } from './json-body';
 import { requestContextOf } from './request-context';
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
@@ -30,20 +34,30 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
   router.get(route('GET', '/openapi.json'), (_req, res) => {
     sendJson(res, 200, openApiDocument());
   });
+  // Every call below is audited (http/audit.ts audited): recorded before its answer leaves.
   router.get(route('GET', '/cases'), handle(async (req, res) => {
-    const client = req.query.client;
-    sendJson(res, 200, await caseList(services, requestContextOf(res, {}), typeof client === 'string' ? client : undefined));
+    const client = typeof req.query.client === 'string' ? req.query.client : undefined;
+    const ctx = requestContextOf(res, {});
+    const scoped = await servicesFor(services, ctx);
+    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, client), facts: () => caseListAudit(client, `${req.method} ${req.originalUrl}`) });
+    sendJson(res, 200, list);
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
-    sendJson(res, 200, await caseView(services, requestContextOf(res, {}), String(req.params.caseId)));
+    const caseId = String(req.params.caseId);
+    const ctx = requestContextOf(res, {});
+    const scoped = await servicesFor(services, ctx);
+    sendJson(res, 200, await audited(res, { services: scoped, work: () => caseView(scoped, ctx, caseId), facts: (answer) => caseViewAudit(caseId, answer) }));
   }));
   for (const endpoint of COMMAND_ENDPOINTS) {
     const path = route(endpoint.method, endpoint.path);
     const handler = handle(async (req, res) => {
-      const result = await runCommand(services, requestContextOf(res, {}), endpoint.command, {
-        params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)])),
-        body: parseJsonBody(req),
-        ...optionalKey(req.get('idempotency-key')),
+      const ctx = requestContextOf(res, {});
+      const scoped = await servicesFor(services, ctx);
+      const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
+      const result = await audited(res, {
+        services: scoped,
+        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')) }),
+        facts: (answer) => commandAudit(endpoint.command.name, params, answer),
       });
       res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -77,18 +91,14 @@ function optionalKey(header: string | undefined): { idempotencyKey?: string } {
 }
 
 /** The body as JSON; undefined when there is none. */
-function parseJsonBody(req: Request): unknown {
+function commandBody(req: Request): unknown {
   const raw = req.body as Buffer | undefined;
   if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
   const type = req.get('content-type') ?? '';
   if (!JSON_TYPE.test(type)) {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `The case API takes JSON bodies (Content-Type: application/json), not "${type}"`);
   }
-  try {
-    return parseFhirJson(raw.toString('utf8'));
-  } catch (err) {
-    throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${err instanceof SyntaxError ? `: ${err.message}` : ''}`);
-  }
+  return parseJsonBody(raw);
 }
 
 function sendJson(res: Response, status: number, body: unknown): void {

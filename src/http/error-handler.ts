@@ -1,10 +1,13 @@
 /**
  * The last middleware: every failure leaves as an OperationOutcome with its status. Unknown
  * errors are 500s, logged with the request id; no stack trace or driver message reaches a client.
+ * A failure not yet audited is audited first (http/audit.ts); if that fails, the answer is 503.
  */
 import type { NextFunction, Request, Response } from 'express';
+import { wasAudited } from '../audit/audit-log';
 import { FhirError, toFhirError } from '../fhir/outcomes';
 import type { Logger } from '../platform/logger';
+import { auditRefusal, requestAudited } from './audit';
 import { FHIR_JSON } from './negotiation';
 
 /** Errors raised by express's body reader, by their `type`. */
@@ -25,17 +28,34 @@ function fromBodyReader(err: unknown): FhirError | undefined {
 }
 
 export function errorHandler(logger: Logger) {
-  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    const error = fromBodyReader(err) ?? toFhirError(err);
-    const log = (res.locals.log as Logger | undefined) ?? logger;
-    if (error.status >= 500) {
-      log.error({ err: error.cause ?? err }, 'request failed');
-    }
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res.status(error.status).setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
-    res.send(JSON.stringify(error.outcome));
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    answer(err, req, res, logger).catch((failure: unknown) => {
+      ((res.locals.log as Logger | undefined) ?? logger).error({ err: failure }, 'the error could not be answered');
+      if (!res.headersSent) res.status(500).end();
+    });
   };
+}
+
+async function answer(err: unknown, req: Request, res: Response, logger: Logger): Promise<void> {
+  let error = fromBodyReader(err) ?? toFhirError(err);
+  const log = (res.locals.log as Logger | undefined) ?? logger;
+  if (error.status >= 500) {
+    log.error({ err: error.cause ?? err }, 'request failed');
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  // A refusal that no interaction recorded (401, unknown route, 415…) is recorded here, before it is answered.
+  if (!wasAudited(err) && !requestAudited(res)) {
+    try {
+      await auditRefusal(req, res, error);
+    } catch (auditFailure) {
+      // appendOrWithhold has logged a failed write already; anything else is a fault of its own.
+      if (!wasAudited(auditFailure)) log.error({ err: auditFailure }, 'refusal could not be recorded');
+      error = toFhirError(auditFailure);
+    }
+  }
+  res.status(error.status).setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
+  res.send(JSON.stringify(error.outcome));
 }

@@ -1,21 +1,21 @@
 /**
- * The express adapter of the FHIR API: wire request → FhirRequest → rest router → wire response.
- * Body bytes are read raw so the Content-Type is checked (415) before anything is parsed.
+ * The express adapter of the FHIR API: wire request → FhirRequest → dispatch (rest/ route table)
+ * → wire response. Body bytes are read raw so the Content-Type is checked (415) before anything
+ * is parsed.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { parseFhirJson } from '../fhir/json-text';
+import type { Dispatch } from '../core/context';
+import { type FhirRequest, HTTP_METHODS, type HttpMethod, type Prefer, type QueryParams, parseQueryString } from '../core/exchange';
 import { FhirError } from '../fhir/outcomes';
-import { route } from '../rest/router';
-import type { FhirServices } from '../rest/services';
-import type { FhirRequest, HttpMethod, Prefer, QueryParams } from '../rest/types';
+import { parseJsonBody } from './json-body';
 import { requestContextOf } from './request-context';
 import { type BinaryPath, asksForFhir, binaryFromContent, binaryPath, isRawContent, writeNativeBinary } from './binary';
 import { type BodyKind, FHIR_JSON, requestBodyKind, responseMediaType } from './negotiation';
 import { writeFhirResponse } from './response-writer';
 
-const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
 
-export function fhirEndpoint(services: FhirServices): RequestHandler {
+export function fhirEndpoint(dispatch: Dispatch): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const query = parseQuery(req.originalUrl);
@@ -43,7 +43,7 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
         ...(body !== undefined ? { body } : {}),
       };
       const ctx = requestContextOf(res, parsePrefer(req.get('prefer')));
-      const response = await route(services, ctx, request);
+      const response = await dispatch(ctx, request);
       if (nativeBinary && writeNativeBinary(res, response, method === 'HEAD')) {
         return;
       }
@@ -54,18 +54,9 @@ export function fhirEndpoint(services: FhirServices): RequestHandler {
   };
 }
 
-/** The query string as a multimap in request order ('+' is a space, as in any form encoding). */
-export function parseQuery(originalUrl: string): QueryParams {
-  const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
-  const query: Record<string, string[]> = {};
-  try {
-    for (const [name, value] of new URLSearchParams(search)) {
-      (query[name] ??= []).push(value);
-    }
-  } catch {
-    throw new FhirError('INVALID_REQUEST', 'The query string is not valid URL encoding');
-  }
-  return query;
+/** The query string of a request URL as a multimap in request order. */
+function parseQuery(originalUrl: string): QueryParams {
+  return parseQueryString(originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '');
 }
 
 function mergeQuery(query: QueryParams, form: QueryParams): QueryParams {
@@ -104,7 +95,7 @@ function parseBody(req: Request, method: HttpMethod, path: string, binary: Binar
     if (kind !== 'form') {
       throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'POST _search takes application/x-www-form-urlencoded parameters');
     }
-    return { form: parseQuery(`?${raw.toString('utf8')}`) };
+    return { form: parseQueryString(raw.toString('utf8')) };
   }
   if (kind === 'form') {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', 'Form parameters are accepted only by POST [type]/_search');
@@ -112,15 +103,10 @@ function parseBody(req: Request, method: HttpMethod, path: string, binary: Binar
   if (method !== 'PATCH' && kind === 'json-patch') {
     throw new FhirError('UNSUPPORTED_MEDIA_TYPE', `${method} takes a FHIR resource (Content-Type: application/fhir+json)`);
   }
-  try {
-    const body = parseFhirJson(raw.toString('utf8'));
-    // FHIR JSON sent to Binary is content like any other, unless it is a Binary resource.
-    const isBinaryResource = typeof body === 'object' && body !== null && (body as { resourceType?: unknown }).resourceType === 'Binary';
-    return binaryWrite && !isBinaryResource ? asBinary() : { body };
-  } catch (err) {
-    const detail = err instanceof SyntaxError ? `: ${err.message}` : '';
-    throw new FhirError('MALFORMED_JSON', `The request body is not valid JSON${detail}`);
-  }
+  const body = parseJsonBody(raw);
+  // FHIR JSON sent to Binary is content like any other, unless it is a Binary resource.
+  const isBinaryResource = typeof body === 'object' && body !== null && (body as { resourceType?: unknown }).resourceType === 'Binary';
+  return binaryWrite && !isBinaryResource ? asBinary() : { body };
 }
 
 function securityContext(req: Request): { securityContext?: string } {

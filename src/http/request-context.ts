@@ -1,12 +1,14 @@
 /**
  * Per-request identity and logging: a request id (the client's X-Request-Id when well formed),
- * a child logger carrying it, and the caller. Security will set the caller from the token here.
+ * a child logger carrying it, and the caller: unauthenticated until the authentication middleware
+ * (http/authentication.ts) sets the one the access token proves.
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { ANONYMOUS_FULL_ACCESS, type Caller } from '../auth/caller';
+import { type Caller, UNAUTHENTICATED } from '../auth/caller';
+import type { RequestContext } from '../core/context';
+import type { Prefer } from '../core/exchange';
 import type { Logger } from '../platform/logger';
-import type { Prefer, RequestContext } from '../rest/types';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -16,7 +18,7 @@ export function requestContext(logger: Logger) {
     const requestId = offered !== undefined && REQUEST_ID.test(offered) ? offered : randomUUID();
     res.locals.requestId = requestId;
     res.locals.log = logger.child({ requestId });
-    res.locals.caller = ANONYMOUS_FULL_ACCESS;
+    res.locals.caller = UNAUTHENTICATED;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { stringifyFhirJson } from '../fhir/json-text';
-import type { FhirResponse } from '../rest/types';
+import type { FhirResponse } from '../core/exchange';
 
 /** Writes a FhirResponse: status, version headers, Location, and the JSON body. */
 export function writeFhirResponse(res: Response, response: FhirResponse, options: { mediaType: string; pretty: boolean; head: boolean }): void {

@@ -9,10 +9,10 @@ import type { BundleEntry, BundleLink, Parameters } from '@medplum/fhirtypes';
 import { bundle } from '../fhir/bundles';
 import { patientCompartment } from '../fhir/compartments';
 import { FhirError } from '../fhir/outcomes';
-import { pageSize } from '../rest/paging';
-import type { FhirOperation, FhirServices, OperationTarget } from '../rest/services';
+import { pageSize } from '../core/paging';
+import type { FhirOperation, FhirServices, OperationTarget } from '../core/services';
 import type { SearchPage } from '../store/repository';
-import type { FhirRequest, FhirResponse, QueryParams } from '../rest/types';
+import type { FhirRequest, FhirResponse, QueryParams } from '../core/exchange';
 import { parseSearch } from '../search/parse';
 
 const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor', '_format', '_pretty']);

@@ -5,8 +5,8 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { informational, operationOutcome } from '../fhir/outcomes';
 import { etag, httpDate } from '../fhir/versioning';
+import type { FhirResponse, Prefer } from '../core/exchange';
 import type { ResourceVersion } from '../store/repository';
-import type { FhirResponse, Prefer } from './types';
 
 export function versionUrl(baseUrl: string, version: Pick<ResourceVersion, 'resourceType' | 'id' | 'versionId'>): string {
   return `${baseUrl}/${version.resourceType}/${version.id}/_history/${version.versionId}`;

@@ -73,15 +73,15 @@ class EntryBuilder {
 }
 
 /**
- * Computes `idx` for a resource: one entry per parameter of its type that has a value.
- * `_id` is not extracted: it is the document's `_id`.
+ * Computes `idx` for a resource: one entry per parameter of its type that has a value (of the
+ * parameters in `only`, when given). `_id` is not extracted: it is the document's `_id`.
  */
-export function extractIndex(resource: Resource, registry: SearchParameterRegistry): SearchIndex {
+export function extractIndex(resource: Resource, registry: SearchParameterRegistry, only?: ReadonlySet<string>): SearchIndex {
   const index: SearchIndex = {};
   const root = toTypedValue(resource);
   const context: ExtractContext = { root, baseUrl: registry.baseUrl };
   for (const def of registry.list(resource.resourceType)) {
-    if (def.code === '_id') {
+    if (def.code === '_id' || (only && !only.has(def.code))) {
       continue;
     }
     const builder = new EntryBuilder();

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { connectMongo } from '../../src/platform/mongo';
 import type { MongoConnection } from '../../src/platform/mongo';
+import { RATE_LIMIT_COLLECTION } from '../../src/platform/rate-limit';
+import { RECORD_COLLECTIONS } from '../../src/store/records';
 
 export const projectRoot = path.resolve(__dirname, '../..');
 export const ferretdbBinaryPath = path.join(projectRoot, '.cache', 'bin', 'ferretdb');
@@ -64,12 +66,17 @@ function currentTestPath(): string | undefined {
 /**
  * Every document of every collection, by collection, in `_id` order: a test that expects "no
  * trace" expects this not to change. An empty collection (made by index creation) holds no data
- * and is left out.
+ * and is left out, and so are the authorization server's records (store/records), the request
+ * budgets (platform/rate-limit) and the audit log (AuditEvent): every request the harness sends
+ * counts against its client's budget and is recorded in the audit log, refused ones included
+ * (docs/security.md#audit), and its token requests write records, whatever the test does — so
+ * "no trace" means no trace in the data.
  */
 export async function databaseContents(db: MongoConnection['db']): Promise<Record<string, unknown[]>> {
   const collections = await db.listCollections({}, { nameOnly: true }).toArray();
   const result: Record<string, unknown[]> = {};
-  for (const name of collections.map((c) => c.name).sort()) {
+  const operational = new Set([...RECORD_COLLECTIONS, RATE_LIMIT_COLLECTION, 'AuditEvent']);
+  for (const name of collections.map((c) => c.name).filter((n) => !operational.has(n)).sort()) {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     if (docs.length > 0) result[name] = docs;
   }

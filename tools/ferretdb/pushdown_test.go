@@ -102,6 +102,12 @@ func observation(i int) bson.D {
 	if i%5 == 0 {
 		terms = append(terms, "performer:", fmt.Sprintf("performer:r:Practitioner/pr%d", i%4))
 	}
+	// What CaseBridge's access filters read (src/store/mongo/access.ts): the owner, and a
+	// sensitive label on some documents.
+	terms = append(terms, fmt.Sprintf("_owner:r:Organization/o%d", i%3))
+	if i%9 == 0 {
+		terms = append(terms, "_security:", "_security:t:http://terminology.hl7.org/CodeSystem/v3-ActCode|R")
+	}
 	date := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i%400) * 24 * time.Hour)
 	ranges := bson.D{
 		{Key: "date~lo", Value: bson.A{date.Format("2006-01-02T15:04:05.000Z")}},
@@ -291,6 +297,53 @@ func TestPushdownAnswersAsScanning(t *testing.T) {
 		}}}, sort: byDateDesc, limit: 60},
 		{name: "sort by value after a null position", filter: bson.D{{Key: "idx.o.value", Value: bson.D{{Key: "$ne", Value: nil}}}}, sort: byValue, limit: 100},
 	}
+	// CaseBridge's access filters (src/store/mongo/access.ts), ANDed with a search: what a
+	// caller may see is one $in of terms (its owner term, its clients' compartment references,
+	// the references of its referrals) or of ids, and a sensitive label is hidden unless the
+	// caller owns the document or the patient consented (a negation, checked on the candidates).
+	var compartment, ids bson.A
+	for p := 0; p < 12; p++ {
+		compartment = append(compartment, fmt.Sprintf("subject:r:Patient/p%03d", p), fmt.Sprintf("performer:r:Patient/p%03d", p))
+	}
+	compartment = append(compartment, "_owner:r:Organization/o1")
+	for i := 0; i < 40; i++ {
+		ids = append(ids, observation(i*31)[0].Value)
+	}
+	visible := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "idx.k", Value: bson.D{{Key: "$in", Value: compartment}}}},
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	}}}
+	disclosed := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "idx.k", Value: bson.D{{Key: "$ne", Value: "_security:t:http://terminology.hl7.org/CodeSystem/v3-ActCode|R"}}}},
+		bson.D{term("_owner:r:Organization/o1")},
+		bson.D{{Key: "idx.k", Value: bson.D{{Key: "$in", Value: bson.A{"subject:r:Patient/p003"}}}}},
+	}}}
+	scoped := func(search bson.D) bson.D {
+		return bson.D{{Key: "$and", Value: bson.A{search, bson.D{{Key: "$and", Value: bson.A{visible, disclosed}}}}}}
+	}
+	onlyTerms := bson.D{{Key: "idx.k", Value: bson.D{{Key: "$in", Value: compartment}}}}
+	pushed = append(pushed,
+		query{name: "access: a caller's whole view", filter: scoped(bson.D{live}), sort: byID, limit: 21},
+		query{name: "access: a term search", filter: scoped(bson.D{live, term("code:t:http://loinc.org|c3")}), sort: byID, limit: 21},
+		query{name: "access: a search sorted by date", filter: scoped(bson.D{live, term("status:c:final")}), sort: byDateDesc, limit: 21},
+		query{name: "access: ranges", filter: scoped(bson.D{live, term("code:t:http://loinc.org|c2"), {Key: "$and", Value: bson.A{
+			rng("date~hi", "$gte", "2024-03-01T00:00:00.000Z"), rng("date~lo", "$lte", "2024-09-30T23:59:59.999Z"),
+		}}}), sort: byID, limit: 21},
+		query{name: "access: a prefix", filter: scoped(bson.D{{Key: "idx.k", Value: bson.D{{Key: "$regex", Value: "^name:s:ab"}}}}), sort: byID},
+		query{name: "access: an include by _id", filter: bson.D{{Key: "$and", Value: bson.A{
+			bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[:10]}}}, live}, bson.D{{Key: "$and", Value: bson.A{visible, disclosed}}},
+		}}}},
+		query{name: "access: terms only (no ids), a page after a position", filter: bson.D{{Key: "$and", Value: bson.A{
+			bson.D{live, {Key: "$or", Value: bson.A{
+				bson.D{{Key: "idx.o.date", Value: bson.D{{Key: "$gt", Value: "2024-05-01T00:00:00.000Z"}}}},
+				bson.D{{Key: "$and", Value: bson.A{bson.D{{Key: "idx.o.date", Value: "2024-05-01T00:00:00.000Z"}}, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: "obs-50000"}}}}}}},
+			}}},
+			onlyTerms,
+		}}}, sort: byDate, limit: 21},
+		query{name: "access: a reference rule (referrals owned or requested)", filter: bson.D{live, {Key: "idx.k", Value: bson.D{{Key: "$in", Value: bson.A{
+			"_owner:r:Organization/o2", "performer:r:Practitioner/pr1",
+		}}}}}, sort: byID, limit: 21},
+	)
 	for _, q := range pushed {
 		t.Run(q.name, func(t *testing.T) {
 			got, want := q.run(t, coll, false), q.run(t, coll, true)
@@ -307,6 +360,26 @@ func TestPushdownAnswersAsScanning(t *testing.T) {
 			t.Logf("%s\n%s", e.QueryPlanner.Query, strings.Join(e.QueryPlanner.Plan, "\n"))
 			if scans := fullScans(e.QueryPlanner.Plan); len(scans) > 0 {
 				t.Fatalf("full scan %v in\n%s\n%s", scans, e.QueryPlanner.Query, strings.Join(e.QueryPlanner.Plan, "\n"))
+			}
+		})
+	}
+
+	// A scope that grants nothing of a type ({_id: {$in: []}}, store/mongo/access.ts) is
+	// answered from the index too: nothing, without reading the collection.
+	for _, q := range []query{
+		{name: "access: nothing of the type", filter: bson.D{{Key: "$and", Value: bson.A{bson.D{live, term("status:c:final")}, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}}}}, sort: byID, limit: 21},
+		{name: "access: no term at all", filter: bson.D{live, {Key: "idx.k", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}, sort: byDate, limit: 21},
+	} {
+		t.Run(q.name, func(t *testing.T) {
+			if got := q.run(t, coll, false); len(got) != 0 {
+				t.Fatalf("selects %d documents", len(got))
+			}
+			e := explain(t, db, "Observation", q)
+			if !e.FilterPushdown {
+				t.Fatalf("not pushed down: %+v", e)
+			}
+			if scans := fullScans(e.QueryPlanner.Plan); len(scans) > 0 {
+				t.Fatalf("full scan %v in\n%s", scans, e.QueryPlanner.Query)
 			}
 		})
 	}

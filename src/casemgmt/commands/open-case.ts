@@ -6,8 +6,8 @@
  */
 import type { CareTeam, CareTeamParticipant, Condition, EpisodeOfCare, Patient } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
-import type { FhirServices } from '../../rest/services';
-import { conditionKey, parseSearch } from '../../search/parse';
+import type { FhirServices } from '../../core/services';
+import { parseSearch } from '../../search/parse';
 import type { PlannedWrite } from '../../store/repository';
 import { readOrUndefined, searchAll } from '../case-record';
 import { type CaseCommand, created } from '../command';
@@ -21,9 +21,9 @@ export const CASE_MANAGER_ROLE = coded(SYSTEMS.nucc, '171M00000X', 'Case Manager
 export const openCase: CaseCommand<OpenCasePayload> = {
   name: 'open-case',
   schema: openCaseSchema,
-  lockName(services, payload) {
-    // The lock a conditional create by the same identifier takes: the two cannot both create.
-    return payload.client ? conditionKey(clientQuery(services, payload.client.identifier)) : undefined;
+  conditions(services, payload) {
+    // The criteria a conditional create by the same identifier resolves: the two cannot both create.
+    return payload.client ? [clientQuery(services, payload.client.identifier)] : [];
   },
   async plan({ services, payload, ids, now }) {
     const writes: PlannedWrite[] = [];

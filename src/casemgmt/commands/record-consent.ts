@@ -12,9 +12,12 @@
  * See: https://hl7.org/fhir/R4/consent.html, https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2
  */
 import type { Coding, Consent } from '@medplum/fhirtypes';
-import { assertOpen, loadCase } from '../case-record';
-import { type CaseCommand, created } from '../command';
+import { FhirError } from '../../fhir/outcomes';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { assertOpen, loadCase, readVersioned } from '../case-record';
+import { type CaseCommand, created, updated } from '../command';
 import { type RecordConsentPayload, recordConsentSchema } from '../schemas/record-consent';
+import { type RevokeConsentPayload, revokeConsentSchema } from '../schemas/revoke-consent';
 import { SYSTEMS, claiming, coded, coding, escapeXhtml, narrative, ref, today } from '../vocabulary';
 
 export const PART2_POLICY = 'https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2';
@@ -72,5 +75,34 @@ export const recordConsent: CaseCommand<RecordConsentPayload> = {
       ...(payload.information ? { text: { status: 'additional', div: narrative(`<p>Information covered: ${escapeXhtml(payload.information)}</p>`).div } } : {}),
     };
     return { caseId: caseRecord.resource.id, writes: [created(consent)] };
+  },
+};
+
+/**
+ * Revoke a consent: the client withdraws it (42 CFR 2.31(a)(6), HIPAA 164.508(b)(5)). The Consent
+ * becomes inactive and its provision ends on the day of revocation; from then on nothing is
+ * disclosed under it (auth/labels.ts counts active consents only). What was disclosed before
+ * stays disclosed. Allowed on a closed case: a client may withdraw consent at any time.
+ */
+export const revokeConsent: CaseCommand<RevokeConsentPayload> = {
+  name: 'revoke-consent',
+  schema: revokeConsentSchema,
+  async plan({ services, payload, params, now }) {
+    const caseRecord = await loadCase(services, params.caseId as string);
+    const found = await readVersioned<Consent>(services, 'Consent', params.consentId as string);
+    if (!found || found.resource.patient?.reference !== caseRecord.client) {
+      throw new FhirError('NOT_FOUND', `There is no consent ${String(params.consentId)} of the client of case ${caseRecord.resource.id}`);
+    }
+    if (found.resource.status !== 'active') {
+      throw new FhirError('CONFLICT', `The consent is ${found.resource.status}: only an active consent can be revoked`);
+    }
+    const end = payload.date ?? today(now);
+    const consent = withoutServerMeta(found.resource);
+    const revoked: Consent & { id: string } = {
+      ...consent,
+      status: 'inactive',
+      ...(consent.provision ? { provision: { ...consent.provision, period: { ...consent.provision.period, end } } } : {}),
+    };
+    return { caseId: caseRecord.resource.id, writes: [updated(revoked, found.versionId)] };
   },
 };

@@ -11,7 +11,8 @@ import type { Goal, Observation } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import type { PlannedWrite } from '../../store/repository';
 import { activePlan, assertOpen, loadCase, searchAll } from '../case-record';
-import { type CaseCommand, created, editable, updated } from '../command';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { type CaseCommand, created, updated } from '../command';
 import { milestonesOf } from '../plan-mapping';
 import { achievementCode, goalAchievement, objectiveAchievement, withAchievement } from '../progress';
 import { type RecordProgressPayload, recordProgressSchema } from '../schemas/record-progress';
@@ -53,7 +54,7 @@ export const recordProgress: CaseCommand<RecordProgressPayload> = {
     const previous = await latestValue(services, objective.resource, payload.date);
     const code = objectiveAchievement({ ...(target?.detailQuantity ? { target: target.detailQuantity } : {}), ...optional('value', payload.value), ...optional('previous', previous), ...optional('achieved', payload.achieved) });
     const nextObjective = withAchievement(
-      { ...editable(objective.resource), outcomeReference: [...(objective.resource.outcomeReference ?? []), ref(`Observation/${observation.id}`)] },
+      { ...withoutServerMeta(objective.resource), outcomeReference: [...(objective.resource.outcomeReference ?? []), ref(`Observation/${observation.id}`)] },
       code,
       payload.date,
     ) as Goal & { id: string };
@@ -63,7 +64,7 @@ export const recordProgress: CaseCommand<RecordProgressPayload> = {
       .map((id) => (id === objectiveId ? nextObjective : plan.goals.get(id)?.resource))
       .filter((g): g is Goal & { id: string } => g !== undefined && g.lifecycleStatus !== 'cancelled' && g.lifecycleStatus !== 'entered-in-error')
       .map(achievementCode);
-    const nextParent = withAchievement(editable(parent.resource), goalAchievement(codes), payload.date) as Goal & { id: string };
+    const nextParent = withAchievement(withoutServerMeta(parent.resource), goalAchievement(codes), payload.date) as Goal & { id: string };
 
     const writes: PlannedWrite[] = [created(observation), updated(nextObjective, objective.versionId)];
     if (achievementCode(parent.resource) !== achievementCode(nextParent) || parent.resource.lifecycleStatus !== nextParent.lifecycleStatus) {

@@ -1,13 +1,12 @@
 /**
  * Record a screening or assessment: a completed QuestionnaireResponse (cb-screening-response) to
- * CaseBridge's Questionnaire of the instrument, linked to the case, with what scoring derives
- * from it (score Observation, RiskAssessment, PHQ-9 item 9 Flag: ../derivations) in the same
- * unit. Answers scoring refuses (out of range, missing, unknown items) are 422, located at the
+ * CaseBridge's Questionnaire of the instrument, linked to the case; the write pipeline adds what
+ * scoring derives from it (score Observation, RiskAssessment, PHQ-9 item 9 Flag: ../derivations)
+ * to the same unit. Answers scoring refuses (out of range, missing, unknown items) are 422, located at the
  * command's field (`answers[3]`, `answers['44250-9']`).
  */
 import type { QuestionnaireResponse, QuestionnaireResponseItem } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
-import { derivedWrites } from '../../rest/derivations';
 import { assertOpen, loadCase } from '../case-record';
 import { type CaseCommand, created } from '../command';
 import { INSTRUMENTS, type Instrument, LOINC_SYSTEM } from '../instruments';
@@ -35,13 +34,12 @@ export const recordScreening: CaseCommand<RecordScreeningPayload> = {
       ...(payload.performer ? { author: ref(payload.performer) } : {}),
       item: items,
     };
-    let derived;
-    try {
-      derived = await derivedWrites(services, response);
-    } catch (err) {
-      throw err instanceof FhirError && err.code === 'BUSINESS_RULE' ? locatedInCommand(err, fields) : err;
-    }
-    return { caseId: caseRecord.resource.id, writes: [created(response), ...derived] };
+    // Scoring derives from the response in the write pipeline; what it refuses is placed at the answers.
+    return {
+      caseId: caseRecord.resource.id,
+      writes: [created(response)],
+      locate: (err) => (err.code === 'BUSINESS_RULE' ? locatedInCommand(err, fields) : err),
+    };
   },
 };
 

@@ -8,9 +8,10 @@
  */
 import type { ServiceRequest, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
-import type { FhirServices } from '../../rest/services';
+import type { FhirServices } from '../../core/services';
 import { type CaseRecord, assertOpen, loadCase, readVersioned, searchAll } from '../case-record';
-import { type CaseCommand, created, editable, updated } from '../command';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { type CaseCommand, created, updated } from '../command';
 import { type MakeReferralPayload, makeReferralSchema } from '../schemas/make-referral';
 import { type UpdateReferralStatusPayload, updateReferralStatusSchema } from '../schemas/update-referral-status';
 import { PERTAINS_TO_GOAL, SYSTEMS, WORKFLOW_EPISODE, caseLink, claiming, coded, concept, localReference, ref } from '../vocabulary';
@@ -125,7 +126,7 @@ export const updateReferralStatus: CaseCommand<UpdateReferralStatusPayload> = {
       });
     }
     const at = payload.date ?? now.toISOString();
-    const { statusReason: _reason, ...current } = editable(task.resource);
+    const { statusReason: _reason, ...current } = withoutServerMeta(task.resource);
     const nextTask: Task & { id: string } = {
       ...current,
       status: payload.status,
@@ -136,7 +137,7 @@ export const updateReferralStatus: CaseCommand<UpdateReferralStatusPayload> = {
     const writes = [updated(nextTask, task.versionId)];
     const requestStatus = REQUEST_STATUS[payload.status];
     if (requestStatus && requestStatus !== referral.resource.status) {
-      writes.push(updated({ ...editable(referral.resource), status: requestStatus }, referral.versionId));
+      writes.push(updated({ ...withoutServerMeta(referral.resource), status: requestStatus }, referral.versionId));
     }
     return { caseId: caseRecord.resource.id, writes };
   },

@@ -13,10 +13,11 @@
  */
 import type { CarePlan, Goal, ServiceRequest } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
-import type { FhirServices } from '../../rest/services';
+import type { FhirServices } from '../../core/services';
 import type { PlannedWrite } from '../../store/repository';
 import { type ActivePlan, type CaseRecord, type Versioned, activePlan, assertOpen, loadCase, readVersioned } from '../case-record';
-import { type CaseCommand, type CommandPlan, type PlanInput, created, editable, updated } from '../command';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { type CaseCommand, type CommandPlan, type PlanInput, created, updated } from '../command';
 import { canonicalJson } from '../idempotency';
 import { carePlanResource, goalResource, interventionResource, milestonesOf, objectiveResource } from '../plan-mapping';
 import { createServicePlanSchema } from '../schemas/create-service-plan';
@@ -136,7 +137,7 @@ async function writePlan(input: PlanInput<PlanPayload>, caseRecord: CaseRecord, 
 
   const objectiveResources = (payload.objectives ?? []).map((o, i) => {
     const carried = objectives[i] as Carried<Goal>;
-    return objectiveResource({ id: carried.id, input: o, ...(carried.base ? { base: editable(carried.base.resource) } : {}), client, start });
+    return objectiveResource({ id: carried.id, input: o, ...(carried.base ? { base: withoutServerMeta(carried.base.resource) } : {}), client, start });
   });
   const objectivesOf = new Map<string, (Goal & { id: string })[]>();
   (payload.objectives ?? []).forEach((o, i) => {
@@ -146,7 +147,7 @@ async function writePlan(input: PlanInput<PlanPayload>, caseRecord: CaseRecord, 
   const goalResources = payload.goals.map((g, i) => {
     const carried = goals[i] as Carried<Goal>;
     const objectiveIds = (objectivesOf.get(carried.id) ?? []).map((o) => o.id);
-    return goalResource({ id: carried.id, input: g, ...(carried.base ? { base: editable(carried.base.resource) } : {}), client, start: g.start ?? start, objectiveIds });
+    return goalResource({ id: carried.id, input: g, ...(carried.base ? { base: withoutServerMeta(carried.base.resource) } : {}), client, start: g.start ?? start, objectiveIds });
   });
   const interventionResources = (payload.interventions ?? []).map((sr, i) => {
     const carried = interventions[i] as Carried<ServiceRequest>;
@@ -154,7 +155,7 @@ async function writePlan(input: PlanInput<PlanPayload>, caseRecord: CaseRecord, 
     return interventionResource({
       id: carried.id,
       input: sr,
-      ...(carried.base ? { base: editable(carried.base.resource) } : {}),
+      ...(carried.base ? { base: withoutServerMeta(carried.base.resource) } : {}),
       caseId,
       client,
       ...(goalId ? { goalId } : {}),
@@ -202,21 +203,21 @@ async function retire(args: {
   planId: string;
 }): Promise<PlannedWrite[]> {
   const { current } = args;
-  const old = editable(current.resource) as CarePlan & { id: string };
+  const old = withoutServerMeta(current.resource) as CarePlan & { id: string };
   const end = args.start < (old.period?.start ?? args.start) ? old.period?.start : args.start;
   const writes: PlannedWrite[] = [updated({ ...old, status: 'revoked', period: { ...old.period, ...(end ? { end } : {}) } }, current.versionId)];
   const why = `Not carried forward in the plan revision CarePlan/${args.planId} (${args.start}): ${args.reason}`;
   for (const goal of current.goals.values()) {
     const g = goal.resource;
     if (args.keep.has(g.id) || g.lifecycleStatus === 'completed' || g.lifecycleStatus === 'cancelled' || g.lifecycleStatus === 'entered-in-error') continue;
-    writes.push(updated({ ...editable(g), lifecycleStatus: 'cancelled', statusDate: args.start, statusReason: why }, goal.versionId));
+    writes.push(updated({ ...withoutServerMeta(g), lifecycleStatus: 'cancelled', statusDate: args.start, statusReason: why }, goal.versionId));
   }
   for (const activity of current.resource.activity ?? []) {
     const reference = localReference(activity.reference);
     if (!reference?.startsWith('ServiceRequest/') || args.keepInterventions.has(idOf(reference))) continue;
     const sr = await readVersioned<ServiceRequest>(args.services, 'ServiceRequest', idOf(reference));
     if (sr && (sr.resource.status === 'active' || sr.resource.status === 'on-hold' || sr.resource.status === 'draft')) {
-      writes.push(updated({ ...editable(sr.resource), status: 'revoked' }, sr.versionId));
+      writes.push(updated({ ...withoutServerMeta(sr.resource), status: 'revoked' }, sr.versionId));
     }
   }
   return writes;

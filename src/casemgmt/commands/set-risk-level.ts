@@ -10,7 +10,8 @@
 import type { Flag, RiskAssessment } from '@medplum/fhirtypes';
 import type { PlannedWrite } from '../../store/repository';
 import { assertOpen, loadCase, searchAll } from '../case-record';
-import { type CaseCommand, created, editable, updated } from '../command';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { type CaseCommand, created, updated } from '../command';
 import { type SetRiskLevelPayload, setRiskLevelSchema } from '../schemas/set-risk-level';
 import { qualitativeRisk } from '../derivations/risk';
 import { CASE_MANAGEMENT_SYSTEM, claiming, coding, ref, safetyFlag } from '../vocabulary';
@@ -46,7 +47,7 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
     for (const found of flags.matches) {
       const flag = found.resource as Flag & { id: string };
       if (flag.status === 'active' && flag.code.coding?.some((c) => c.system === HIGH_RISK.system && c.code === HIGH_RISK.code)) {
-        writes.push(updated({ ...editable(flag), status: 'inactive', period: { ...flag.period, end: laterOf(assessed, flag.period?.start) } }, found.versionId));
+        writes.push(updated({ ...withoutServerMeta(flag), status: 'inactive', period: { ...flag.period, end: laterOf(assessed, flag.period?.start) } }, found.versionId));
       }
     }
     if (payload.level === 'high') {

@@ -10,10 +10,11 @@
  * finished or cancelled both are refused (409) and nothing is written.
  */
 import type { DocumentReference, EpisodeOfCare, Goal, ServiceRequest } from '@medplum/fhirtypes';
-import type { FhirServices } from '../../rest/services';
+import type { FhirServices } from '../../core/services';
 import type { PlannedWrite } from '../../store/repository';
 import { type CaseRecord, activePlan, assertOpen, loadCase, readVersioned } from '../case-record';
-import { type CaseCommand, created, editable, updated } from '../command';
+import { withoutServerMeta } from '../../fhir/resource-body';
+import { type CaseCommand, created, updated } from '../command';
 import { achievementCode } from '../progress';
 import { type CloseCasePayload, type TransferCasePayload, closeCaseSchema, transferCaseSchema } from '../schemas/transition';
 import { SYSTEMS, coded, idOf, localReference, ref, today } from '../vocabulary';
@@ -77,7 +78,7 @@ export const transferCase: CaseCommand<TransferCasePayload> = {
 /** The case finished, its active plan completed and wound up. */
 async function finishCase(args: { services: FhirServices; caseRecord: CaseRecord; date: string; why: string }): Promise<PlannedWrite[]> {
   const { services, caseRecord, date, why } = args;
-  const episode = editable(caseRecord.resource);
+  const episode = withoutServerMeta(caseRecord.resource);
   const start = episode.period?.start;
   const end = start !== undefined && start > date ? start : date;
   const history = (episode.statusHistory ?? []).map((h) => (h.period.end === undefined ? { ...h, period: { ...h.period, end } } : h));
@@ -90,14 +91,14 @@ async function finishCase(args: { services: FhirServices; caseRecord: CaseRecord
   const writes: PlannedWrite[] = [updated(finished, caseRecord.versionId)];
   const plan = await activePlan(services, caseRecord.resource.id);
   if (!plan) return writes;
-  const old = editable(plan.resource);
+  const old = withoutServerMeta(plan.resource);
   writes.push(updated({ ...old, status: 'completed', period: { ...old.period, end: old.period?.start && old.period.start > end ? old.period.start : end } }, plan.versionId));
   for (const { resource, versionId } of plan.goals.values()) {
     if (['completed', 'cancelled', 'entered-in-error', 'rejected'].includes(resource.lifecycleStatus)) continue;
     const next: Goal & { id: string } =
       achievementCode(resource) === 'achieved'
-        ? { ...editable(resource), lifecycleStatus: 'completed', statusDate: end }
-        : { ...editable(resource), lifecycleStatus: 'cancelled', statusDate: end, statusReason: why };
+        ? { ...withoutServerMeta(resource), lifecycleStatus: 'completed', statusDate: end }
+        : { ...withoutServerMeta(resource), lifecycleStatus: 'cancelled', statusDate: end, statusReason: why };
     writes.push(updated(next, versionId));
   }
   for (const activity of plan.resource.activity ?? []) {
@@ -105,7 +106,7 @@ async function finishCase(args: { services: FhirServices; caseRecord: CaseRecord
     if (!reference?.startsWith('ServiceRequest/')) continue;
     const sr = await readVersioned<ServiceRequest>(services, 'ServiceRequest', idOf(reference));
     if (sr && (sr.resource.status === 'active' || sr.resource.status === 'on-hold')) {
-      writes.push(updated({ ...editable(sr.resource), status: 'completed' }, sr.versionId));
+      writes.push(updated({ ...withoutServerMeta(sr.resource), status: 'completed' }, sr.versionId));
     }
   }
   return writes;

@@ -18,8 +18,7 @@
 import type { Flag, Observation, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { hasErrors } from '../../fhir/outcomes';
 import { assertValid, validateResource } from '../../fhir/validation';
-import type { Derivation } from '../../rest/derivations';
-import type { FhirServices } from '../../rest/services';
+import type { Derivation, FhirServices } from '../../core/services';
 import { type CurrentResource, type PlannedWrite, readIfPresent } from '../../store/repository';
 import { instrumentFor } from '../instruments';
 import { SCORED_STATUSES, scoreResponse } from '../scoring';

@@ -28,6 +28,8 @@ export interface CurrentDoc {
   deleted?: true;
   /** Transaction Bundle that wrote this version, while its journal may still be open. */
   tx?: string;
+  /** The organisation the resource was created for (`Organization/<id>`), kept by every later version. */
+  owner?: string;
 }
 
 /** A superseded version (or delete marker) in the shared `history` collection. */
@@ -47,6 +49,7 @@ export interface HistoryDoc {
   tx?: string;
   /** The current document's own `tx` when it was copied, restored with it on a rollback. */
   versionTx?: string;
+  owner?: string;
 }
 
 export function historyKey(resourceType: string, id: string, versionId: number): string {
@@ -98,5 +101,6 @@ export function toHistoryDoc(resourceType: string, doc: CurrentDoc, supersededAt
     supersededAt,
     ...(tx ? { tx } : {}),
     ...(doc.tx ? { versionTx: doc.tx } : {}),
+    ...(doc.owner ? { owner: doc.owner } : {}),
   };
 }

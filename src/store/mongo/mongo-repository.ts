@@ -3,10 +3,13 @@
  * transactions). See docs/storage.md for the document shapes and why each write is safe.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { versionConflict } from '../../fhir/versioning';
 import type {
+  ConditionalOutcome,
+  ConditionalPlan,
   CurrentResource,
   FhirRepository,
   HistoryPage,
@@ -16,10 +19,13 @@ import type {
   SearchOptions,
   SearchPage,
   ResourceVersion,
+  StoreAccess,
   WriteMethod,
   WriteOptions,
   WriteResult,
 } from '../repository';
+import { assertLabelsKept, disclosed, isVisible, ownerTerm } from './access';
+import { LIVE_DOCUMENT } from './search-filter';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -40,6 +46,7 @@ import { Locks, resourceLockName } from './locks';
 import { type SearchLimits, SearchExecutor } from './search';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { SearchIndex } from '../../search/extract';
+import { conditionKey } from '../../search/format';
 import type { SearchRequest } from '../../search/request';
 
 /** Computes a resource's search index (search/extract); the repository stores it in its layout. */
@@ -77,6 +84,8 @@ interface CommitRequest {
   readonly next: NextVersion;
   readonly ifMatchVersion?: number;
   readonly tx?: string;
+  /** A current version the caller may not see: a delete finds nothing to delete, an update is NOT_FOUND. */
+  readonly whenHidden: 'absent' | 'not-found';
 }
 
 interface Committed {
@@ -86,31 +95,69 @@ interface Committed {
   readonly resource?: Resource;
 }
 
+/** What every view of one repository shares: collections, locks, journal, search executor. */
+interface Shared {
+  readonly historyCollection: Collection<HistoryDoc>;
+  readonly journal: TransactionJournal;
+  readonly locks: Locks;
+  readonly searches: SearchExecutor;
+  readonly preparedTypes: Set<string>;
+  readonly lockTiming: { ttlMs: number; waitMs: number };
+}
+
 export class MongoRepository implements FhirRepository {
   private readonly db: Db;
   private readonly historyCollection: Collection<HistoryDoc>;
   private readonly journal: TransactionJournal;
   private readonly locks: Locks;
   private readonly searches: SearchExecutor;
-  private readonly preparedTypes = new Set<string>();
+  private readonly preparedTypes: Set<string>;
   private readonly lockTiming: { ttlMs: number; waitMs: number };
+  private readonly shared: Shared;
 
-  constructor(private readonly options: MongoRepositoryOptions) {
+  /** `access`: the caller this view answers (scoped()); the repository itself sees everything. */
+  constructor(
+    private readonly options: MongoRepositoryOptions,
+    private readonly access: StoreAccess = {},
+    shared?: Shared,
+  ) {
     this.db = options.db;
-    this.historyCollection = this.db.collection<HistoryDoc>('history');
-    this.lockTiming = { ttlMs: LOCK_TTL_MS, waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS };
-    this.locks = new Locks(this.db, options.now);
-    this.journal = new TransactionJournal(this.db, {
-      now: options.now,
-      locks: this.locks,
-      rollbackEntry: (type, id, txId) => this.rollbackEntry(type, id, txId),
-    });
-    this.searches = new SearchExecutor({
-      db: this.db,
-      registry: options.registry,
-      now: options.now,
-      ...(options.searchLimits ? { limits: options.searchLimits } : {}),
-    });
+    this.shared = shared ?? this.share();
+    ({ historyCollection: this.historyCollection, journal: this.journal, locks: this.locks, searches: this.searches } = this.shared);
+    this.preparedTypes = this.shared.preparedTypes;
+    this.lockTiming = this.shared.lockTiming;
+  }
+
+  private share(): Shared {
+    const locks = new Locks(this.db, this.options.now);
+    return {
+      historyCollection: this.db.collection<HistoryDoc>('history'),
+      locks,
+      // Rollbacks restore whatever was there, whoever wrote it: they run unscoped.
+      journal: new TransactionJournal(this.db, { now: this.options.now, locks, rollbackEntry: (type, id, txId) => this.rollbackEntry(type, id, txId) }),
+      searches: new SearchExecutor({
+        db: this.db,
+        registry: this.options.registry,
+        now: this.options.now,
+        ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
+      }),
+      preparedTypes: new Set<string>(),
+      lockTiming: { ttlMs: LOCK_TTL_MS, waitMs: this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS },
+    };
+  }
+
+  scoped(access: StoreAccess): FhirRepository {
+    return new MongoRepository(this.options, access, this.shared);
+  }
+
+  async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
+    return this.searches.referencesOf(request, code, limit);
+  }
+
+  async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
+    // By the owner's index term (which every owned document carries): an index lookup on both databases.
+    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner), ...LIVE_DOCUMENT }, { projection: { _id: 1 } }).limit(limit).toArray();
+    return docs.map((d) => d._id);
   }
 
   /** Creates the shared indexes and rolls back transactions a crashed process left open. */
@@ -138,29 +185,38 @@ export class MongoRepository implements FhirRepository {
   }
 
   async read(resourceType: string, id: string): Promise<CurrentResource> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
-    if (!doc) {
-      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
-    }
+    const doc = await this.visibleCurrent(resourceType, id);
     if (doc.deleted || doc.json === undefined) {
       throw new FhirError('GONE', `${resourceType}/${id} was deleted`);
     }
-    return currentToVersion(resourceType, doc) as CurrentResource;
+    return this.shown(resourceType, doc, currentToVersion(resourceType, doc)) as CurrentResource;
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<ResourceVersion> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
-    if (!doc) {
-      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
-    }
+    const doc = await this.visibleCurrent(resourceType, id);
     if (doc.vid === versionId) {
-      return currentToVersion(resourceType, doc);
+      return this.shown(resourceType, doc, currentToVersion(resourceType, doc));
     }
     const old = versionId < doc.vid ? await this.historyCollection.findOne({ _id: historyKey(resourceType, id, versionId) }) : null;
     if (!old) {
       throw new FhirError('VERSION_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
     }
-    return historyToVersion(old);
+    return this.shown(resourceType, doc, historyToVersion(old));
+  }
+
+  /** The current document, when it exists and this view may see it: NOT_FOUND otherwise (the two look the same). */
+  private async visibleCurrent(resourceType: string, id: string): Promise<CurrentDoc> {
+    const doc = await this.current(resourceType).findOne({ _id: id });
+    if (!doc || (this.access.scope && !isVisible(this.access.scope, resourceType, doc as unknown as Document))) {
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
+    return doc;
+  }
+
+  /** A version as this view shows it: with the obligations of its labels when the caller does not own it. */
+  private shown(resourceType: string, doc: CurrentDoc, version: ResourceVersion): ResourceVersion {
+    const { scope } = this.access;
+    return scope && version.resource ? { ...version, resource: disclosed(scope, doc as unknown as Document, version.resource) } : version;
   }
 
   /**
@@ -181,29 +237,78 @@ export class MongoRepository implements FhirRepository {
       resourceType,
       id,
       ifMatchVersion: options.ifMatchVersion,
+      whenHidden: 'absent',
       next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
     });
     return result ? currentToVersion(resourceType, result.doc) : undefined;
   }
 
-  history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
-    return listHistory(
-      { db: this.db, history: this.historyCollection, current: (type) => this.current(type) },
-      scope,
-      query,
-    );
+  async history(scope: HistoryScope, query: HistoryQuery): Promise<HistoryPage> {
+    const access = this.access.scope;
+    if (access && scope.level === 'instance') {
+      await this.visibleCurrent(scope.resourceType, scope.id);
+    }
+    // Types the caller may never see (AuditEvent) stay out of system history altogether: the audit
+    // log grows with every request and would otherwise thin out every page.
+    const listed = access && scope.level === 'system' && access.closedTypes.size > 0
+      ? { ...query, types: (query.types ?? (await this.resourceTypesWithData())).filter((t) => !access.closedTypes.has(t)) }
+      : query;
+    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, listed);
+    if (!access) {
+      return page;
+    }
+    // A version is shown when its resource is visible now (history entries carry no index of
+    // their own); a page may then hold fewer than _count entries, and its next link still holds.
+    const currents = new Map<string, CurrentDoc | null>();
+    for (const v of page.versions) {
+      const key = `${v.resourceType}/${v.id}`;
+      if (!currents.has(key)) currents.set(key, await this.current(v.resourceType).findOne({ _id: v.id }));
+    }
+    const versions = page.versions.flatMap((v) => {
+      const doc = currents.get(`${v.resourceType}/${v.id}`);
+      return doc && isVisible(access, v.resourceType, doc as unknown as Document) ? [this.shown(v.resourceType, doc, v)] : [];
+    });
+    const { total: _total, ...rest } = page;
+    return { ...rest, versions };
   }
 
   search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
-    return this.searches.search(request, options);
+    return this.searches.search(request, options, this.access.scope);
   }
 
   matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
-    return this.searches.matchingIds(request, limit);
+    return this.searches.matchingIds(request, limit, this.access.scope);
   }
 
-  withLock<T>(name: string, body: () => Promise<T>): Promise<T> {
-    return this.locks.withLocks([`conditional:${name}`], this.lockTiming, body);
+  /**
+   * Equivalent conditions share a lock (search/format conditionKey), held while the plan
+   * resolves them and its writes are applied; locks are taken in a fixed order, so units with
+   * several conditions cannot deadlock.
+   */
+  writeConditionally<T>(conditions: readonly SearchRequest[], plan: () => Promise<ConditionalPlan<T>>): Promise<ConditionalOutcome<T>> {
+    const names = conditions.map((condition) => `conditional:${conditionKey(condition)}`);
+    return this.locks.withLocks(names, this.lockTiming, async () => {
+      const { writes, outcome } = await plan();
+      return { results: writes.length === 0 ? [] : await this.apply(writes), outcome };
+    });
+  }
+
+  /** A single write needs no journal: its compare-and-set is already all or nothing. */
+  async apply(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    const [only] = writes;
+    if (writes.length !== 1 || only === undefined) {
+      return this.applyAll(writes);
+    }
+    switch (only.kind) {
+      case 'create':
+        return [await this.create(only.resource, { method: only.method ?? 'POST' })];
+      case 'update':
+        return [await this.update(only.resource, { method: only.method, ...(only.ifMatchVersion !== undefined ? { ifMatchVersion: only.ifMatchVersion } : {}) })];
+      case 'delete': {
+        const version = await this.delete(only.resourceType, only.id, only.ifMatchVersion !== undefined ? { ifMatchVersion: only.ifMatchVersion } : {});
+        return [{ version: version ?? this.nothingDeleted(only.resourceType, only.id), created: false }];
+      }
+    }
   }
 
   /**
@@ -217,14 +322,18 @@ export class MongoRepository implements FhirRepository {
     return this.journal.run({ targets, locked }, async (txId: string) => {
       const results: WriteResult[] = [];
       let creates: (Resource & { id: string })[] = [];
+      let createMethod: WriteMethod = 'POST';
       const flush = async () => {
         if (creates.length > 0) {
-          results.push(...(await this.insertNew(creates, { method: 'POST', tx: txId })));
+          results.push(...(await this.insertNew(creates, { method: createMethod, tx: txId })));
           creates = [];
         }
       };
       for (const write of writes) {
         if (write.kind === 'create') {
+          // One insert per run of creates made the same way (POST, or PUT as update-as-create).
+          if (creates.length > 0 && (write.method ?? 'POST') !== createMethod) await flush();
+          createMethod = write.method ?? 'POST';
           creates.push(write.resource);
           continue;
         }
@@ -247,8 +356,9 @@ export class MongoRepository implements FhirRepository {
         lastUpdated: now,
         method: options.method,
         json: storedJson(resource),
-        idx: this.index(resource),
+        idx: this.index(resource, this.access.owner),
         ...(options.tx ? { tx: options.tx } : {}),
+        ...(this.access.owner ? { owner: this.access.owner } : {}),
       }),
     );
     const byType = new Map<string, CurrentDoc[]>();
@@ -291,7 +401,7 @@ export class MongoRepository implements FhirRepository {
   async reindex(onProgress?: (progress: ReindexProgress) => void): Promise<number> {
     const count = await reindexAll({
       db: this.db,
-      indexer: (resource) => this.index(resource),
+      indexer: (resource, owner) => this.index(resource, owner),
       underLock: (type, id, body) => this.locks.withLocks([resourceLockName(type, id)], this.lockTiming, body),
       ...(onProgress ? { onProgress } : {}),
     });
@@ -307,7 +417,7 @@ export class MongoRepository implements FhirRepository {
   private async applyPlanned(write: PlannedWrite, txId: string): Promise<WriteResult> {
     switch (write.kind) {
       case 'create':
-        return (await this.insertNew([write.resource], { method: 'POST', tx: txId }))[0] as WriteResult;
+        return (await this.insertNew([write.resource], { method: write.method ?? 'POST', tx: txId }))[0] as WriteResult;
       case 'update':
         return this.put(write.resource, { method: write.method, ifMatchVersion: write.ifMatchVersion, tx: txId });
       case 'delete': {
@@ -316,14 +426,17 @@ export class MongoRepository implements FhirRepository {
           id: write.id,
           ifMatchVersion: write.ifMatchVersion,
           tx: txId,
+          whenHidden: 'absent',
           next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
         });
-        const version: ResourceVersion = result
-          ? currentToVersion(write.resourceType, result.doc)
-          : { resourceType: write.resourceType, id: write.id, versionId: 0, lastUpdated: this.options.now(), method: 'DELETE' };
-        return { version, created: false };
+        return { version: result ? currentToVersion(write.resourceType, result.doc) : this.nothingDeleted(write.resourceType, write.id), created: false };
       }
     }
+  }
+
+  /** The answer for a delete of what was absent or already deleted: version 0, nothing written. */
+  private nothingDeleted(resourceType: string, id: string): ResourceVersion {
+    return { resourceType, id, versionId: 0, lastUpdated: this.options.now(), method: 'DELETE' };
   }
 
   private async put(
@@ -336,6 +449,7 @@ export class MongoRepository implements FhirRepository {
       id,
       ifMatchVersion: options.ifMatchVersion,
       tx: options.tx,
+      whenHidden: 'not-found',
       next: () => ({ method: options.method, resource }),
     });
     if (!result) {
@@ -364,12 +478,16 @@ export class MongoRepository implements FhirRepository {
     const { resourceType, id, ifMatchVersion } = request;
     const collection = await this.prepared(resourceType);
     const current = await collection.findOne({ _id: id });
+    if (current && this.access.scope && !isVisible(this.access.scope, resourceType, current as unknown as Document)) {
+      if (request.whenHidden === 'absent') return undefined;
+      throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
+    }
     if (current?.tx && current.tx !== request.tx) {
       await this.journal.assertSettled(current.tx, `${resourceType}/${id}`);
     }
     const liveVersion = current && !current.deleted ? current.vid : undefined;
     if (ifMatchVersion !== undefined && liveVersion !== ifMatchVersion) {
-      throw versionConflict(resourceType, id, ifMatchVersion, liveVersion);
+      throw versionConflict({ expected: ifMatchVersion, actual: liveVersion, target: `${resourceType}/${id}` });
     }
     const next = request.next(current);
     if (!next) {
@@ -378,14 +496,20 @@ export class MongoRepository implements FhirRepository {
     const now = this.options.now();
     const vid = (current?.vid ?? 0) + 1;
     const resource = next.resource ? withMeta(next.resource, vid, now) : undefined;
+    // The owner is whoever created the resource; later versions keep it.
+    const owner = current ? current.owner : this.access.owner;
     const doc: CurrentDoc = {
       _id: id,
       vid,
       lastUpdated: now,
       method: next.method,
-      ...(resource ? { json: storedJson(resource), idx: this.index(resource) } : { deleted: true as const }),
+      ...(resource ? { json: storedJson(resource), idx: this.index(resource, owner) } : { deleted: true as const }),
       ...(request.tx ? { tx: request.tx } : {}),
+      ...(owner ? { owner } : {}),
     };
+    if (current && resource && this.access.scope) {
+      assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
+    }
     if (!current) {
       await this.write(resourceType, 'insert', () => collection.insertOne(doc));
       return { doc, previous: null, ...(resource ? { resource } : {}) };
@@ -441,8 +565,9 @@ export class MongoRepository implements FhirRepository {
       method: previous.method,
       ...(previous.deleted || previous.json === undefined
         ? { deleted: true as const }
-        : { json: previous.json, idx: this.index(parseStored(previous.json)) }),
+        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
       ...(previous.versionTx ? { tx: previous.versionTx } : {}),
+      ...(previous.owner ? { owner: previous.owner } : {}),
     };
     await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });
@@ -457,9 +582,14 @@ export class MongoRepository implements FhirRepository {
     await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
   }
 
-  /** The stored form (index-layout.ts) of a resource's extracted search index. */
-  private index(resource: Resource): StoredIndex {
-    return toStoredIndex(this.options.indexer(resource));
+  /**
+   * The stored form (index-layout.ts) of a resource's extracted search index, with its owner as
+   * one more term: a caller's whole visibility is then one lookup on `idx.k` (store/mongo/access.ts).
+   */
+  private index(resource: Resource, owner: string | undefined): StoredIndex {
+    const stored = toStoredIndex(this.options.indexer(resource));
+    if (owner) stored.k.push(ownerTerm(owner));
+    return stored;
   }
 
   private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {
@@ -500,9 +630,4 @@ function withMeta<T extends Resource>(resource: T, versionId: number, lastUpdate
 
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
-}
-
-function versionConflict(resourceType: string, id: string, expected: number, actual: number | undefined): FhirError {
-  const found = actual === undefined ? 'it has no current version' : `the current version is ${actual}`;
-  return new FhirError('VERSION_CONFLICT', `If-Match expected version ${expected} of ${resourceType}/${id}, but ${found}`);
 }

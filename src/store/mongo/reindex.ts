@@ -26,7 +26,8 @@ export interface ReindexProgress {
 export interface ReindexOptions {
   readonly db: Db;
   /** The stored search index of a resource. */
-  readonly indexer: (resource: Resource) => StoredIndex;
+  /** The stored index of a resource; `owner`: the organisation the document records as its owner. */
+  readonly indexer: (resource: Resource, owner: string | undefined) => StoredIndex;
   /** Runs a write under the resource's lock, so a concurrent writer is never overwritten. */
   readonly underLock: <T>(resourceType: string, id: string, body: () => Promise<T>) => Promise<T>;
   readonly onProgress?: (progress: ReindexProgress) => void;
@@ -71,7 +72,7 @@ export async function reindexAll(options: ReindexOptions): Promise<number> {
       await options.underLock(resourceType, id, async () => {
         const doc = await collection.findOne({ _id: id });
         if (doc?.json !== undefined && !doc.deleted) {
-          await collection.updateOne({ _id: id }, { $set: { idx: options.indexer(parseStored(doc.json)) } });
+          await collection.updateOne({ _id: id }, { $set: { idx: options.indexer(parseStored(doc.json), typeof doc.owner === 'string' ? doc.owner : undefined) } });
         }
       });
       done++;

@@ -8,7 +8,8 @@ import type { Collection, Db, Document } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
-import type { CurrentResource, SearchOptions, SearchPage } from '../repository';
+import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
+import { accessFilter, disclosed, isVisible, readsLabels } from './access';
 import { type CurrentDoc, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
 import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
@@ -57,6 +58,8 @@ interface PendingHas {
   readonly node: SubqueryNode;
   /** The inner search, resolved (logical index paths). */
   readonly where: MongoFilter;
+  /** What the caller may see of the inner search's type: a hidden match must not qualify. */
+  readonly scope: AccessScope | undefined;
 }
 
 export class SearchExecutor {
@@ -66,7 +69,8 @@ export class SearchExecutor {
     this.limits = options.limits ?? DEFAULT_SEARCH_LIMITS;
   }
 
-  async search(request: SearchRequest, options: SearchOptions = {}): Promise<SearchPage> {
+  /** `scope`: what the caller may see (store/mongo/access.ts); absent, everything. */
+  async search(request: SearchRequest, options: SearchOptions = {}, scope?: AccessScope): Promise<SearchPage> {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
     // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
@@ -75,7 +79,7 @@ export class SearchExecutor {
     const wantsTotal = request.total === 'accurate' || request.total === 'estimate' || request.summary === 'count';
     // A large _has is checked page by page: only for a plain page of one type, not a count.
     const pageByPage = request.resourceType !== undefined && !wantsTotal && request.count > 0 && request.offset === 0;
-    const { prepared, approximate } = await this.prepare(request, options.compartment, pageByPage);
+    const { prepared, approximate } = await this.prepare(request, options.compartment, scope, pageByPage);
     if (request.count === 0 || request.summary === 'count') {
       // No entries asked for: the total is the answer (unless _total=none).
       return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared) } : {}) };
@@ -84,7 +88,7 @@ export class SearchExecutor {
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
-      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request) }),
+      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request, scope) }),
       countAlongside ? this.count(prepared) : undefined,
     ]);
     const more = ordered.length > request.count;
@@ -96,12 +100,12 @@ export class SearchExecutor {
     const last = page[page.length - 1];
     const hasNext = backwards ? cursor !== undefined : more;
     const hasPrevious = backwards ? more : cursor !== undefined || request.offset > 0;
-    const found = page.map(({ type, doc }) => ({ resource: currentToVersion(type, doc as CurrentDoc) as CurrentResource, doc }));
+    const found = page.map(({ type, doc }) => ({ resource: shownAs(scope, doc, currentToVersion(type, doc as CurrentDoc) as CurrentResource), doc }));
     const matches = found.map((f) => f.resource);
     // A first page that holds every match is its own total; otherwise count (beside the includes).
     const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
-      this.includes(request, found),
+      this.includes(request, found, scope),
       complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
     ]);
     return {
@@ -189,7 +193,7 @@ export class SearchExecutor {
       if (docs.length < batch || !last) break;
       read += docs.length;
       if (read > this.limits.maxIncluded) {
-        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select);
+        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope });
         return this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
       }
       from = { direction, position: positionOf(keys, p.type, last as unknown as Document) };
@@ -201,13 +205,13 @@ export class SearchExecutor {
   /** The ids among `ids` (of `type`) that the inner search of a `_has` references. */
   private async referencedBy(has: PendingHas, type: string, ids: readonly string[]): Promise<string[]> {
     const refs = ids.map((id) => `${type}/${id}`);
-    const values = await this.subquery(has.node.resourceType, allOf([has.where, { [has.node.select]: { $in: refs } }]), has.node.select);
+    const values = await this.subquery(has.node.resourceType, allOf([has.where, { [has.node.select]: { $in: refs } }]), has.node.select, { scope: has.scope });
     return referencedIds(values, type);
   }
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
-  async matchingIds(request: SearchRequest, limit: number): Promise<string[]> {
-    const { prepared } = await this.prepare(request);
+  async matchingIds(request: SearchRequest, limit: number, scope?: AccessScope): Promise<string[]> {
+    const { prepared } = await this.prepare(request, undefined, scope);
     const ids: string[] = [];
     for (const { type, filter } of prepared) {
       const docs = await this.collection(type).find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
@@ -216,15 +220,31 @@ export class SearchExecutor {
     return ids.slice(0, limit);
   }
 
+  /** The values of reference parameter `code` of the matches, from their index terms (at most `limit` matches; TOO_COSTLY beyond). */
+  async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
+    const { prepared } = await this.prepare(request);
+    const values = new Set<string>();
+    for (const { type, filter } of prepared) {
+      const docs = await this.collection(type).find(filter, { projection: { 'idx.k': 1 } }).limit(limit + 1).toArray();
+      if (docs.length > limit) {
+        throw new FhirError('TOO_COSTLY', `More than ${limit} ${type} resources match; the access rules cannot be computed`);
+      }
+      docs.forEach((doc) => storedTerms(doc as unknown as Document, code, 'r').forEach((v) => values.add(v)));
+    }
+    return [...values];
+  }
+
   private async prepare(
     request: SearchRequest,
     compartment?: SearchOptions['compartment'],
+    scope?: AccessScope,
     pageByPage = false,
   ): Promise<{ prepared: Prepared[]; approximate: string[] }> {
     const candidates = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
     const types = compartment ? candidates.filter((type) => (compartment.params[type]?.length ?? 0) > 0) : candidates;
     const approximate = new Set<string>();
-    const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select);
+    // Chains and _has look only at what the caller may see: a hidden match must not show through.
+    const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select, { scope });
     const prepared = await Promise.all(
       types.map(async (type): Promise<Prepared> => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
@@ -235,16 +255,17 @@ export class SearchExecutor {
         if (split) {
           // Few inner matches: collect their references now, as for any sub-query.
           const where = await resolveFilter(split.has.where, find);
-          const probe = await this.subquery(split.has.resourceType, where, split.has.select, this.limits.hasProbe);
+          const probe = await this.subquery(split.has.resourceType, where, split.has.select, { scope, probe: this.limits.hasProbe });
           if (probe.complete) {
             root = { kind: 'and', nodes: [...split.rest, { kind: 'filter', filter: split.has.then(probe) }] };
           } else {
             root = { kind: 'and', nodes: split.rest };
-            has = { node: split.has, where };
+            has = { node: split.has, where, scope };
           }
         }
         const resolved = toStoredFilter(await resolveFilter(root, find));
-        const filter = compartment ? and(resolved, inCompartment(compartment, type)) : resolved;
+        const inScope = compartment ? and(resolved, inCompartment(compartment, type)) : resolved;
+        const filter = scope ? and(inScope, accessFilter(scope, type)) : inScope;
         return has ? { type, filter, has } : { type, filter };
       }),
     );
@@ -252,17 +273,19 @@ export class SearchExecutor {
   }
 
   /**
-   * Values of `select` from the documents of a chain or _has sub-query. With `probe`, reads at
+   * Values of `select` from the documents of a chain or _has sub-query, among those `scope` shows. With `probe`, reads at
    * most that many documents, and says whether it read them all (`complete`).
    */
-  private async subquery(type: string, filter: MongoFilter, select: string): Promise<string[]>;
-  private async subquery(type: string, filter: MongoFilter, select: string, probe: number): Promise<string[] & { complete: boolean }>;
-  private async subquery(type: string, filter: MongoFilter, select: string, probe?: number): Promise<string[] & { complete?: boolean }> {
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined }): Promise<string[]>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe: number }): Promise<string[] & { complete: boolean }>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe?: number }): Promise<string[] & { complete?: boolean }> {
+    const { scope, probe } = reading;
     const max = probe ?? this.limits.maxSubqueryResults;
     // `select` is `_id` (chains) or a logical path `idx.<code>.r` (_has): read from the stored terms.
     const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
+    const stored = toStoredFilter(filter);
     const docs = await this.collection(type)
-      .find(toStoredFilter(filter), { projection: { [term ? 'idx.k' : select]: 1 } })
+      .find(scope ? and(stored, accessFilter(scope, type)) : stored, { projection: { [term ? 'idx.k' : select]: 1 } })
       .limit(max + 1)
       .toArray();
     if (docs.length > max && probe === undefined) {
@@ -288,7 +311,7 @@ export class SearchExecutor {
    * finds resources whose reference parameter points at the page. :iterate repeats on what was
    * added. See: https://hl7.org/fhir/R4/search.html#include
    */
-  private async includes(request: SearchRequest, matches: readonly Found[]): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+  private async includes(request: SearchRequest, matches: readonly Found[], scope: AccessScope | undefined): Promise<{ included: CurrentResource[]; truncated: boolean }> {
     if (matches.length === 0 || (request.include.length === 0 && request.revinclude.length === 0)) {
       return { included: [], truncated: false };
     }
@@ -300,15 +323,16 @@ export class SearchExecutor {
       const includes = request.include.filter((t) => round === 0 || t.iterate);
       const revincludes = request.revinclude.filter((t) => round === 0 || t.iterate);
       const added: Found[] = [];
-      for (const next of [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))]) {
+      for (const next of [...(await this.forward(includes, frontier, scope)), ...(await this.reverse(revincludes, frontier, scope))]) {
         const key = `${next.resource.resourceType}/${next.resource.id}`;
-        if (seen.has(key)) continue;
+        // What the caller may not see is not included, and does not lead further (:iterate).
+        if (seen.has(key) || (scope && !isVisible(scope, next.resource.resourceType, next.doc))) continue;
         if (included.length >= this.limits.maxIncluded) {
           truncated = true;
           break;
         }
         seen.add(key);
-        included.push(next.resource);
+        included.push(shownAs(scope, next.doc, next.resource));
         added.push(next);
       }
       frontier = added;
@@ -316,7 +340,7 @@ export class SearchExecutor {
     return { included, truncated };
   }
 
-  private async forward(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+  private async forward(targets: readonly IncludeTarget[], sources: readonly Found[], scope: AccessScope | undefined): Promise<Found[]> {
     const known = new Set(this.options.registry.resourceTypes());
     const wanted = new Map<string, Set<string>>();
     for (const { resource, doc } of sources) {
@@ -336,12 +360,12 @@ export class SearchExecutor {
       }
     }
     const found = await Promise.all(
-      [...wanted].map(([type, ids]) => this.fetchByIds(type, [...ids])),
+      [...wanted].map(([type, ids]) => this.fetchByIds(type, [...ids], scope)),
     );
     return found.flat();
   }
 
-  private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+  private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[], scope: AccessScope | undefined): Promise<Found[]> {
     const results: Found[] = [];
     for (const target of targets) {
       // `*`: only the types that have a collection can hold a reference (one query per type).
@@ -352,18 +376,19 @@ export class SearchExecutor {
       for (const type of sourceTypes) {
         const codes = this.referenceCodes(type, target.code);
         if (refs.length === 0 || codes.length === 0) continue;
-        results.push(...(await this.fetch(type, toStoredFilter({ ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) }))));
+        results.push(...(await this.fetch(type, toStoredFilter({ ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) }), scope)));
       }
     }
     return results;
   }
 
-  private fetchByIds(type: string, ids: readonly string[]): Promise<Found[]> {
-    return this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT });
+  private fetchByIds(type: string, ids: readonly string[], scope: AccessScope | undefined): Promise<Found[]> {
+    return this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT }, scope);
   }
 
-  private async fetch(type: string, filter: MongoFilter): Promise<Found[]> {
-    const docs = await this.collection(type).find(filter).limit(this.limits.maxIncluded + 1).toArray();
+  /** Included resources: only those `scope` shows are read (includes() checks each again, isVisible). */
+  private async fetch(type: string, filter: MongoFilter, scope: AccessScope | undefined): Promise<Found[]> {
+    const docs = await this.collection(type).find(scope ? and(filter, accessFilter(scope, type)) : filter).limit(this.limits.maxIncluded + 1).toArray();
     return docs.map((doc) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc: doc as unknown as Document }));
   }
 
@@ -389,8 +414,9 @@ export class SearchExecutor {
  * when `_include` follows the references they hold (the sort keys give each entry's position).
  * Less to send on both databases; FerretDB encodes each document it answers.
  */
-function pageProjection(request: SearchRequest): Document {
-  return request.include.length > 0 ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
+function pageProjection(request: SearchRequest, scope: AccessScope | undefined): Document {
+  // The terms also hold the labels whose obligations and disclosures a scoped caller is shown.
+  return request.include.length > 0 || (scope !== undefined && readsLabels(scope)) ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
 }
 
 /** The one `_has` node at the top of a search's conditions, and the others; undefined otherwise. */
@@ -415,6 +441,11 @@ function inCompartment(compartment: NonNullable<SearchOptions['compartment']>, t
   return toStoredFilter({
     $or: (compartment.params[type] ?? []).map((code) => (code === '_id' ? { _id: id } : { [`idx.${code}.r`]: compartment.reference })),
   });
+}
+
+/** A found resource as the caller is shown it (with the obligations of its labels). */
+function shownAs(scope: AccessScope | undefined, doc: Document, found: CurrentResource): CurrentResource {
+  return scope ? { ...found, resource: disclosed(scope, doc, found.resource) } : found;
 }
 
 function and(a: MongoFilter, b: MongoFilter): MongoFilter {

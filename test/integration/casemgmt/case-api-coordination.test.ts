@@ -152,6 +152,30 @@ describe('consent', () => {
     expect(consent.provision.purpose.map((p: { code: string }) => p.code)).toEqual(['TREAT', 'CAREMGT']);
   });
 
+  test('revoke: the consent becomes inactive and its provision ends on the day given; a second revocation is 409', async () => {
+    const { caseId } = await h.openCase();
+    const recorded = await h.command(`/cases/${caseId}/consents`, { kind: 'disclosure', recipients: ['Organization/housing-partner'], date: '2025-02-01', expires: '2026-02-01' });
+    const consentId = (refsOf(recorded.body, 'Consent')[0] as string).split('/')[1];
+    const res = await h.command(`/cases/${caseId}/consents/${consentId}/revoke`, { date: '2025-03-15' });
+    expect(res.status).toBe(201);
+    expect(res.body.command).toBe('revoke-consent');
+    const consent = (await h.fhir(`Consent/${consentId}`)).body;
+    expect(consent).toMatchObject({ status: 'inactive', provision: { period: { start: '2025-02-01', end: '2025-03-15' } } });
+    const again = await h.command(`/cases/${caseId}/consents/${consentId}/revoke`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.issue[0].code).toBe('conflict');
+  });
+
+  test("revoking a consent of another case's client is 404", async () => {
+    const first = await h.openCase();
+    const other = await h.openCase();
+    const recorded = await h.command(`/cases/${first.caseId}/consents`, { kind: 'treatment' });
+    const consentId = (refsOf(recorded.body, 'Consent')[0] as string).split('/')[1];
+    const res = await h.command(`/cases/${other.caseId}/consents/${consentId}/revoke`, {});
+    expect(res.status).toBe(404);
+    expect(res.body.issue[0].code).toBe('not-found');
+  });
+
   test('42 CFR Part 2 without expiry, recipients or purposes: 400 naming each', async () => {
     const { caseId } = await h.openCase();
     const res = await h.command(`/cases/${caseId}/consents`, { kind: '42cfr-part2' });

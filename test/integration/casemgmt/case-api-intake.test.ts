@@ -73,7 +73,7 @@ describe('open a case (POST /cm/v1/cases)', () => {
     expect(episode.status).toBe('waitlist');
     // No recordedBy: the Provenance names the caller.
     const provenance = (await h.fhir(res.body.provenance)).body;
-    expect(provenance.agent[0].who).toEqual({ identifier: { system: 'http://casebridge.org/fhir/sid/caller', value: 'anonymous' }, display: expect.any(String) });
+    expect(provenance.agent[0].who).toEqual({ identifier: { system: 'http://casebridge.org/fhir/sid/caller', value: h.t.admin.clientId }, display: expect.any(String) });
   });
 
   test('an unknown client: 404 at clientId, nothing written', async () => {

@@ -1,5 +1,7 @@
-// Every bad input gets its status and an OperationOutcome, and nothing is stored.
+// Every bad input gets its status and an OperationOutcome, and nothing is stored but the record of
+// its refusal in the audit log.
 import request from 'supertest';
+import { databaseContents } from '../../support/database';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
 
 let t: TestApp;
@@ -10,14 +12,14 @@ afterAll(async () => {
   await t.close();
 });
 
-/** How many documents the database holds across every collection. */
+/** Every stored document but CaseBridge's operational records (token ledger, request budgets, audit log): support/database.ts. */
 async function storedDocuments(): Promise<number> {
-  const collections = await t.database.connection.db.listCollections({}, { nameOnly: true }).toArray();
-  let total = 0;
-  for (const c of collections) {
-    total += await t.database.connection.db.collection(c.name).countDocuments();
-  }
-  return total;
+  return Object.values(await databaseContents(t.database.connection.db)).reduce((n, docs) => n + docs.length, 0);
+}
+
+/** How many AuditEvents the audit log holds (docs/security.md#audit: every request, refused ones included). */
+function auditEvents(): Promise<number> {
+  return t.database.connection.db.collection('AuditEvent').countDocuments();
 }
 
 function expectOutcome(res: request.Response, status: number, code: string) {
@@ -66,11 +68,13 @@ const cases: Case[] = [
   ['an unknown operation is 404', () => request(t.app).post('/fhir/Patient/$teleport').set('Content-Type', FHIR_JSON).send({}), 404, 'not-supported'],
 ];
 
-test.each(cases)('%s, and nothing is stored', async (_title, send, status, code) => {
+test.each(cases)('%s, and nothing is stored but one AuditEvent of the refusal', async (_title, send, status, code) => {
   const before = await storedDocuments();
+  const audited = await auditEvents();
   const res = await send();
   expectOutcome(res, status, code);
   expect(await storedDocuments()).toBe(before);
+  expect(await auditEvents()).toBe(audited + 1);
 });
 
 test('validation issues locate each problem with a FHIRPath expression', async () => {
@@ -80,7 +84,8 @@ test('validation issues locate each problem with a FHIRPath expression', async (
     .send({ resourceType: 'Patient', gender: 'x', name: [{ family: 'A', bogus: 1 }], birthDate: '1990-13-01' });
   expect(res.status).toBe(400);
   const expressions = res.body.issue.flatMap((i: { expression?: string[] }) => i.expression ?? []);
-  expect(expressions).toEqual(expect.arrayContaining(['Patient.gender', 'Patient.name[0].bogus', 'Patient.birthDate']));
+  // An unknown element is located at the object holding it, as the HL7 validator does (docs/validation.md).
+  expect(expressions).toEqual(expect.arrayContaining(['Patient.gender', 'Patient.name[0]', 'Patient.birthDate']));
 });
 
 test('the stored resource keeps operator-looking strings as plain data', async () => {

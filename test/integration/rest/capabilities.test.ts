@@ -40,11 +40,15 @@ describe('CapabilityStatement', () => {
   test('lists every R4 resource type once, each with the interactions the router implements', () => {
     const resources = statement.rest?.[0]?.resource ?? [];
     expect(resources.map((r) => r.type).sort()).toEqual([...R4_RESOURCE_TYPES].sort());
-    for (const resource of resources) {
+    for (const resource of resources.filter((r) => r.type !== 'AuditEvent')) {
       expect(resource.interaction?.map((i) => i.code)).toEqual(INSTANCE_AND_TYPE);
       expect(resource.versioning).toBe('versioned-update');
       expect(resource.conditionalDelete).toBe('multiple');
     }
+    // AuditEvents are CaseBridge's own record: read and searched (by auditors), never written by clients.
+    const audit = resources.find((r) => r.type === 'AuditEvent');
+    expect(audit?.interaction?.map((i) => i.code)).toEqual(['read', 'vread', 'history-instance', 'history-type', 'search-type']);
+    expect([audit?.conditionalCreate, audit?.conditionalUpdate, audit?.conditionalDelete, audit?.updateCreate]).toEqual([undefined, undefined, undefined, undefined]);
     expect(statement.rest?.[0]?.interaction?.map((i) => i.code).sort()).toEqual(['batch', 'history-system', 'search-system', 'transaction']);
   });
 
@@ -117,6 +121,23 @@ describe('$validate', () => {
       .send({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', id: 'other' } }, { name: 'mode', valueCode: 'update' }] });
     expect(res.status).toBe(200);
     expect(res.body.issue[0]).toMatchObject({ severity: 'error', expression: ['Patient.id'] });
+  });
+
+  test('POST [base]/$validate validates a resource of any type, in a Parameters body, located in the resource', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Parameters', parameter: [{ name: 'n', valueInteger: 2147483648 }] } }] };
+    const res = await request(t.app).post('/fhir/$validate').set('Content-Type', FHIR_JSON).send(body);
+    expect(res.status).toBe(200);
+    expect(res.body.issue).toEqual([expect.objectContaining({ severity: 'error', code: 'value', expression: ['Parameters.parameter[0].value.ofType(integer)'] })]);
+    const encounter = { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21', end: '2023-06-21T06:20:00Z' } };
+    const plain = await request(t.app).post('/fhir/$validate').set('Content-Type', FHIR_JSON).send(encounter);
+    expect(plain.status).toBe(200);
+    expect(plain.body.issue).toEqual([expect.objectContaining({ severity: 'error', code: 'invariant', expression: ['Encounter.period'] })]);
+  });
+
+  test('POST [base]/$validate with mode=update is 400: it needs the instance level', async () => {
+    const res = await request(t.app).post('/fhir/$validate?mode=update').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient' });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['mode']);
   });
 
   test('mode=delete on an unknown resource is 404; a resource of another type is an error issue', async () => {

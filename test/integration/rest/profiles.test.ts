@@ -7,7 +7,7 @@ import request from 'supertest';
 import { loadConfig } from '../../../src/config/config';
 import { seedConformanceResources } from '../../../src/conformance';
 import { ERROR_CODE_SYSTEM } from '../../../src/fhir/outcomes';
-import { buildFhirServices } from '../../../src/services';
+import { buildFhirServices } from '../../../src/composition';
 import { BASE_URL, FHIR_JSON, type TestApp, testApp } from '../../support/app';
 import { CB, EXAMPLES, GOAL_RELATIONSHIP, profileUrl } from '../../support/profile-examples';
 import { idsOf, search } from '../search/support';

@@ -327,3 +327,55 @@ describe('conditional references in a transaction', () => {
     expect(await withIdentifier('TX-3')).toHaveLength(1);
   });
 });
+
+describe('conditional entries of concurrent transactions', () => {
+  function intake(value: string, marker: string) {
+    const fullUrl = 'urn:uuid:6f0b7a52-2f7e-4c1d-9b0e-5d2c8a1e4f33';
+    return {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl, resource: client(value), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${CLIENTS}|${value}` } },
+        {
+          resource: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: marker }, subject: { reference: fullUrl } },
+          request: { method: 'POST', url: 'Goal' },
+        },
+      ],
+    };
+  }
+
+  test('ten concurrent transactions with the same If-None-Exist make one client, and every Goal points at it', async () => {
+    const responses = await Promise.all(Array.from({ length: 10 }, () => request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(intake('TXR-1', 'txr-one'))));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const clients = await withIdentifier('TXR-1');
+    expect(clients).toHaveLength(1);
+    const id = clients[0]?.id as string;
+    expect(responses.map((r) => r.body.entry[0].response.status).sort()).toEqual([...Array(9).fill('200 OK'), '201 Created']);
+    const goals = await search(t, `Goal?description:text=txr-one&_count=50`);
+    const subjects = ((goals.body as Bundle).entry ?? []).map((e) => (e.resource as { subject: { reference: string } }).subject.reference);
+    expect(subjects).toEqual(Array(10).fill(`Patient/${id}`));
+    expect(await historyLength(id)).toBe(1);
+  });
+
+  test('transactions and plain conditional creates on the same criteria, racing, make one client', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        i % 2 === 0
+          ? request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(intake('TXR-2', 'txr-two'))
+          : request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).set('If-None-Exist', `identifier=${CLIENTS}|TXR-2`).send(client('TXR-2')),
+      ),
+    );
+    expect(responses.every((r) => r.status === 200 || r.status === 201)).toBe(true);
+    expect(await withIdentifier('TXR-2')).toHaveLength(1);
+  });
+
+  test('ten concurrent transactions updating by the same criteria with no match yet: one creates, the others update it', async () => {
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: client('TXR-3'), request: { method: 'PUT', url: `Patient?identifier=${CLIENTS}|TXR-3` } }] };
+    const responses = await Promise.all(Array.from({ length: 10 }, () => request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(bundle)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(responses.map((r) => r.body.entry[0].response.status).sort()).toEqual(['200 OK', '200 OK', '200 OK', '200 OK', '200 OK', '200 OK', '200 OK', '200 OK', '200 OK', '201 Created']);
+    const clients = await withIdentifier('TXR-3');
+    expect(clients).toHaveLength(1);
+    expect(await historyLength(clients[0]?.id as string)).toBe(10);
+  });
+});

@@ -135,3 +135,22 @@ describe('an invalid value is a 400 naming the parameter, whatever the handling'
     expect(res.body.issue[0].code).toBe('not-supported');
   });
 });
+
+describe('a search too costly to run is refused: 422 too-costly, naming the parameter', () => {
+  test.each<[string, string, string | undefined]>([
+    ['a value longer than 1024 characters', `Patient?name:contains=${'a'.repeat(1025)}`, 'name:contains'],
+    ['more than 100 alternatives in one parameter', `Patient?_id=${Array.from({ length: 101 }, (_, i) => `p${i}`).join(',')}`, '_id'],
+    ['more than 64 parameters', `Patient?${Array.from({ length: 65 }, (_, i) => `name=a${i}`).join('&')}`, undefined],
+  ])('%s', async (_title, query, expression) => {
+    const res = await search(t, query);
+    expect(res.status).toBe(422);
+    expect(res.body.issue[0].code).toBe('too-costly');
+    if (expression) expect(res.body.issue[0].expression).toEqual([expression]);
+  });
+
+  test('an escaped comma does not count as an alternative, and 100 alternatives are fine', async () => {
+    const ids = Array.from({ length: 99 }, (_, i) => `p${i}`).concat('ada');
+    expect((await search(t, `Patient?_id=${ids.join(',')}`)).status).toBe(200);
+    expect((await search(t, `Patient?name=${'a\\,'.repeat(150)}`)).status).toBe(200);
+  });
+});

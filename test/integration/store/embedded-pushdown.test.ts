@@ -10,6 +10,12 @@
  * compartments, $everything, paging) must give the same Bundle from both, page after page. Then
  * each query the first application sent is explained: it must be pushed down, and its SQLite
  * plan must read no table from end to end.
+ *
+ * Each search is sent by three real SMART clients: the administrator (no access filter), the
+ * agency that manages every synthetic case (its clients' compartments: a long `idx.k $in`), and
+ * a partner agency that receives referrals (its referred clients by `_id $in`, its referrals by
+ * reference terms, nothing of the other types). Their access filters (store/mongo/access.ts) are
+ * ANDed with every query, sub-query and include, and must be pushed down as well.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Express } from 'express';
@@ -18,10 +24,11 @@ import pino from 'pino';
 import request from 'supertest';
 import { generateClients, generatePool, toPoolBundle, toTransactionBundle } from '../../../bench/synthetic';
 import { createApp } from '../../../src/app';
+import type { AuthService } from '../../../src/auth/service';
+import { buildAuthService, buildFhirServices, buildRateLimits } from '../../../src/composition';
 import { loadConfig } from '../../../src/config/config';
 import type { MongoConnection } from '../../../src/platform/mongo';
-import { buildFhirServices } from '../../../src/services';
-import { BASE_URL, FHIR_JSON } from '../../support/app';
+import { BASE_URL, FHIR_JSON, registerTestClient } from '../../support/app';
 import { type TestDatabase, testDatabase } from '../../support/database';
 
 const CLIENTS = 90;
@@ -38,12 +45,20 @@ let recording = false;
 /** MONGODB_URI_TEST runs the suite on another server: what is tested here is the embedded one. */
 const embedded = process.env.MONGODB_URI_TEST === undefined || process.env.MONGODB_URI_TEST === '';
 
+const config = loadConfig({ BASE_URL, LOG_LEVEL: 'silent', ACCESS_TOKEN_SECONDS: '3600', RATE_LIMIT_PER_MINUTE: '1000000' });
+const logger = pino({ level: 'silent' });
+let auth: AuthService;
+/** The callers' access tokens, by name. */
+const tokens: Record<string, string> = {};
+type CallerName = 'admin' | 'agency' | 'partner';
+
 async function appOn(connection: MongoConnection): Promise<Express> {
-  const config = loadConfig({ BASE_URL, LOG_LEVEL: 'silent' });
-  const logger = pino({ level: 'silent' });
   const services = await buildFhirServices({ config, connection, logger });
-  return createApp({ services, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins });
+  const rateLimits = await buildRateLimits({ config, connection: database.connection });
+  return createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits });
 }
+
+const get = (app: Express, path: string, caller: CallerName = 'admin') => request(app).get(path).set('Authorization', `Bearer ${tokens[caller]}`);
 
 /** A Db whose collections' reads pass through `wrap` (writes are left alone). */
 function proxied(db: Db, wrap: (name: string, filter: Document) => Document, onSort?: (name: string, filter: Document, sort: Document) => Document): Db {
@@ -80,18 +95,18 @@ function proxied(db: Db, wrap: (name: string, filter: Document) => Document, onS
 const INTERNAL = new Set(['history', 'journal', 'locks', 'settings']);
 
 async function post(app: Express, bundle: Bundle | Record<string, unknown>): Promise<void> {
-  const res = await request(app).post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
+  const res = await request(app).post('/fhir').set('Authorization', `Bearer ${tokens.admin}`).set('Content-Type', FHIR_JSON).send(bundle);
   expect(res.status).toBe(200);
 }
 
 async function ids(path: string): Promise<string[]> {
-  const res = await request(shipped).get(`/fhir/${path}`);
+  const res = await get(shipped, `/fhir/${path}`);
   expect(res.status).toBe(200);
   return ((res.body as Bundle).entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id as string);
 }
 
 /** What a Bundle says: its matches in order, its includes as a set, its total and next page. */
-function summary(body: Bundle): { matches: string[]; included: string[]; total?: number; next: boolean } {
+function summary(body: Bundle): { status?: number; matches: string[]; included: string[]; total?: number; next: boolean } {
   const key = (e: NonNullable<Bundle['entry']>[number]) => `${e.resource?.resourceType}/${e.resource?.id}`;
   return {
     matches: (body.entry ?? []).filter((e) => e.search?.mode === 'match').map(key),
@@ -101,13 +116,19 @@ function summary(body: Bundle): { matches: string[]; included: string[]; total?:
   };
 }
 
-/** Up to `pages` pages of a search, from one application. */
-async function pagesOf(app: Express, path: string, pages: number): Promise<ReturnType<typeof summary>[]> {
+/** Up to `pages` pages of a search, from one application, as one caller. */
+async function pagesOf(app: Express, path: string, pages: number, caller: CallerName): Promise<ReturnType<typeof summary>[]> {
   const out: ReturnType<typeof summary>[] = [];
   let url: string | undefined = `/fhir/${path}`;
   while (url && out.length < pages) {
-    const res = await request(app).get(url);
-    expect({ url, status: res.status }).toEqual({ url, status: 200 });
+    const res = await get(app, url, caller);
+    if (caller === 'admin') {
+      expect({ url, status: res.status }).toEqual({ url, status: 200 });
+    } else if (res.status !== 200) {
+      // What a scoped caller may not see (the $everything of another agency's client: 404) answers the same from both.
+      out.push({ status: res.status, matches: [], included: [], next: false });
+      break;
+    }
     const body = res.body as Bundle;
     out.push(summary(body));
     url = body.link?.find((l) => l.relation === 'next')?.url?.replace(BASE_URL, '/fhir');
@@ -117,12 +138,12 @@ async function pagesOf(app: Express, path: string, pages: number): Promise<Retur
 
 /** The searches, with the values they need taken from the loaded data. */
 async function searches(): Promise<[string, string, number][]> {
-  const first = await request(shipped).get('/fhir/Patient?_count=1');
+  const first = await get(shipped, '/fhir/Patient?_count=1');
   const patient = (first.body as Bundle).entry?.[0]?.resource as { id: string; identifier: { system: string; value: string }[]; name: { family: string }[] };
   const client = patient.identifier.find((i) => i.system === 'urn:casebridge:synthetic:client') as { system: string; value: string };
   const family = patient.name[0]?.family as string;
   const [episode] = await ids('EpisodeOfCare?_count=1');
-  const [task] = (await request(shipped).get('/fhir/Task?_count=1')).body.entry as { resource: { owner: { reference: string } } }[];
+  const [task] = (await get(shipped, '/fhir/Task?_count=1')).body.entry as { resource: { owner: { reference: string } } }[];
   const owner = task?.resource.owner.reference as string;
   const p = patient.id;
   const phq9 = 'http://loinc.org|44261-6';
@@ -199,6 +220,7 @@ async function searches(): Promise<[string, string, number][]> {
     database = await testDatabase();
     expect(database.connection.flavour.kind).toBe('ferretdb');
     const db = database.connection.db;
+    auth = await buildAuthService({ config, connection: database.connection, logger });
     // The shipped application; its search queries (not its bookkeeping) are recorded.
     shipped = await appOn({
       ...database.connection,
@@ -225,6 +247,15 @@ async function searches(): Promise<[string, string, number][]> {
       ),
     });
     const pool = generatePool({ seed: SEED });
+    const partner = Object.values(pool.partners)[0];
+    const callers: [CallerName, Parameters<typeof registerTestClient>[1]][] = [
+      ['admin', { role: 'administrator', scopes: ['system/*.cruds'] }],
+      ['agency', { role: 'agency', organization: `Organization/${pool.agency.id}`, scopes: ['system/*.rs'] }],
+      ['partner', { role: 'agency', organization: `Organization/${partner?.id}`, scopes: ['system/*.rs'] }],
+    ];
+    for (const [name, options] of callers) {
+      tokens[name] = await (await registerTestClient({ bareApp: shipped, auth }, { clientId: `pushdown-${name}`, ...options })).token();
+    }
     await post(shipped, toPoolBundle(pool));
     for (const client of generateClients({ seed: SEED, clients: CLIENTS, referenceDate: REFERENCE_DATE, pool })) {
       await post(shipped, toTransactionBundle(client));
@@ -256,8 +287,8 @@ async function searches(): Promise<[string, string, number][]> {
     const list = await searches();
     const empty: string[] = [];
     for (const [label, path, pages] of list) {
-      const got = await pagesOf(shipped, path, pages);
-      const want = await pagesOf(scanning, path, pages);
+      const got = await pagesOf(shipped, path, pages, 'admin');
+      const want = await pagesOf(scanning, path, pages, 'admin');
       expect({ label, path, pages: got }).toEqual({ label, path, pages: want });
       if ((want[0]?.matches.length ?? 0) === 0) empty.push(label);
     }
@@ -265,6 +296,24 @@ async function searches(): Promise<[string, string, number][]> {
     // A search that finds nothing proves nothing.
     expect(empty).toEqual([]);
   }, 240_000);
+
+  test('every search answers as FerretDB scanning does for scoped callers (access filters ANDed in)', async () => {
+    recording = true;
+    const list = await searches();
+    const found: Record<string, number> = { agency: 0, partner: 0 };
+    for (const caller of ['agency', 'partner'] as const) {
+      for (const [label, path, pages] of list) {
+        const got = await pagesOf(shipped, path, Math.min(pages, 2), caller);
+        const want = await pagesOf(scanning, path, Math.min(pages, 2), caller);
+        expect({ caller, label, path, pages: got }).toEqual({ caller, label, path, pages: want });
+        if ((want[0]?.matches.length ?? 0) > 0) found[caller] = (found[caller] ?? 0) + 1;
+      }
+    }
+    recording = false;
+    // The agency manages every case: it finds what the administrator finds; the partner, its referrals' clients.
+    expect(found.agency).toBe(list.length);
+    expect(found.partner).toBeGreaterThan(5);
+  }, 300_000);
 
   test('every query those searches sent is pushed down, and reads no table from end to end', async () => {
     expect(recorded.length).toBeGreaterThan(100);

@@ -1,8 +1,8 @@
 /** parseSearch and formatSearch: query string ↔ typed SearchRequest (search.html). */
-import { FhirError } from '../../../src/fhir/outcomes';
 import { conditionKey, formatSearch, parseSearch } from '../../../src/search/parse';
 import type { SearchOptions, SearchRequest } from '../../../src/search/parse';
 import { BASE_URL, testRegistry } from './registry-fixture';
+import { failure } from '../../support/errors';
 
 const OPTIONS: SearchOptions = { strict: true, defaultCount: 20, maxCount: 100, baseUrl: BASE_URL };
 
@@ -16,18 +16,6 @@ function multimap(query: string): Record<string, string[]> {
 
 function parse(resourceType: string | undefined, query: string, options: Partial<SearchOptions> = {}): SearchRequest {
   return parseSearch(resourceType, multimap(query), testRegistry(), { ...OPTIONS, ...options });
-}
-
-function failure(fn: () => unknown): FhirError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FhirError) {
-      return err;
-    }
-    throw err;
-  }
-  throw new Error('expected a FhirError');
 }
 
 const UCUM = 'http://unitsofmeasure.org';

@@ -8,6 +8,7 @@ import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.client.api.IHttpRequest;
 import ca.uhn.fhir.rest.client.api.IHttpResponse;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import ca.uhn.fhir.rest.client.interceptor.BearerTokenAuthInterceptor;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
@@ -53,6 +54,11 @@ public final class HapiClientCheck {
     context.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.ONCE);
     client = context.newRestfulGenericClient(baseUrl);
     client.setEncoding(EncodingEnum.JSON);
+    // CaseBridge needs a SMART access token (scripts/with-fresh-service.sh gets one).
+    String token = System.getenv("CASEBRIDGE_TOKEN");
+    if (token != null && !token.isEmpty()) {
+      client.registerInterceptor(new BearerTokenAuthInterceptor(token));
+    }
     client.registerInterceptor(new IClientInterceptor() {
       @Override
       public void interceptRequest(IHttpRequest request) {

@@ -110,16 +110,23 @@ public final class ValidatorCheck {
         "Patient?birthdate=not-a-date",
         "Patient/no-such-patient");
     for (String path : paths) {
-      HttpResponse<String> response = http.send(
-          HttpRequest.newBuilder(URI.create(base + "/" + path)).header("Accept", "application/fhir+json").build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response = http.send(get(base + "/" + path), HttpResponse.BodyHandlers.ofString());
       report("GET " + path + " (" + response.statusCode() + ")", validator.validateWithResult(response.body()).getMessages());
     }
   }
 
+  /** A FHIR JSON GET, with CaseBridge's SMART access token (scripts/with-fresh-service.sh gets one). */
+  private static HttpRequest get(String url) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).header("Accept", "application/fhir+json");
+    String token = System.getenv("CASEBRIDGE_TOKEN");
+    if (token != null && !token.isEmpty()) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return request.build();
+  }
+
   private String firstId(String url) throws IOException, InterruptedException {
-    String body = http.send(HttpRequest.newBuilder(URI.create(url)).header("Accept", "application/fhir+json").build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String body = http.send(get(url), HttpResponse.BodyHandlers.ofString()).body();
     return context.newJsonParser().parseResource(Bundle.class, body).getEntryFirstRep().getResource().getIdElement().getIdPart();
   }
 

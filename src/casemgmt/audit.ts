@@ -1,0 +1,52 @@
+/**
+ * The case API in the audit's terms (audit/audit-event.ts):
+ *  - a command is executed (action E), coded as its Provenance's activity is (CodeSystem
+ *    case-management); it names every resource it wrote with the version written, its Provenance,
+ *    and the patients whose record it wrote to; a refused one names the case it was about;
+ *  - a case view is a read of the case (EpisodeOfCare) and names its client;
+ *  - a case list is a search (BALP Query) for one client.
+ * Who called, when, the outcome and any disclosure are added by the HTTP adapter (http/audit.ts).
+ */
+import { type AuditFacts, restfulInteraction } from '../audit/audit-event';
+import { COMMANDS, type CommandName, type CommandResult } from './command';
+import { CASE_MANAGEMENT_SYSTEM } from './vocabulary';
+
+type Answer<T> = { readonly value: T } | { readonly failure: unknown };
+
+export function commandAudit(command: CommandName, params: Readonly<Record<string, string>>, answer: Answer<CommandResult>): AuditFacts {
+  const subtype = { system: CASE_MANAGEMENT_SYSTEM, code: command, display: COMMANDS[command] };
+  if ('failure' in answer) {
+    return { subtype, action: 'E', entities: params.caseId !== undefined ? [{ reference: `EpisodeOfCare/${params.caseId}` }] : [] };
+  }
+  const { receipt, patients } = answer.value;
+  return {
+    subtype,
+    action: 'E',
+    patients,
+    entities: [
+      ...receipt.written.map((w) => ({ reference: w.reference, ...(w.versionId ? { versionId: w.versionId } : {}) })),
+      { reference: receipt.provenance, versionId: '1' },
+    ],
+  };
+}
+
+export function caseViewAudit(caseId: string, answer: Answer<{ readonly fhir: { readonly client: string } }>): AuditFacts {
+  const client = 'value' in answer ? answer.value.fhir.client : '';
+  return {
+    subtype: restfulInteraction('read'),
+    action: 'R',
+    entities: [{ reference: `EpisodeOfCare/${caseId}` }],
+    patients: client.startsWith('Patient/') ? [client] : [],
+  };
+}
+
+/** `request`: the request line as received (`GET /cm/v1/cases?client=…`). */
+export function caseListAudit(client: string | undefined, request: string): AuditFacts {
+  const id = client?.replace(/^Patient\//, '');
+  return {
+    subtype: restfulInteraction('search-type'),
+    action: 'E',
+    patients: id !== undefined && /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? [`Patient/${id}`] : [],
+    query: request,
+  };
+}
