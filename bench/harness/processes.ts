@@ -18,9 +18,9 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <script>` and waits until `readyUrl` answers 200. */
-export async function startNode(options: { script: string; env: Record<string, string>; port: number; readyPath: string }): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [options.script], {
+/** Starts `node [nodeArgs] <script>` and waits until `readyUrl` answers 200. */
+export async function startNode(options: { script: string; env: Record<string, string>; port: number; readyPath: string; nodeArgs?: readonly string[] }): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
     cwd: ROOT,
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -96,7 +96,11 @@ function launchArguments(dataDir: string, synchronous: EmbeddedSynchronous): str
   // where speed matters more (EMBEDDED_DB_SYNCHRONOUS). See https://sqlite.org/pragma.html#pragma_synchronous
   // and docs/performance.md for what each costs. temp_store=memory keeps the statement journals
   // of writes (the search index triggers need one per insert) off temporary files.
-  const pragmas = [`synchronous(${synchronous})`, 'temp_store(memory)'].map((p) => `_pragma=${p}`).join('&');
+  // wal_autocheckpoint: the log is copied back into the database every 20,000 pages (80 MB)
+  // instead of 1,000. A page that many commits rewrite (the search index's busiest pages) is
+  // copied once per checkpoint, not once per 1,000 pages: FerretDB's CPU per ingested resource
+  // fell by a seventh (docs/performance.md). Durability is the log's, synced at every commit.
+  const pragmas = [`synchronous(${synchronous})`, 'temp_store(memory)', 'wal_autocheckpoint(20000)'].map((p) => `_pragma=${p}`).join('&');
   return ['-listen-addr=127.0.0.1:0', `${sqliteUrlArgument(dataDir)}?${pragmas}`, '-log-level=warn', '-exit-on-stdin-close'];
 }
 

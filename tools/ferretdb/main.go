@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/build/version"
@@ -71,6 +72,22 @@ func main() {
 	})
 	if err != nil {
 		fail("%v", err)
+	}
+
+	// CASEBRIDGE_FERRETDB_CPU_PROFILE=<file>: a Go CPU profile of the whole run, written when the
+	// database stops (go tool pprof <file>): how npm run bench:ingest looks at FerretDB's share.
+	if file := os.Getenv("CASEBRIDGE_FERRETDB_CPU_PROFILE"); file != "" {
+		out, err := os.Create(file)
+		if err != nil {
+			fail("CASEBRIDGE_FERRETDB_CPU_PROFILE: %v", err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			fail("CASEBRIDGE_FERRETDB_CPU_PROFILE: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = out.Close()
+		}()
 	}
 
 	ready, _ := json.Marshal(map[string]string{"uri": f.MongoDBURI()})

@@ -91,7 +91,10 @@ describe('startEmbeddedDatabase', () => {
     const binaryPath = await fakeBinary(tempDir, `echo "$@" > '${argsFile}'\necho '{"uri":"mongodb://127.0.0.1:1/"}'\ncat > /dev/null`);
     const database = await startEmbeddedDatabase({ binaryPath, dataDir: path.join(tempDir, 'data'), logger, ...options });
     await database.stop();
-    expect(await readFile(argsFile, 'utf8')).toContain(`?_pragma=${pragma}`);
+    const args = await readFile(argsFile, 'utf8');
+    expect(args).toContain(`?_pragma=${pragma}`);
+    // The log is checkpointed every 20,000 pages (fewer copies of the pages every commit rewrites).
+    expect(args).toContain('&_pragma=wal_autocheckpoint(20000)');
   });
 
   test('rejects with one sentence naming the fix when the binary is missing', async () => {
