@@ -539,3 +539,80 @@ func TestCompactKeepsAnswers(t *testing.T) {
 		t.Fatalf("not pushed down: %+v", e)
 	}
 }
+
+// Concurrent writers share commits (metadata/casebridge_locks.go, group commit): a duplicate
+// _id fails only its own command (an ordered insert keeps the documents before it, as MongoDB
+// does), and exactly the acknowledged writes are there afterwards, also after a reopen.
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	dir := t.TempDir()
+	db, stop := startFerretDB(t, dir)
+	ctx := context.Background()
+	coll := db.Collection("Observation")
+	const writers, perWriter = 16, 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acknowledged := map[string]bool{}
+	duplicates := 0
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				n := w*perWriter + i
+				// Two documents per command; every tenth command repeats, second, an _id of the
+				// writer's previous command.
+				a, b := observation(n), observation(n+100000)
+				b[0].Value = fmt.Sprintf("pair-%d", n)
+				if i > 0 && i%10 == 0 {
+					b[0].Value = fmt.Sprintf("pair-%d", n-1)
+				}
+				_, err := coll.InsertMany(ctx, []any{a, b})
+				mu.Lock()
+				if err == nil {
+					acknowledged[a[0].Value.(string)] = true
+					acknowledged[b[0].Value.(string)] = true
+				} else if mongo.IsDuplicateKeyError(err) {
+					duplicates++
+					acknowledged[a[0].Value.(string)] = true // inserted before the duplicate
+				} else {
+					t.Errorf("insert: %v", err)
+				}
+				mu.Unlock()
+				// Updates and deletes of what the writer wrote take the same path.
+				if err == nil && i%3 == 0 {
+					if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: a[0].Value}}, bson.D{{Key: "$set", Value: bson.D{{Key: "vid", Value: int32(2)}}}}); err != nil {
+						t.Errorf("update: %v", err)
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if duplicates != writers*(perWriter/10-1) {
+		t.Fatalf("%d commands failed with a duplicate _id, want %d", duplicates, writers*(perWriter/10-1))
+	}
+	count := func(db *mongo.Database) int {
+		cursor, err := db.Collection("Observation").Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []bson.M
+		if err := cursor.All(ctx, &docs); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			if !acknowledged[d["_id"].(string)] {
+				t.Fatalf("%v is stored but its command failed", d["_id"])
+			}
+		}
+		return len(docs)
+	}
+	if got := count(db); got != len(acknowledged) {
+		t.Fatalf("%d documents stored, %d acknowledged", got, len(acknowledged))
+	}
+	stop()
+	reopened, _ := startFerretDB(t, dir)
+	if got := count(reopened); got != len(acknowledged) {
+		t.Fatalf("after reopening: %d documents stored, %d acknowledged", got, len(acknowledged))
+	}
+}
