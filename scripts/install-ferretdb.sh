@@ -101,9 +101,18 @@ write_patch() {
   echo "ferretdb: wrote ${patch_file#"$repo_root"/} and ${sums_file#"$repo_root"/}."
 }
 
+# --if-go (npm ci's prepare step): without Go (or with one too old) say so and succeed, for a
+# deployment on MongoDB; with Go, any other failure (a pinned source that does not match the
+# patch, a patch that does not apply, a failed build) fails the install.
+no_go_status=1
+if [[ "${1:-}" == "--if-go" ]]; then
+  no_go_status=0
+  shift
+fi
+
 if ! command -v go >/dev/null 2>&1; then
   echo "ferretdb: Go is not installed: install Go >= 1.24 from https://go.dev/dl and rerun \`npm run install:ferretdb\`, or set MONGODB_URI to use an existing MongoDB." >&2
-  exit 1
+  exit "$no_go_status"
 fi
 
 export GOTOOLCHAIN=local
@@ -124,7 +133,7 @@ command -v patch >/dev/null 2>&1 || fail "the patch command is not installed (ne
 go_version="$(go env GOVERSION)" # e.g. go1.26.8, or devel ...
 if [[ "$go_version" =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] < 24)); then
   echo "ferretdb: found $go_version but Go >= 1.24 is needed: install it from https://go.dev/dl and rerun \`npm run install:ferretdb\`, or set MONGODB_URI to use an existing MongoDB." >&2
-  exit 1
+  exit "$no_go_status"
 fi
 
 prepare_source
