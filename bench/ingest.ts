@@ -7,7 +7,7 @@
  * BENCH_PROFILE=<dir>: the service runs with `node --cpu-prof` and writes its profile there.
  * EMBEDDED_DB_SYNCHRONOUS as for the service (default full). Run under the bench lock.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateClientKey, tokenSource } from '../src/auth/client-credentials';
@@ -17,18 +17,12 @@ import { createLogger } from '../src/platform/logger';
 import { startEmbeddedDatabase } from '../src/platform/embedded-database';
 import { connectMongo } from '../src/platform/mongo';
 import { authenticateWith, ingest, loadPool, pool } from './dataset';
-import { ROOT, startNode } from './harness/processes';
+import { ROOT, cpuSeconds, startNode } from './harness/processes';
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 300);
 const profileDir = process.env.BENCH_PROFILE;
 const synchronous = loadConfig().embeddedSynchronous;
 const logger = createLogger('error');
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'casebridge-ingest-'));

@@ -18,7 +18,7 @@ import { connectMongo } from '../src/platform/mongo';
 import { buildSearchParameterRegistry } from '../src/search/registry';
 import { REFERENCE_DATE, SEED, authenticateWith, ingest, loadPool, pool } from './dataset';
 import { drain, load, type LoadResult } from './harness/load';
-import { ROOT, type RunningProcess, startNode } from './harness/processes';
+import { ROOT, type RunningProcess, cpuSeconds, startNode } from './harness/processes';
 import { type Row, printTable } from './report';
 import { findTargets, scenarios } from './scenarios';
 import { insertLimit, readLimit, searchLimit, updateLimit } from './storage-limit';
@@ -39,7 +39,7 @@ interface SizeResult {
   readonly limits: Record<string, LoadResult>;
 }
 
-type LoadSummary = { resourcesPerSecond: number; resources: number; seconds: number; failures: number };
+type LoadSummary = { resourcesPerSecond: number; resources: number; seconds: number; failures: number; cpuSecondsPer1000?: { service: number; database?: number } };
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   for (const size of results) {
     console.log(`\n${size.clients} clients, ${size.resources} resources; service peak RSS ${size.serviceRssMiB} MiB`);
     console.log(
-      `ingest (transaction Bundles): concurrency 1 ${size.ingest.concurrency1.resourcesPerSecond.toFixed(0)} resources/s, concurrency 8 ${size.ingest.concurrency8.resourcesPerSecond.toFixed(0)} resources/s`,
+      `ingest (transaction Bundles): concurrency 1 ${size.ingest.concurrency1.resourcesPerSecond.toFixed(0)} resources/s, concurrency 8 ${size.ingest.concurrency8.resourcesPerSecond.toFixed(0)} resources/s` +
+        ` (CPU per 1,000 resources: service ${size.ingest.concurrency8.cpuSecondsPer1000?.service} s, database ${size.ingest.concurrency8.cpuSecondsPer1000?.database ?? '—'} s)`,
     );
     printTable(size.rows);
   }
@@ -108,7 +109,18 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     const shared = pool();
     await loadPool(baseUrl, shared);
     log(`${clients} clients: loading at concurrency 8`);
-    const concurrency8 = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
+    const cpuBefore = { service: cpuSeconds(service.pid), database: embedded ? cpuSeconds(embedded.pid) : NaN };
+    const loaded = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
+    // CPU per 1,000 resources, of the service and of the embedded database: what ingest costs
+    // whatever else shares the machine.
+    const perThousand = (before: number, after: number) => Math.round(((after - before) * 1000 * 100) / loaded.resources) / 100;
+    const concurrency8 = {
+      ...loaded,
+      cpuSecondsPer1000: {
+        service: perThousand(cpuBefore.service, cpuSeconds(service.pid)),
+        ...(embedded ? { database: perThousand(cpuBefore.database, cpuSeconds(embedded.pid)) } : {}),
+      },
+    };
     const concurrency1 = await ingest({ base: baseUrl, shared, firstIndex: clients, clients: Math.max(10, Math.round(clients / 20)), concurrency: 1 });
     const resources = concurrency8.resources + concurrency1.resources + shared.resources.length;
     log(`${clients} clients: ${resources} resources loaded; measuring`);
@@ -125,7 +137,9 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
       const clients = scenario.connections ?? connections;
       // One client alone, after a warm-up: the latency of a request with nothing else running.
       const authorization = `Bearer ${await token()}`;
-      const single = await load({ url: service.url, connections: 1, amount: 5, requests: scenario.requests, authorization });
+      await load({ url: service.url, connections: 1, amount: 3, requests: scenario.requests, authorization });
+      // 30 requests: the median of 5 (as before) moved by a millisecond or two from run to run.
+      const single = await load({ url: service.url, connections: 1, amount: 30, requests: scenario.requests, authorization });
       const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests, authorization });
       await drain(service.url);
       const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : scenario.limit ? limits[scenario.limit] : undefined;

@@ -75,3 +75,13 @@ export function peakRssMiB(pid: number): number {
     return NaN;
   }
 }
+
+/** CPU seconds (user + system) process `pid` has used so far (Linux /proc; NaN elsewhere). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return NaN;
+  }
+}
