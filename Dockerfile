@@ -4,9 +4,12 @@
 # without it the image runs the embedded FerretDB on /data.
 
 FROM golang:1.24-bookworm AS ferretdb
+# The build applies CaseBridge's patch to FerretDB's source (tools/ferretdb/patches).
+RUN apt-get update && apt-get install -y --no-install-recommends patch diffutils && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY tools/ferretdb/ ./
-RUN GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -buildvcs=false -o /out/ferretdb .
+COPY tools/ferretdb/ tools/ferretdb/
+COPY scripts/install-ferretdb.sh scripts/
+RUN CGO_ENABLED=0 bash scripts/install-ferretdb.sh && mkdir -p /out && cp .cache/bin/ferretdb /out/ferretdb
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

@@ -3,7 +3,7 @@
  * the same run on the same machine (bare express = HTTP limit; raw driver = storage limit), at
  * two data sizes. Writes bench/results/<timestamp>.json and prints a table.
  *
- * Environment: BENCH_CLIENTS (default "100,500"), BENCH_SECONDS (per scenario, default 5),
+ * Environment: BENCH_CLIENTS (default "100,1000,5000"), BENCH_SECONDS (per scenario, default 5),
  * BENCH_CONNECTIONS (default 10), MONGODB_URI (default: a fresh embedded FerretDB per size).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,14 +18,16 @@ import { connectMongo } from '../src/platform/mongo';
 import { buildSearchParameterRegistry } from '../src/search/registry';
 import { REFERENCE_DATE, SEED, authenticateWith, ingest, loadPool, pool } from './dataset';
 import { drain, load, type LoadResult } from './harness/load';
-import { ROOT, type RunningProcess, startNode } from './harness/processes';
+import { ROOT, type RunningProcess, cpuSeconds, startNode } from './harness/processes';
 import { type Row, printTable } from './report';
 import { findTargets, scenarios } from './scenarios';
 import { insertLimit, readLimit, searchLimit, updateLimit } from './storage-limit';
 
-const sizes = (process.env.BENCH_CLIENTS ?? '100,500').split(',').map(Number);
+const sizes = (process.env.BENCH_CLIENTS ?? '100,1000,5000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+// The service's own setting (src/config): durable writes unless EMBEDDED_DB_SYNCHRONOUS=normal.
+const synchronous = loadConfig().embeddedSynchronous;
 const logger = createLogger('error');
 
 interface SizeResult {
@@ -37,7 +39,7 @@ interface SizeResult {
   readonly limits: Record<string, LoadResult>;
 }
 
-type LoadSummary = { resourcesPerSecond: number; resources: number; seconds: number; failures: number };
+type LoadSummary = { resourcesPerSecond: number; resources: number; seconds: number; failures: number; cpuSecondsPer1000?: { service: number; database?: number } };
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version },
-    settings: { secondsPerScenario: seconds, connections, seed: SEED, referenceDate: REFERENCE_DATE, database: process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded FerretDB 1.24.2 (SQLite)' },
+    settings: { secondsPerScenario: seconds, connections, seed: SEED, referenceDate: REFERENCE_DATE, database: process.env.MONGODB_URI ? 'MONGODB_URI' : `embedded FerretDB 1.24.2 (SQLite, synchronous=${synchronous})` },
     httpLimit,
     sizes: results,
   };
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
   for (const size of results) {
     console.log(`\n${size.clients} clients, ${size.resources} resources; service peak RSS ${size.serviceRssMiB} MiB`);
     console.log(
-      `ingest (transaction Bundles): concurrency 1 ${size.ingest.concurrency1.resourcesPerSecond.toFixed(0)} resources/s, concurrency 8 ${size.ingest.concurrency8.resourcesPerSecond.toFixed(0)} resources/s`,
+      `ingest (transaction Bundles): concurrency 1 ${size.ingest.concurrency1.resourcesPerSecond.toFixed(0)} resources/s, concurrency 8 ${size.ingest.concurrency8.resourcesPerSecond.toFixed(0)} resources/s` +
+        ` (CPU per 1,000 resources: service ${size.ingest.concurrency8.cpuSecondsPer1000?.service} s, database ${size.ingest.concurrency8.cpuSecondsPer1000?.database ?? '—'} s)`,
     );
     printTable(size.rows);
   }
@@ -83,7 +86,7 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'casebridge-bench-'));
   const embedded: EmbeddedDatabase | undefined = process.env.MONGODB_URI
     ? undefined
-    : await startEmbeddedDatabase({ binaryPath: path.join(ROOT, '.cache/bin/ferretdb'), dataDir, logger });
+    : await startEmbeddedDatabase({ binaryPath: path.join(ROOT, '.cache/bin/ferretdb'), dataDir, synchronous, logger });
   const uri = process.env.MONGODB_URI ?? (embedded as EmbeddedDatabase).uri;
   const dbName = `bench_${clients}_${Date.now()}`;
   const baseUrl = `http://127.0.0.1:${port}/fhir`;
@@ -106,7 +109,18 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
     const shared = pool();
     await loadPool(baseUrl, shared);
     log(`${clients} clients: loading at concurrency 8`);
-    const concurrency8 = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
+    const cpuBefore = { service: cpuSeconds(service.pid), database: embedded ? cpuSeconds(embedded.pid) : NaN };
+    const loaded = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
+    // CPU per 1,000 resources, of the service and of the embedded database: what ingest costs
+    // whatever else shares the machine.
+    const perThousand = (before: number, after: number) => Math.round(((after - before) * 1000 * 100) / loaded.resources) / 100;
+    const concurrency8 = {
+      ...loaded,
+      cpuSecondsPer1000: {
+        service: perThousand(cpuBefore.service, cpuSeconds(service.pid)),
+        ...(embedded ? { database: perThousand(cpuBefore.database, cpuSeconds(embedded.pid)) } : {}),
+      },
+    };
     const concurrency1 = await ingest({ base: baseUrl, shared, firstIndex: clients, clients: Math.max(10, Math.round(clients / 20)), concurrency: 1 });
     const resources = concurrency8.resources + concurrency1.resources + shared.resources.length;
     log(`${clients} clients: ${resources} resources loaded; measuring`);
@@ -123,7 +137,9 @@ async function measureSize(clients: number, port: number): Promise<SizeResult> {
       const clients = scenario.connections ?? connections;
       // One client alone, after a warm-up: the latency of a request with nothing else running.
       const authorization = `Bearer ${await token()}`;
-      const single = await load({ url: service.url, connections: 1, amount: 5, requests: scenario.requests, authorization });
+      await load({ url: service.url, connections: 1, amount: 3, requests: scenario.requests, authorization });
+      // 30 requests: the median of 5 (as before) moved by a millisecond or two from run to run.
+      const single = await load({ url: service.url, connections: 1, amount: 30, requests: scenario.requests, authorization });
       const result = await load({ url: service.url, connections: clients, durationSeconds: seconds, requests: scenario.requests, authorization });
       await drain(service.url);
       const storage = scenario.query ? await searchLimit(limitOptions, scenario.query) : scenario.limit ? limits[scenario.limit] : undefined;

@@ -107,7 +107,7 @@ async function announceAccess(development: DevelopmentClientState, auth: AuthSer
 
 async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
   logger.info({ dataDir: config.dataDir }, 'MONGODB_URI is not set: starting the embedded FerretDB');
-  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger });
+  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, synchronous: config.embeddedSynchronous, logger });
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {

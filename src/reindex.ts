@@ -16,7 +16,7 @@ async function reindex(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'silent' ? 'info' : config.logLevel);
   const embedded =
-    config.mongodbUri === undefined ? await startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger }) : undefined;
+    config.mongodbUri === undefined ? await startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, synchronous: config.embeddedSynchronous, logger }) : undefined;
   const connection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), { dbName: config.databaseName });
   try {
     // The same parameters as the service (ours from profiles/), or the service would reindex again.

@@ -18,9 +18,9 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <script>` and waits until `readyUrl` answers 200. */
-export async function startNode(options: { script: string; env: Record<string, string>; port: number; readyPath: string }): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [options.script], {
+/** Starts `node [nodeArgs] <script>` and waits until `readyUrl` answers 200. */
+export async function startNode(options: { script: string; env: Record<string, string>; port: number; readyPath: string; nodeArgs?: readonly string[] }): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
     cwd: ROOT,
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -71,6 +71,16 @@ export function peakRssMiB(pid: number): number {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
     return kb ? Math.round(Number(kb) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds (user + system) process `pid` has used so far (Linux /proc; NaN elsewhere). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100) ticks
   } catch {
     return NaN;
   }

@@ -15,6 +15,8 @@ export interface Config {
   /** Folder of the embedded database. */
   readonly dataDir: string;
   readonly ferretdbBinary: string;
+  /** SQLite's synchronous setting for the embedded database: 'full' makes acknowledged writes durable. */
+  readonly embeddedSynchronous: (typeof SYNCHRONOUS)[number];
   readonly bodyLimitBytes: number;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
@@ -43,6 +45,7 @@ export interface Config {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const SYNCHRONOUS = ['full', 'normal'] as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -75,6 +78,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel,
     dataDir: path.resolve(cwd, env.DATA_DIR ?? 'data'),
     ferretdbBinary: path.resolve(cwd, env.FERRETDB_BINARY ?? '.cache/bin/ferretdb'),
+    embeddedSynchronous: oneOf(env, 'EMBEDDED_DB_SYNCHRONOUS', SYNCHRONOUS, 'full'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 5 * 1024 * 1024, { min: 1024, max: 512 * 1024 * 1024 }),
     defaultPageSize,
     maxPageSize,
@@ -108,6 +112,17 @@ function origins(raw: string | undefined): Config['corsOrigins'] {
     throw new ConfigError(`CORS_ORIGINS must be * or a comma-separated list of origins such as https://app.example.org, got "${bad}".`);
   }
   return Object.freeze(list);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (!allowed.includes(raw as T)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}".`);
+  }
+  return raw as T;
 }
 
 /** A comma-separated list of `Type/id` references of one type. */

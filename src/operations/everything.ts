@@ -11,6 +11,7 @@ import { patientCompartment } from '../fhir/compartments';
 import { FhirError } from '../fhir/outcomes';
 import { pageSize } from '../core/paging';
 import type { FhirOperation, FhirServices, OperationTarget } from '../core/services';
+import type { SearchPage } from '../store/repository';
 import type { FhirRequest, FhirResponse, QueryParams } from '../core/exchange';
 import { parseSearch } from '../search/parse';
 
@@ -22,6 +23,9 @@ interface Position {
   /** Continuation inside that type's search. */
   readonly inner?: string;
 }
+
+/** Pages of at least this many entries search the compartment's types concurrently. */
+const PREFETCH_FROM = 50;
 
 /** Patient first, then alphabetical: the order in which types are read. */
 const orderKey = (type: string) => (type === 'Patient' ? '' : type);
@@ -47,39 +51,39 @@ export const patientEverything: FhirOperation = {
     let inner = resume && types[index] === resume.type ? resume.inner : undefined;
     if (index < 0) index = types.length;
     const matches: BundleEntry[] = [];
-    const included: BundleEntry[] = [];
-    const seen = new Set<string>();
-    while (index < types.length && matches.length < count) {
-      const type = types[index] as string;
-      const search = parseSearch(type, typeQuery(services, type, params, count - matches.length), services.registry, {
+    const searchType = (type: string, remaining: number, cursor: string | undefined): Promise<SearchPage> => {
+      const search = parseSearch(type, typeQuery(services, type, params, remaining), services.registry, {
         strict: true,
         defaultCount: count,
         maxCount: services.settings.maxPageSize,
         baseUrl: services.settings.baseUrl,
       });
-      const page = await services.repo.search(
-        { ...search, include: [{ resourceType: '*', code: '*', iterate: false }] },
-        { compartment: { params: { [type]: compartment.get(type) ?? [] }, reference: `Patient/${id}` }, ...(inner ? { cursor: inner } : {}) },
-      );
+      return services.repo.search(search, { compartment: { params: { [type]: compartment.get(type) ?? [] }, reference: `Patient/${id}` }, ...(cursor ? { cursor } : {}) });
+    };
+    // A large page (a client pulling the whole record) searches the types at once, each for the
+    // whole page, then takes them in order; where the page fills up inside a type, that type is
+    // searched again for exactly what is left, so that its continuation starts at the right
+    // place. A small page searches one type after the other, as it may need only the first.
+    const ahead = count >= PREFETCH_FROM ? types.slice(index).map((type, i) => searchType(type, count, i === 0 ? inner : undefined)) : [];
+    ahead.forEach((p) => p.catch(() => undefined)); // awaited below, in order
+    while (index < types.length && matches.length < count) {
+      const type = types[index] as string;
+      const remaining = count - matches.length;
+      let page = await (ahead.shift() ?? searchType(type, remaining, inner));
+      if (page.matches.length > remaining) {
+        page = await searchType(type, remaining, inner);
+      }
       for (const found of page.matches) {
         matches.push({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'match' } });
-        seen.add(`${found.resourceType}/${found.id}`);
-      }
-      // Referenced resources outside the compartment; those inside come as matches of their own type.
-      for (const found of page.included) {
-        const key = `${found.resourceType}/${found.id}`;
-        if (!compartment.has(found.resourceType) && !seen.has(key)) {
-          seen.add(key);
-          included.push({ fullUrl: `${services.settings.baseUrl}/${key}`, resource: found.resource, search: { mode: 'include' } });
-        }
       }
       if (page.nextCursor) {
-        inner = page.nextCursor;
-      } else {
-        index++;
-        inner = undefined;
+        inner = page.nextCursor; // the page is full: the next one goes on in this type
+        break;
       }
+      index++;
+      inner = undefined;
     }
+    const included = await referencedResources(services, matches, compartment);
     const self = `${services.settings.baseUrl}/Patient/${id}/$everything`;
     const link: BundleLink[] = [{ relation: 'self', url: `${self}${queryString(params, undefined)}` }];
     if (index < types.length) {
@@ -89,6 +93,53 @@ export const patientEverything: FhirOperation = {
     return { status: 200, body: bundle('searchset', { entry: [...matches, ...included], link, timestamp: services.now() }), headers: {} };
   },
 };
+
+/**
+ * The resources the page's matches reference outside the compartment (practitioners,
+ * organisations, …; those inside come as matches of their own type), each once: one `_id`
+ * search per referenced type for the whole page, rather than an _include per compartment type
+ * that would fetch the same practitioners again for every type.
+ */
+async function referencedResources(services: FhirServices, matches: readonly BundleEntry[], compartment: ReadonlyMap<string, readonly string[]>): Promise<BundleEntry[]> {
+  const known = new Set(services.registry.resourceTypes());
+  const byType = new Map<string, Set<string>>();
+  const local = `${services.settings.baseUrl}/`;
+  for (const entry of matches) {
+    forEachReference(entry.resource, (reference) => {
+      const [type, refId, ...rest] = (reference.startsWith(local) ? reference.slice(local.length) : reference).split('/');
+      if (type && refId && rest.length === 0 && known.has(type) && !compartment.has(type)) {
+        byType.set(type, (byType.get(type) ?? new Set()).add(refId));
+      }
+    });
+  }
+  const pages = await Promise.all(
+    [...byType].map(([type, ids]) => {
+      const list = [...ids].slice(0, services.settings.maxPageSize);
+      const search = parseSearch(type, { _id: [list.join(',')], _count: [String(list.length)] }, services.registry, {
+        strict: true,
+        defaultCount: list.length,
+        maxCount: services.settings.maxPageSize,
+        baseUrl: services.settings.baseUrl,
+      });
+      return services.repo.search(search);
+    }),
+  );
+  return pages.flatMap((page) =>
+    page.matches.map((found): BundleEntry => ({ fullUrl: `${services.settings.baseUrl}/${found.resourceType}/${found.id}`, resource: found.resource, search: { mode: 'include' } })),
+  );
+}
+
+/** Calls `visit` with every `reference` string in a resource (contained resources included). */
+function forEachReference(value: unknown, visit: (reference: string) => void): void {
+  if (Array.isArray(value)) {
+    value.forEach((v) => forEachReference(v, visit));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'reference' && typeof v === 'string') visit(v);
+      else forEachReference(v, visit);
+    }
+  }
+}
 
 /** GET query parameters, or a POSTed Parameters resource (values as strings). */
 function everythingParameters(request: FhirRequest): QueryParams {

@@ -67,3 +67,7 @@ require (
 	modernc.org/strutil v1.2.0 // indirect
 	modernc.org/token v1.1.0 // indirect
 )
+
+// CaseBridge's patch of FerretDB's SQLite backend (patches/), applied to a copy of the pinned
+// module by scripts/install-ferretdb.sh, which creates that folder.
+replace github.com/FerretDB/FerretDB v1.24.2 => ../../.cache/ferretdb/FerretDB

@@ -8,6 +8,9 @@
 // ask for port 0 and learn the real port without racing for a free one. It stops on SIGINT or
 // SIGTERM, and also when its standard input closes: a parent that dies without cleaning up
 // (SIGKILL, crash) does not leave an orphaned database behind.
+//
+// FerretDB is built from a patched copy (patches/, see scripts/install-ferretdb.sh) whose SQLite
+// backend answers CaseBridge's search conditions from indexes kept in step by triggers.
 package main
 
 import (
@@ -20,8 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/build/version"
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -71,10 +74,24 @@ func main() {
 		fail("%v", err)
 	}
 
+	// CASEBRIDGE_FERRETDB_CPU_PROFILE=<file>: a Go CPU profile of the whole run, written when the
+	// database stops (go tool pprof <file>): how npm run bench:ingest looks at FerretDB's share.
+	if file := os.Getenv("CASEBRIDGE_FERRETDB_CPU_PROFILE"); file != "" {
+		out, err := os.Create(file)
+		if err != nil {
+			fail("CASEBRIDGE_FERRETDB_CPU_PROFILE: %v", err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			fail("CASEBRIDGE_FERRETDB_CPU_PROFILE: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = out.Close()
+		}()
+	}
+
 	ready, _ := json.Marshal(map[string]string{"uri": f.MongoDBURI()})
 	fmt.Println(string(ready))
-
-	go keepIDIndexes(ctx, *sqliteURL, 2*time.Second, logger)
 
 	if err := f.Run(ctx); err != nil {
 		fail("%v", err)

@@ -65,7 +65,7 @@ export function isVisible(scope: AccessScope, type: string, doc: Document): bool
  */
 export function disclosed(scope: AccessScope, doc: Document, resource: Resource): Resource {
   const reporting = scope.onDisclosure !== undefined && scope.sensitive.size > 0;
-  if ((scope.obligations.size === 0 && !reporting) || (scope.owner !== undefined && doc.owner === scope.owner)) return resource;
+  if (!readsLabels(scope) || (scope.owner !== undefined && doc.owner === scope.owner)) return resource;
   const labels = new Set(storedTerms(doc, SECURITY, 't'));
   if (reporting) reportDisclosure(scope, doc, resource, labels);
   const security = resource.meta?.security ?? [];
@@ -75,6 +75,14 @@ export function disclosed(scope: AccessScope, doc: Document, resource: Resource)
     if (labels.has(label) && !already) added.push(obligation);
   }
   return added.length === 0 ? resource : { ...resource, meta: { ...resource.meta, security: [...security, ...added] } };
+}
+
+/**
+ * Whether disclosed() reads a document's labels (its `_security` terms in `idx.k`) under `scope`:
+ * a search that leaves the terms out of the documents it reads must keep them then.
+ */
+export function readsLabels(scope: AccessScope): boolean {
+  return scope.obligations.size > 0 || (scope.onDisclosure !== undefined && scope.sensitive.size > 0);
 }
 
 /** An update keeps the retained labels of the version it replaces (a client cannot unlabel Part 2 data to disclose it). */

@@ -25,6 +25,7 @@ import type {
   WriteResult,
 } from '../repository';
 import { assertLabelsKept, disclosed, isVisible, ownerTerm } from './access';
+import { LIVE_DOCUMENT } from './search-filter';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -138,7 +139,6 @@ export class MongoRepository implements FhirRepository {
         db: this.db,
         registry: this.options.registry,
         now: this.options.now,
-        indexedIdLookupsOnly: !this.options.wildcardIndexes,
         ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
       }),
       preparedTypes: new Set<string>(),
@@ -155,7 +155,8 @@ export class MongoRepository implements FhirRepository {
   }
 
   async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
-    const docs = await this.current(resourceType).find({ owner, idx: { $exists: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
+    // By the owner's index term (which every owned document carries): an index lookup on both databases.
+    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner), ...LIVE_DOCUMENT }, { projection: { _id: 1 } }).limit(limit).toArray();
     return docs.map((d) => d._id);
   }
 

@@ -156,7 +156,6 @@ function translateCondition(condition: SearchCondition, resourceType: string, ct
       };
     }
     case 'has': {
-      const prefix = `${resourceType}/`;
       definition(ctx, condition.resourceType, condition.code);
       return {
         kind: 'has',
@@ -164,18 +163,16 @@ function translateCondition(condition: SearchCondition, resourceType: string, ct
         resourceType: condition.resourceType,
         where: and([LIVE, translateCondition(condition.condition, condition.resourceType, ctx)]),
         select: `idx.${condition.code}.r`,
-        then: (refs) => ({
-          _id: {
-            $in: [
-              ...new Set(
-                refs.filter((r) => r.startsWith(prefix) && !r.includes('/', prefix.length)).map((r) => r.slice(prefix.length)),
-              ),
-            ],
-          },
-        }),
+        then: (refs) => ({ _id: { $in: referencedIds(refs, resourceType) } }),
       };
     }
   }
+}
+
+/** The ids of the `resourceType` resources among references (`Type/id`), once each. */
+export function referencedIds(refs: readonly string[], resourceType: string): string[] {
+  const prefix = `${resourceType}/`;
+  return [...new Set(refs.filter((r) => r.startsWith(prefix) && !r.includes('/', prefix.length)).map((r) => r.slice(prefix.length)))];
 }
 
 /** Dispatch to the translator of the parameter's type. */

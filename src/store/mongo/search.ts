@@ -9,11 +9,12 @@ import { FhirError } from '../../fhir/outcomes';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
 import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
-import { accessFilter, disclosed, isVisible } from './access';
+import { accessFilter, disclosed, isVisible, readsLabels } from './access';
 import { type CurrentDoc, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
 import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
-import { LIVE_DOCUMENT, type MongoFilter, resolveFilter, translateSearch } from './search-filter';
+import { type FilterNode, LIVE_DOCUMENT, type MongoFilter, type SubqueryFind, type SubqueryNode, referencedIds, resolveFilter, translateSearch } from './search-filter';
+import { allOf } from './search-filter-values';
 
 export interface SearchLimits {
   /** Most ids a chain or _has sub-query may produce before the search is refused as too costly. */
@@ -22,9 +23,15 @@ export interface SearchLimits {
   readonly maxIncluded: number;
   /** Rounds of :iterate. */
   readonly maxIterations: number;
+  /**
+   * A `_has` condition whose inner search matches more than this many resources is checked on
+   * the outer candidates, page by page (readPageWithHas), instead of collecting every reference
+   * first: when most candidates qualify, the cost then follows the page, not the inner set.
+   */
+  readonly hasProbe: number;
 }
 
-export const DEFAULT_SEARCH_LIMITS: SearchLimits = { maxSubqueryResults: 10_000, maxIncluded: 1_000, maxIterations: 4 };
+export const DEFAULT_SEARCH_LIMITS: SearchLimits = { maxSubqueryResults: 10_000, maxIncluded: 1_000, maxIterations: 4, hasProbe: 50 };
 
 
 export interface SearchExecutorOptions {
@@ -32,11 +39,6 @@ export interface SearchExecutorOptions {
   readonly registry: SearchParameterRegistry;
   readonly now: () => Date;
   readonly limits?: SearchLimits;
-  /**
-   * The database answers only an exact `{_id}` filter from an index (FerretDB 1.x): fetching
-   * included resources one id at a time then beats one `$in` query that scans the collection.
-   */
-  readonly indexedIdLookupsOnly?: boolean;
 }
 
 /** A resource with its stored document (whose idx holds its references). */
@@ -48,6 +50,16 @@ interface Found {
 interface Prepared {
   readonly type: string;
   readonly filter: MongoFilter;
+  /** A `_has` condition left to check on the candidates of `filter` (readPageWithHas). */
+  readonly has?: PendingHas;
+}
+
+interface PendingHas {
+  readonly node: SubqueryNode;
+  /** The inner search, resolved (logical index paths). */
+  readonly where: MongoFilter;
+  /** What the caller may see of the inner search's type: a hidden match must not qualify. */
+  readonly scope: AccessScope | undefined;
 }
 
 export class SearchExecutor {
@@ -61,11 +73,13 @@ export class SearchExecutor {
   async search(request: SearchRequest, options: SearchOptions = {}, scope?: AccessScope): Promise<SearchPage> {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
-    const { prepared, approximate } = await this.prepare(request, options.compartment, scope);
     // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
     // so the total is given when it comes free (a first page holding every match) or when
     // _total asks for it. See: https://hl7.org/fhir/R4/search.html#total
     const wantsTotal = request.total === 'accurate' || request.total === 'estimate' || request.summary === 'count';
+    // A large _has is checked page by page: only for a plain page of one type, not a count.
+    const pageByPage = request.resourceType !== undefined && !wantsTotal && request.count > 0 && request.offset === 0;
+    const { prepared, approximate } = await this.prepare(request, options.compartment, scope, pageByPage);
     if (request.count === 0 || request.summary === 'count') {
       // No entries asked for: the total is the answer (unless _total=none).
       return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared) } : {}) };
@@ -74,7 +88,7 @@ export class SearchExecutor {
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
-      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset }),
+      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request, scope) }),
       countAlongside ? this.count(prepared) : undefined,
     ]);
     const more = ordered.length > request.count;
@@ -112,12 +126,16 @@ export class SearchExecutor {
    */
   private async readPage(
     prepared: readonly Prepared[],
-    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; offset: number },
+    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; offset: number; projection?: Document },
   ): Promise<{ type: string; doc: Document; position: Position }[]> {
     const { keys, cursor, count } = page;
     const backwards = cursor?.direction === 'previous';
     const offset = cursor ? 0 : page.offset;
     const merged = prepared.length > 1;
+    const single = prepared[0];
+    if (single?.has && !merged) {
+      return this.readPageWithHas(single, single.has, { keys, cursor, count, ...(page.projection ? { projection: page.projection } : {}) });
+    }
     const batches = await Promise.all(
       prepared.map(async ({ type, filter }) => {
         const after = cursor ? beyond(keys, cursor, type) : {};
@@ -125,7 +143,7 @@ export class SearchExecutor {
           return [];
         }
         const docs = await this.collection(type)
-          .find(and(filter, after))
+          .find(and(filter, after), page.projection ? { projection: page.projection } : {})
           .sort(mongoSort(keys, backwards))
           .skip(merged ? 0 : offset)
           .limit(merged ? offset + count + 1 : count + 1)
@@ -135,6 +153,60 @@ export class SearchExecutor {
     );
     const ordered = batches.flat().sort((a, b) => comparePositions(keys, a.position, b.position) * (backwards ? -1 : 1));
     return merged ? ordered.slice(offset) : ordered;
+  }
+
+  /**
+   * A page whose `_has` condition matches a large inner set: the candidates of the other
+   * conditions are read in page order, a batch at a time, and each batch keeps those the inner
+   * search references (one query with the batch's references). Reading stops once the page is
+   * full; a batch grows when few candidates qualify. When few qualify at all (more than
+   * maxIncluded candidates read), the references are collected first after all, as for a small
+   * inner set.
+   */
+  private async readPageWithHas(
+    p: Prepared,
+    has: PendingHas,
+    page: { keys: readonly SortKey[]; cursor: Cursor | undefined; count: number; projection?: Document },
+  ): Promise<{ type: string; doc: Document; position: Position }[]> {
+    const { keys, count } = page;
+    const direction = page.cursor?.direction ?? 'next';
+    const sort = mongoSort(keys, direction === 'previous');
+    const kept: { type: string; doc: Document; position: Position }[] = [];
+    let from = page.cursor;
+    let batch = count + 1;
+    let read = 0;
+    while (kept.length <= count) {
+      const after = from ? beyond(keys, from, p.type) : {};
+      if (after === false) break;
+      const docs = await this.collection(p.type)
+        .find(and(p.filter, after), page.projection ? { projection: page.projection } : {})
+        .sort(sort)
+        .limit(batch)
+        .toArray();
+      const referenced = new Set(docs.length > 0 ? await this.referencedBy(has, p.type, docs.map((d) => d._id)) : []);
+      for (const doc of docs) {
+        if (referenced.has(doc._id) && kept.length <= count) {
+          kept.push({ type: p.type, doc: doc as unknown as Document, position: positionOf(keys, p.type, doc as unknown as Document) });
+        }
+      }
+      const last = docs[docs.length - 1];
+      if (docs.length < batch || !last) break;
+      read += docs.length;
+      if (read > this.limits.maxIncluded) {
+        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope });
+        return this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
+      }
+      from = { direction, position: positionOf(keys, p.type, last as unknown as Document) };
+      batch = Math.min(batch * 2, this.limits.maxIncluded);
+    }
+    return kept;
+  }
+
+  /** The ids among `ids` (of `type`) that the inner search of a `_has` references. */
+  private async referencedBy(has: PendingHas, type: string, ids: readonly string[]): Promise<string[]> {
+    const refs = ids.map((id) => `${type}/${id}`);
+    const values = await this.subquery(has.node.resourceType, allOf([has.where, { [has.node.select]: { $in: refs } }]), has.node.select, { scope: has.scope });
+    return referencedIds(values, type);
   }
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
@@ -162,26 +234,53 @@ export class SearchExecutor {
     return [...values];
   }
 
-  private async prepare(request: SearchRequest, compartment?: SearchOptions['compartment'], scope?: AccessScope): Promise<{ prepared: Prepared[]; approximate: string[] }> {
+  private async prepare(
+    request: SearchRequest,
+    compartment?: SearchOptions['compartment'],
+    scope?: AccessScope,
+    pageByPage = false,
+  ): Promise<{ prepared: Prepared[]; approximate: string[] }> {
     const candidates = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
     const types = compartment ? candidates.filter((type) => (compartment.params[type]?.length ?? 0) > 0) : candidates;
     const approximate = new Set<string>();
+    // Chains and _has look only at what the caller may see: a hidden match must not show through.
+    const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select, { scope });
     const prepared = await Promise.all(
-      types.map(async (type) => {
+      types.map(async (type): Promise<Prepared> => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
         translated.approximate.forEach((a) => approximate.add(a));
-        // Chains and _has look only at what the caller may see: a hidden match must not show through.
-        const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select, scope)));
-        const inScope = compartment ? and(filter, inCompartment(compartment, type)) : filter;
-        return { type, filter: scope ? and(inScope, accessFilter(scope, type)) : inScope };
+        const split = pageByPage ? splitHas(translated.filter) : undefined;
+        let root = translated.filter;
+        let has: PendingHas | undefined;
+        if (split) {
+          // Few inner matches: collect their references now, as for any sub-query.
+          const where = await resolveFilter(split.has.where, find);
+          const probe = await this.subquery(split.has.resourceType, where, split.has.select, { scope, probe: this.limits.hasProbe });
+          if (probe.complete) {
+            root = { kind: 'and', nodes: [...split.rest, { kind: 'filter', filter: split.has.then(probe) }] };
+          } else {
+            root = { kind: 'and', nodes: split.rest };
+            has = { node: split.has, where, scope };
+          }
+        }
+        const resolved = toStoredFilter(await resolveFilter(root, find));
+        const inScope = compartment ? and(resolved, inCompartment(compartment, type)) : resolved;
+        const filter = scope ? and(inScope, accessFilter(scope, type)) : inScope;
+        return has ? { type, filter, has } : { type, filter };
       }),
     );
     return { prepared, approximate: [...approximate] };
   }
 
-  /** Values of `select` from the documents of a chain or _has sub-query. */
-  private async subquery(type: string, filter: MongoFilter, select: string, scope: AccessScope | undefined): Promise<string[]> {
-    const max = this.limits.maxSubqueryResults;
+  /**
+   * Values of `select` from the documents of a chain or _has sub-query, among those `scope` shows. With `probe`, reads at
+   * most that many documents, and says whether it read them all (`complete`).
+   */
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined }): Promise<string[]>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe: number }): Promise<string[] & { complete: boolean }>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe?: number }): Promise<string[] & { complete?: boolean }> {
+    const { scope, probe } = reading;
+    const max = probe ?? this.limits.maxSubqueryResults;
     // `select` is `_id` (chains) or a logical path `idx.<code>.r` (_has): read from the stored terms.
     const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
     const stored = toStoredFilter(filter);
@@ -189,16 +288,17 @@ export class SearchExecutor {
       .find(scope ? and(stored, accessFilter(scope, type)) : stored, { projection: { [term ? 'idx.k' : select]: 1 } })
       .limit(max + 1)
       .toArray();
-    if (docs.length > max) {
+    if (docs.length > max && probe === undefined) {
       throw new FhirError('TOO_COSTLY', `A chained or _has condition on ${type} matches more than ${max} resources; narrow it down`);
     }
-    return docs.flatMap((doc) => {
+    const values = docs.flatMap((doc) => {
       if (term) {
         return storedTerms(doc as unknown as Document, term[1] as string, term[2] as string);
       }
       const value = select === '_id' ? doc._id : valueAt(doc as unknown as Document, select);
       return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
     });
+    return Object.assign(values, { complete: docs.length <= max });
   }
 
   private async count(prepared: readonly Prepared[]): Promise<number> {
@@ -223,7 +323,7 @@ export class SearchExecutor {
       const includes = request.include.filter((t) => round === 0 || t.iterate);
       const revincludes = request.revinclude.filter((t) => round === 0 || t.iterate);
       const added: Found[] = [];
-      for (const next of [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))]) {
+      for (const next of [...(await this.forward(includes, frontier, scope)), ...(await this.reverse(revincludes, frontier, scope))]) {
         const key = `${next.resource.resourceType}/${next.resource.id}`;
         // What the caller may not see is not included, and does not lead further (:iterate).
         if (seen.has(key) || (scope && !isVisible(scope, next.resource.resourceType, next.doc))) continue;
@@ -240,7 +340,7 @@ export class SearchExecutor {
     return { included, truncated };
   }
 
-  private async forward(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+  private async forward(targets: readonly IncludeTarget[], sources: readonly Found[], scope: AccessScope | undefined): Promise<Found[]> {
     const known = new Set(this.options.registry.resourceTypes());
     const wanted = new Map<string, Set<string>>();
     for (const { resource, doc } of sources) {
@@ -260,12 +360,12 @@ export class SearchExecutor {
       }
     }
     const found = await Promise.all(
-      [...wanted].map(([type, ids]) => this.fetchByIds(type, [...ids])),
+      [...wanted].map(([type, ids]) => this.fetchByIds(type, [...ids], scope)),
     );
     return found.flat();
   }
 
-  private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[]): Promise<Found[]> {
+  private async reverse(targets: readonly IncludeTarget[], sources: readonly Found[], scope: AccessScope | undefined): Promise<Found[]> {
     const results: Found[] = [];
     for (const target of targets) {
       // `*`: only the types that have a collection can hold a reference (one query per type).
@@ -276,25 +376,19 @@ export class SearchExecutor {
       for (const type of sourceTypes) {
         const codes = this.referenceCodes(type, target.code);
         if (refs.length === 0 || codes.length === 0) continue;
-        results.push(...(await this.fetch(type, toStoredFilter({ ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) }))));
+        results.push(...(await this.fetch(type, toStoredFilter({ ...LIVE_DOCUMENT, $or: codes.map((code) => ({ [`idx.${code}.r`]: { $in: refs } })) }), scope)));
       }
     }
     return results;
   }
 
-  private async fetchByIds(type: string, ids: readonly string[]): Promise<Found[]> {
-    if (!this.options.indexedIdLookupsOnly) {
-      return this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT });
-    }
-    const collection = this.collection(type);
-    const docs = await Promise.all(ids.slice(0, this.limits.maxIncluded + 1).map((id) => collection.findOne({ _id: id })));
-    return docs
-      .filter((doc): doc is CurrentDoc => doc !== null && doc.idx !== undefined)
-      .map((doc) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc: doc as unknown as Document }));
+  private fetchByIds(type: string, ids: readonly string[], scope: AccessScope | undefined): Promise<Found[]> {
+    return this.fetch(type, { _id: { $in: [...ids] }, ...LIVE_DOCUMENT }, scope);
   }
 
-  private async fetch(type: string, filter: MongoFilter): Promise<Found[]> {
-    const docs = await this.collection(type).find(filter).limit(this.limits.maxIncluded + 1).toArray();
+  /** Included resources: only those `scope` shows are read (includes() checks each again, isVisible). */
+  private async fetch(type: string, filter: MongoFilter, scope: AccessScope | undefined): Promise<Found[]> {
+    const docs = await this.collection(type).find(scope ? and(filter, accessFilter(scope, type)) : filter).limit(this.limits.maxIncluded + 1).toArray();
     return docs.map((doc) => ({ resource: currentToVersion(type, doc) as CurrentResource, doc: doc as unknown as Document }));
   }
 
@@ -313,6 +407,23 @@ export class SearchExecutor {
   private collection(type: string): Collection<CurrentDoc> {
     return this.options.db.collection<CurrentDoc>(type);
   }
+}
+
+/**
+ * What a page needs of its documents: not the range values of the index, and its terms only
+ * when `_include` follows the references they hold (the sort keys give each entry's position).
+ * Less to send on both databases; FerretDB encodes each document it answers.
+ */
+function pageProjection(request: SearchRequest, scope: AccessScope | undefined): Document {
+  // The terms also hold the labels whose obligations and disclosures a scoped caller is shown.
+  return request.include.length > 0 || (scope !== undefined && readsLabels(scope)) ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
+}
+
+/** The one `_has` node at the top of a search's conditions, and the others; undefined otherwise. */
+function splitHas(root: FilterNode): { has: SubqueryNode; rest: FilterNode[] } | undefined {
+  const nodes = root.kind === 'and' ? root.nodes : [root];
+  const has = nodes.filter((n): n is SubqueryNode => n.kind === 'has');
+  return has.length === 1 ? { has: has[0] as SubqueryNode, rest: nodes.filter((n) => n !== has[0]) } : undefined;
 }
 
 /** `_sort` rules as keyset keys, ending with `_id` (ascending unless `-_id` was asked for). */

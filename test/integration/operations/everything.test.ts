@@ -64,6 +64,24 @@ test('pages with _count across types without loss or duplicates', async () => {
   expect(seen.sort()).toEqual(all);
 });
 
+test('a large page that fills up inside a type continues there, without loss or duplicates', async () => {
+  const busy = (await post({ resourceType: 'Patient', name: [{ family: 'Busy' }] })).id;
+  for (let i = 0; i < 55; i++) {
+    await post({ resourceType: 'Observation', status: 'final', code: { text: `note ${i}` }, subject: { reference: `Patient/${busy}` } });
+  }
+  await post({ resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HH' }, subject: { reference: `Patient/${busy}` } });
+  const matches = (bundle: { entry: { search: { mode: string }; resource: { resourceType: string; id: string } }[] }) =>
+    bundle.entry.filter((e) => e.search.mode === 'match').map((e) => `${e.resource.resourceType}/${e.resource.id}`);
+  const all = matches((await request(t.app).get(`/fhir/Patient/${busy}/$everything?_count=1000`)).body);
+  expect(all).toHaveLength(57);
+  const first = await request(t.app).get(`/fhir/Patient/${busy}/$everything?_count=50`);
+  const next = first.body.link.find((l: { relation: string }) => l.relation === 'next').url.replace(BASE_URL, '/fhir');
+  const second = await request(t.app).get(next);
+  expect(matches(first.body)).toHaveLength(50);
+  expect(second.body.link.find((l: { relation: string }) => l.relation === 'next')).toBeUndefined();
+  expect([...matches(first.body), ...matches(second.body)]).toEqual(all);
+});
+
 test('start and end restrict by care date; _type restricts the types', async () => {
   const res = await request(t.app).get(`/fhir/Patient/${patientId}/$everything?start=2024-03-01&end=2024-12-31&_type=Observation`);
   expect(res.status).toBe(200);

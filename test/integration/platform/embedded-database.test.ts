@@ -83,6 +83,20 @@ describe('startEmbeddedDatabase', () => {
     expect(await readdir(dataDir)).not.toContain('casebridge.lock');
   });
 
+  test.each<[string, { synchronous?: 'full' | 'normal' }, string]>([
+    ['durable (synchronous=full) by default', {}, 'synchronous(full)'],
+    ['relaxed (synchronous=normal) when asked', { synchronous: 'normal' }, 'synchronous(normal)'],
+  ])('opens SQLite %s', async (_title, options, pragma) => {
+    const argsFile = path.join(tempDir, 'arguments');
+    const binaryPath = await fakeBinary(tempDir, `echo "$@" > '${argsFile}'\necho '{"uri":"mongodb://127.0.0.1:1/"}'\ncat > /dev/null`);
+    const database = await startEmbeddedDatabase({ binaryPath, dataDir: path.join(tempDir, 'data'), logger, ...options });
+    await database.stop();
+    const args = await readFile(argsFile, 'utf8');
+    expect(args).toContain(`?_pragma=${pragma}`);
+    // The log is checkpointed every 20,000 pages (fewer copies of the pages every commit rewrites).
+    expect(args).toContain('&_pragma=wal_autocheckpoint(20000)');
+  });
+
   test('rejects with one sentence naming the fix when the binary is missing', async () => {
     const binaryPath = path.join(tempDir, 'no-such-ferretdb');
 

@@ -11,11 +11,16 @@ describe('loadConfig', () => {
       defaultPageSize: 20,
       maxPageSize: 1000,
       corsOrigins: '*',
+      embeddedSynchronous: 'full',
       publicUrl: 'http://localhost:8080',
       accessTokenSeconds: 300,
       jwksFetchTimeoutMs: 5000,
     });
     expect(config.mongodbUri).toBeUndefined();
+  });
+
+  test('EMBEDDED_DB_SYNCHRONOUS=normal relaxes durability for development', () => {
+    expect(loadConfig({ EMBEDDED_DB_SYNCHRONOUS: 'normal' }).embeddedSynchronous).toBe('normal');
   });
 
   test.each([
@@ -43,6 +48,7 @@ describe('loadConfig', () => {
     ['an unknown LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     ['a default page above the maximum', { DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, /^DEFAULT_PAGE_SIZE must not exceed/],
     ['an origin with a path', { CORS_ORIGINS: 'https://a.example.org/app' }, /^CORS_ORIGINS must be \*/],
+    ['an unknown EMBEDDED_DB_SYNCHRONOUS', { EMBEDDED_DB_SYNCHRONOUS: 'off' }, /^EMBEDDED_DB_SYNCHRONOUS must be one of full, normal/],
     ['a Part 2 programme that is not an Organization', { PART2_PROGRAMS: 'Practitioner/x' }, /^PART2_PROGRAMS must be a comma-separated list of Organization/],
     ['an access cache of an hour', { ACCESS_CACHE_SECONDS: '3600' }, /^ACCESS_CACHE_SECONDS must be an integer/],
     ['a relative PUBLIC_URL', { PUBLIC_URL: 'auth.example.org' }, /^PUBLIC_URL must be an absolute/],
