@@ -18,7 +18,8 @@ const PATTERNS: Readonly<Record<string, RegExp>> = {
   date: /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$/,
   dateTime:
     /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/,
-  id: /^[A-Za-z0-9\-.]{1,64}$/,
+  // `.` and `..` are dot-segments in a URL (fhir/versioning.ts ID_PATTERN).
+  id: /^(?!\.\.?$)[A-Za-z0-9\-.]{1,64}$/,
   instant:
     /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$/,
   oid: /^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/,
@@ -36,8 +37,12 @@ export interface PrimitiveProblem {
   message: string;
 }
 
-/** What is wrong with a primitive's JSON value, or undefined. `null` is the caller's business. */
-export function primitiveProblem(code: string, value: unknown): PrimitiveProblem | undefined {
+/**
+ * What is wrong with a primitive's JSON value, or undefined. `null` is the caller's business.
+ * `written`: a number's text, when the double does not reproduce it (`1.0`, `1e2`,
+ * `9007199254740993`): an integer must be written as one, and exactly.
+ */
+export function primitiveProblem(code: string, value: unknown, written?: string): PrimitiveProblem | undefined {
   if (code === 'boolean') {
     return typeof value === 'boolean' ? undefined : wrongJsonType(code, 'boolean', value);
   }
@@ -45,7 +50,13 @@ export function primitiveProblem(code: string, value: unknown): PrimitiveProblem
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       return wrongJsonType(code, 'number', value);
     }
-    return code === 'decimal' ? undefined : integerProblem(code, value);
+    if (code === 'decimal') {
+      return undefined;
+    }
+    if (written !== undefined && !/^-?(0|[1-9][0-9]*)$/.test(written)) {
+      return { type: 'value', message: `Invalid ${code}: ${written.slice(0, 40)} is not written as an integer (no fraction, no exponent)` };
+    }
+    return integerProblem(code, value, written);
   }
   if (typeof value !== 'string') {
     return wrongJsonType(code, 'string', value);
@@ -71,13 +82,13 @@ export function primitiveProblem(code: string, value: unknown): PrimitiveProblem
   return undefined;
 }
 
-function integerProblem(code: string, value: number): PrimitiveProblem | undefined {
+function integerProblem(code: string, value: number, written?: string): PrimitiveProblem | undefined {
   if (!Number.isInteger(value)) {
     return { type: 'value', message: `Invalid ${code}: ${value} is not a whole number` };
   }
   const min = code === 'positiveInt' ? 1 : code === 'unsignedInt' ? 0 : INT32_MIN;
   if (value < min || value > INT32_MAX) {
-    return { type: 'value', message: `Invalid ${code}: ${value} is outside ${min}..${INT32_MAX} (${code} is a 32-bit integer)` };
+    return { type: 'value', message: `Invalid ${code}: ${(written ?? String(value)).slice(0, 40)} is outside ${min}..${INT32_MAX} (${code} is a 32-bit integer)` };
   }
   return undefined;
 }
@@ -101,7 +112,7 @@ function formatHint(code: string, value: string): string {
     return ' (seconds are required)';
   }
   if (code === 'id') {
-    return ' (1-64 characters: letters, digits, "-" and ".")';
+    return /^\.\.?$/.test(value) ? ' ("." and ".." are not ids: they are URL path segments)' : ' (1-64 characters: letters, digits, "-" and ".")';
   }
   return '';
 }
