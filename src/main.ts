@@ -4,8 +4,8 @@
  * with no client registered, the local development client) → HTTP app → listen; graceful
  * shutdown on SIGINT/SIGTERM. Closed by default: every FHIR and case API request needs a token.
  */
-import type { Server } from 'node:http';
 import { createApp } from './app';
+import { createHttpServer, listen } from './http/server';
 import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
     const rateLimits = await buildRateLimits({ config, connection });
     const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
-    const server = await listen(app, config.port);
+    const server = await listen(createHttpServer(app, config.http), config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');
     await announceAccess(development, auth, config, logger);
@@ -108,13 +108,6 @@ async function announceAccess(development: DevelopmentClientState, auth: AuthSer
 async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
   logger.info({ dataDir: config.dataDir }, 'MONGODB_URI is not set: starting the embedded FerretDB');
   return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger });
-}
-
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, () => resolve(server));
-    server.once('error', reject);
-  });
 }
 
 function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

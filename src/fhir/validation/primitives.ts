@@ -10,9 +10,8 @@ import { excerpt, jsonType } from './json';
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
-/** The regexes of datatypes.html, anchored; base64Binary rewritten to match in linear time. */
+/** The regexes of datatypes.html, anchored; base64Binary is checked by isBase64 (below). */
 const PATTERNS: Readonly<Record<string, RegExp>> = {
-  base64Binary: /^[ \t\r\n]*([0-9a-zA-Z+/=][ \t\r\n]*[0-9a-zA-Z+/=][ \t\r\n]*[0-9a-zA-Z+/=][ \t\r\n]*[0-9a-zA-Z+/=][ \t\r\n]*)+$/,
   canonical: /^[^ \t\r\n]*$/,
   code: /^[^ \t\r\n]+([ \t\r\n][^ \t\r\n]+)*$/,
   date: /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$/,
@@ -64,6 +63,9 @@ export function primitiveProblem(code: string, value: unknown, written?: string)
   if (value === '') {
     return { type: 'value', message: `Invalid ${code}: a value cannot be empty (omit the element instead)` };
   }
+  if (code === 'base64Binary') {
+    return isBase64(value) ? undefined : { type: 'value', message: `Invalid value format for base64Binary: ${excerpt(value)}` };
+  }
   const pattern = PATTERNS[code];
   if (pattern && !pattern.test(value)) {
     return { type: 'value', message: `Invalid value format for ${code}: ${excerpt(value)}${formatHint(code, value)}` };
@@ -80,6 +82,15 @@ export function primitiveProblem(code: string, value: unknown, written?: string)
     return problem ? { type: 'value', message: problem } : undefined;
   }
   return undefined;
+}
+
+/**
+ * datatypes.html's base64Binary: groups of four base64 characters, whitespace allowed anywhere.
+ * Checked with a character class and a count: the regex with a repeated group recursed once per
+ * group in V8 and overflowed the stack on a few megabytes.
+ */
+function isBase64(value: string): boolean {
+  return /^[0-9a-zA-Z+/= \t\r\n]+$/.test(value) && value.replace(/[ \t\r\n]+/g, '').length % 4 === 0;
 }
 
 function integerProblem(code: string, value: number, written?: string): PrimitiveProblem | undefined {

@@ -4,7 +4,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Collection, Db, Document } from 'mongodb';
-import { MongoServerError } from 'mongodb';
+import { BSON, MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import { versionConflict } from '../../fhir/versioning';
 import type {
@@ -66,7 +66,12 @@ export interface MongoRepositoryOptions {
   readonly beforeWrite?: WriteObserver;
   /** How long a write waits for its resource's lock before answering 409 (default 10 s). */
   readonly lockWaitMs?: number;
+  /** The database's largest document (hello.maxBsonObjectSize; 16 MiB on MongoDB and FerretDB). */
+  readonly maxDocumentBytes?: number;
 }
+
+/** MongoDB's and FerretDB's document limit. See: https://www.mongodb.com/docs/manual/reference/limits/#mongodb-limit-BSON-Document-Size */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 const DUPLICATE_KEY = 11000;
 
@@ -316,6 +321,10 @@ export class MongoRepository implements FhirRepository {
    * round trip instead of one per resource, which is what makes Bundle ingest fast).
    */
   async applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    // Before the journal: a resource whose text alone passes the limit fails the unit with nothing written.
+    for (const write of writes) {
+      if (write.kind !== 'delete') this.assertStorable({ json: storedJson(write.resource) }, write.resource);
+    }
     const targets = writes.map((w) => (w.kind === 'delete' ? { type: w.resourceType, id: w.id } : { type: w.resource.resourceType, id: w.resource.id }));
     const locked = targets.filter((_, i) => writes[i]?.kind !== 'create');
     return this.journal.run({ targets, locked }, async (txId: string) => {
@@ -360,6 +369,7 @@ export class MongoRepository implements FhirRepository {
         ...(this.access.owner ? { owner: this.access.owner } : {}),
       }),
     );
+    docs.forEach((doc, i) => this.assertStorable(doc, resources[i] as Resource));
     const byType = new Map<string, CurrentDoc[]>();
     docs.forEach((doc, i) => {
       const type = (resources[i] as Resource).resourceType;
@@ -506,6 +516,9 @@ export class MongoRepository implements FhirRepository {
       ...(request.tx ? { tx: request.tx } : {}),
       ...(owner ? { owner } : {}),
     };
+    if (resource) {
+      this.assertStorable(doc, resource);
+    }
     if (current && resource && this.access.scope) {
       assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
     }
@@ -579,6 +592,22 @@ export class MongoRepository implements FhirRepository {
    */
   private async dropUnusedCopy(resourceType: string, current: CurrentDoc, txId: string): Promise<void> {
     await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
+  }
+
+  /**
+   * 413 for a document the database would refuse (its limit is on the whole document: the JSON
+   * text, the search index and the bookkeeping), before anything is written.
+   */
+  private assertStorable(doc: Partial<CurrentDoc>, resource: Resource): void {
+    const limit = this.options.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
+    const size = BSON.calculateObjectSize(doc as Document);
+    if (size > limit) {
+      throw new FhirError(
+        'PAYLOAD_TOO_LARGE',
+        `The ${resource.resourceType} would be stored as ${size} bytes with its search index; the database stores documents of at most ${limit} bytes`,
+        { expression: [resource.resourceType] },
+      );
+    }
   }
 
   /**

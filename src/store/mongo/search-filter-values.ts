@@ -25,7 +25,7 @@ import type {
 import { instantIso, instantMs } from '../../search/date-range';
 import { MAX_ROUNDING_EXPONENT, MIN_ROUNDING_EXPONENT, implicitRange, roundingBucket, zeroBucketsUpTo } from '../../search/decimal';
 import { KEY, compositePrefix, joinComponents, searchUnitForm, unitRoundingKey, unitValueKey } from '../../search/index-keys';
-import { escapePart, escapeRegex, tokenForm } from '../../search/normalize';
+import { INDEXED_TEXT_LENGTH, clip, escapePart, escapeRegex, exactIndexed, tokenForm } from '../../search/normalize';
 
 export type MongoFilter = Record<string, unknown>;
 
@@ -84,13 +84,15 @@ function prefixRegex(path: string, prefix: string): MongoFilter {
 /** Starts-with on folded values (default), `:contains`, `:exact` on values as written. */
 export function stringFilter(values: readonly StringValue[], modifier: Modifier | undefined, p: ParamContext): Translated {
   if (modifier === 'exact') {
-    return { filter: equalities(values.map((v) => [p.base + KEY.stringExact, v.value])), exact: true };
+    return { filter: equalities(values.map((v) => [p.base + KEY.stringExact, exactIndexed(v.value)])), exact: true };
   }
   const path = p.base + KEY.stringFolded;
-  const filters = values.map((v) =>
-    modifier === 'contains' ? { [path]: { $regex: escapeRegex(v.folded) } } : prefixRegex(path, v.folded),
-  );
-  return { filter: anyOf(filters), exact: true };
+  const filters = values.map((v) => {
+    // The index keeps INDEXED_TEXT_LENGTH characters of a value (search/normalize.ts).
+    const kept = clip(v.folded, INDEXED_TEXT_LENGTH);
+    return modifier === 'contains' ? { [path]: { $regex: escapeRegex(kept) } } : prefixRegex(path, kept);
+  });
+  return { filter: anyOf(filters), exact: values.every((v) => v.folded.length <= INDEXED_TEXT_LENGTH) };
 }
 
 // --- token ----------------------------------------------------------------------------------------
@@ -116,7 +118,8 @@ function tokenPair(v: TokenValue, base: string): [string, string] | undefined {
 export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | undefined, p: ParamContext): Translated {
   if (modifier === 'text') {
     const path = p.base + KEY.tokenText;
-    return { filter: anyOf(values.map((v) => prefixRegex(path, v.form === 'text' ? v.text : ''))), exact: true };
+    const texts = values.map((v) => (v.form === 'text' ? v.text : ''));
+    return { filter: anyOf(texts.map((text) => prefixRegex(path, clip(text, INDEXED_TEXT_LENGTH)))), exact: texts.every((text) => text.length <= INDEXED_TEXT_LENGTH) };
   }
   const pairs = values.flatMap((v): [string, string][] => {
     const pair = tokenPair(v, p.base);
@@ -349,7 +352,7 @@ function componentForm(v: ComponentValue): string {
           return '';
       }
     case 'string':
-      return escapePart(v.folded);
+      return escapePart(clip(v.folded, INDEXED_TEXT_LENGTH));
     case 'reference':
       return v.form === 'url' ? escapePart(v.url) : v.form === 'local' ? escapePart(`${v.resourceType}/${v.id}`) : '';
     case 'uri':
@@ -381,7 +384,7 @@ export function compositeFilter(values: readonly CompositeValue[], p: ParamConte
         case 'quantity':
           return quantityFilter([last], p, compositePrefix(leading));
         case 'string':
-          return { filter: prefixRegex(k, joinComponents([leading, escapePart(last.folded)])), exact: true };
+          return { filter: prefixRegex(k, joinComponents([leading, escapePart(clip(last.folded, INDEXED_TEXT_LENGTH))])), exact: last.folded.length <= INDEXED_TEXT_LENGTH };
         default:
           return { filter: { [k]: joinComponents([leading, componentForm(last)]) }, exact: true };
       }

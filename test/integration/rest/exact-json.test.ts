@@ -122,3 +122,54 @@ test('a resource body nested past the limit is 400 too-costly', async () => {
   expect(res.status).toBe(400);
   expect(res.body.issue[0].code).toBe('too-costly');
 });
+
+describe('large documents', () => {
+  let big: TestApp;
+  beforeAll(async () => {
+    big = await testApp({ env: { BODY_LIMIT_BYTES: String(40 * 1024 * 1024) } });
+  });
+  afterAll(async () => {
+    await big.close();
+  });
+
+  test('a 4 MB body of legal strings is stored, its long strings searchable on their kept part', async () => {
+    const text = 'Zoë ab '.repeat(300_000);
+    const res = await request(big.app)
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Patient', name: [{ family: text, given: [text], text }], address: [{ line: [text], city: text }] }));
+    expect(res.status).toBe(201);
+    const found = await request(big.app).get(`/fhir/Patient?given=${encodeURIComponent('zoe AB zoë')}&_elements=id`);
+    expect(found.body.entry?.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([res.body.id]);
+  });
+
+  test('a resource the database could not hold is 413 naming the limit, before anything is written', async () => {
+    const before = await big.database.connection.db.collection('Binary').countDocuments();
+    const data = Buffer.alloc(13 * 1024 * 1024, 7).toString('base64');
+    const res = await request(big.app).post('/fhir/Binary').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Binary', contentType: 'application/octet-stream', data }));
+    expect(res.status).toBe(413);
+    expect(res.body.issue[0].code).toBe('too-long');
+    expect(res.body.issue[0].diagnostics).toMatch(/at most 16777216 bytes/);
+    expect(await big.database.connection.db.collection('Binary').countDocuments()).toBe(before);
+  });
+
+  test('in a transaction, the oversized entry fails the whole Bundle with 413 and nothing is written', async () => {
+    const before = await big.database.connection.db.collection('Patient').countDocuments();
+    const data = Buffer.alloc(13 * 1024 * 1024, 7).toString('base64');
+    const res = await request(big.app)
+      .post('/fhir')
+      .set('Content-Type', FHIR_JSON)
+      .send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { fullUrl: 'urn:uuid:8e1c1fbe-4a43-4c1a-9b5e-3f0d2f0a6a01', resource: { resourceType: 'Patient', gender: 'male' }, request: { method: 'POST', url: 'Patient' } },
+            { resource: { resourceType: 'Binary', contentType: 'application/octet-stream', data }, request: { method: 'POST', url: 'Binary' } },
+          ],
+        }),
+      );
+    expect(res.status).toBe(413);
+    expect(await big.database.connection.db.collection('Patient').countDocuments()).toBe(before);
+  });
+});
