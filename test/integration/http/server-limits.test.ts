@@ -2,7 +2,8 @@
 // behind the server main.ts builds (http/server.ts), over real sockets.
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { type AddressInfo, Socket, connect } from 'node:net';
+import type { Socket} from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { loadConfig } from '../../../src/config/config';
 import { createHttpServer, listen } from '../../../src/http/server';
 import { type TestApp, testApp } from '../../support/app';
