@@ -51,7 +51,16 @@ async function main(): Promise<void> {
     // Before listening, so that once it answers, the development client can get a token.
     const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
     const rateLimits = await buildRateLimits({ config, connection });
-    const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
+    const app = createApp({
+      services,
+      auth,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+      corsOrigins: config.corsOrigins,
+      rateLimits,
+      trustProxy: config.trustProxy,
+      ...(embedded ? { databaseAvailable: () => embedded.available() } : {}),
+    });
     const server = await listen(createHttpServer(app, config.http), config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');
@@ -107,7 +116,8 @@ async function announceAccess(development: DevelopmentClientState, auth: AuthSer
 
 async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
   logger.info({ dataDir: config.dataDir }, 'MONGODB_URI is not set: starting the embedded FerretDB');
-  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger });
+  // Supervised: restarted on the same port when it exits; requests meanwhile are 503.
+  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, logger, supervise: true });
 }
 
 function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

@@ -1,6 +1,6 @@
 // Connects to MongoDB or FerretDB and finds out, once, which of the two it is talking to, so the
 // store can choose between features (transactions, wildcard indexes) without probing per request.
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import type { Db, Document } from 'mongodb';
 
 export type DatabaseFlavour = {
@@ -124,3 +124,40 @@ function credentialsIn(uri: string): string[] {
   // Longest first, so the whole userinfo is replaced before its password part.
   return secrets.filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
 }
+
+/**
+ * What a driver error says about the database rather than the request: `unavailable` when it
+ * could not be reached (down, restarting, connection lost, no primary), `storage-full` when it
+ * is out of disk space (SQLite's SQLITE_FULL through FerretDB; MongoDB's OutOfDiskSpace and
+ * ENOSPC). Looks through causes and AggregateErrors (a transaction whose rollback failed too).
+ */
+export function databaseFault(err: unknown): 'unavailable' | 'storage-full' | undefined {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): 'unavailable' | 'storage-full' | undefined => {
+    if (e === null || typeof e !== 'object' || seen.has(e)) return undefined;
+    seen.add(e);
+    const message = e instanceof Error ? e.message : '';
+    if (STORAGE_FULL.test(message) || (e as { code?: unknown }).code === OUT_OF_DISK_SPACE) return 'storage-full';
+    // MongoNetworkError covers a pool cleared by a lost connection (PoolClearedError).
+    if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError || e instanceof MongoNotConnectedError || e instanceof MongoTopologyClosedError || e instanceof MongoServerClosedError) {
+      return 'unavailable';
+    }
+    if (e instanceof MongoServerError && typeof e.code === 'number' && NO_PRIMARY.has(e.code)) return 'unavailable';
+    // A bulk write (insertMany) reports a lost connection as its own error, with the socket's message.
+    if (e instanceof MongoError && (e.hasErrorLabel('NetworkError') || CONNECTION_LOST.test(message))) return 'unavailable';
+    const nested = e instanceof AggregateError ? e.errors : [];
+    for (const inner of [...nested, (e as { cause?: unknown }).cause]) {
+      const found = visit(inner);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return visit(err);
+}
+
+const CONNECTION_LOST = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connection (?:\S+ )?(?:closed|timed out)|socket hang up/i;
+const STORAGE_FULL = /database or disk is full|no space left on device|ENOSPC|OutOfDiskSpace|SQLITE_FULL/i;
+/** NotWritablePrimary, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary, InterruptedAtShutdown, ShutdownInProgress, PrimarySteppedDown, HostUnreachable, HostNotFound. */
+const NO_PRIMARY = new Set([10107, 13435, 13436, 11600, 91, 189, 6, 7]);
+/** MongoDB's OutOfDiskSpace error code. */
+const OUT_OF_DISK_SPACE = 14031;

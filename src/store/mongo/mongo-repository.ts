@@ -6,6 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Collection, Db, Document } from 'mongodb';
 import { BSON, MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { databaseFault } from '../../platform/mongo';
 import { versionConflict } from '../../fhir/versioning';
 import type {
   ConditionalOutcome,
@@ -16,6 +17,7 @@ import type {
   HistoryQuery,
   HistoryScope,
   PlannedWrite,
+  Readiness,
   SearchOptions,
   SearchPage,
   ResourceVersion,
@@ -74,6 +76,7 @@ export interface MongoRepositoryOptions {
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 
 const DUPLICATE_KEY = 11000;
+const READINESS_TIMEOUT_MS = 2_000;
 
 /** A single write holds its resource's lock for milliseconds; waiting writers queue behind it. */
 const LOCK_TTL_MS = 30_000;
@@ -179,12 +182,16 @@ export class MongoRepository implements FhirRepository {
     return resourceCollections(this.db);
   }
 
-  async ping(): Promise<boolean> {
+  /**
+   * One small upsert, bounded in time: reachable is not enough, a full disk refuses writes while
+   * reads still answer.
+   */
+  async readiness(): Promise<Readiness> {
     try {
-      await this.db.command({ ping: 1 });
-      return true;
-    } catch {
-      return false;
+      await this.db.collection<{ _id: string; at: Date }>('readiness').updateOne({ _id: 'probe' }, { $set: { at: this.options.now() } }, { upsert: true, timeoutMS: READINESS_TIMEOUT_MS });
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, reason: databaseFault(err) === 'storage-full' ? 'storage-full' : 'unreachable' };
     }
   }
 
