@@ -14,6 +14,9 @@ import { buildAuthService, buildFhirServices, buildRateLimits } from './composit
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
+/** How often abandoned transactions of other processes are looked for (their lease is 30 s). */
+const RECOVERY_SWEEP_MS = 5_000;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
     stack.push(() => connection.close());
     logger.info({ database: connection.flavour }, 'database connected');
 
-    const services = await buildFhirServices({ config, connection, logger });
+    const services = await buildFhirServices({ config, connection, logger, recoverySweepMs: RECOVERY_SWEEP_MS });
+    stack.push(async () => services.stopMaintenance());
     const auth = await buildAuthService({ config, connection, logger });
     const stopMaintenance = auth.startMaintenance();
     stack.push(async () => stopMaintenance());

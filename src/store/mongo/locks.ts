@@ -10,6 +10,7 @@
  * matters after a crash, at the moment of contention.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
@@ -18,6 +19,24 @@ interface LockDoc {
   _id: string;
   owner: string;
   expiresAt: Date;
+  /** The process holding it: at start-up a process frees the locks of dead processes of its host. */
+  host?: string;
+  pid?: number;
+  instance?: string;
+}
+
+/** This process, as lock and journal documents name it. */
+export interface Holder {
+  readonly host: string;
+  readonly pid: number;
+  /** Tells this process from an earlier one that had the same pid. */
+  readonly instance: string;
+}
+
+const HOLDER: Holder = { host: hostname(), pid: process.pid, instance: randomUUID() };
+
+export function currentHolder(): Holder {
+  return HOLDER;
 }
 
 export interface LockTiming {
@@ -28,6 +47,8 @@ export interface LockTiming {
 }
 
 export interface Lease {
+  /** Names the holder in the lock documents (renew, releaseOwner). */
+  readonly owner: string;
   release(): Promise<void>;
 }
 
@@ -60,7 +81,40 @@ export class Locks {
       await this.releaseAll(held, owner);
       throw err;
     }
-    return { release: () => this.releaseAll(held, owner) };
+    return { owner, release: () => this.releaseAll(held, owner) };
+  }
+
+  /** One lock, taken only if free (or expired) now: undefined when someone holds it. */
+  async tryAcquire(name: string, ttlMs: number): Promise<Lease | undefined> {
+    try {
+      return await this.acquire([name], { ttlMs, waitMs: 0 });
+    } catch (err) {
+      if (err instanceof FhirError && err.code === 'CONFLICT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Pushes back the expiry of every lock `owner` holds (a long transaction stays alive). */
+  async renew(owner: string, ttlMs: number): Promise<void> {
+    await this.collection.updateMany({ owner }, { $set: { expiresAt: new Date(this.now().getTime() + ttlMs) } });
+  }
+
+  /** Frees the locks of an owner that is gone (its transaction was rolled back by someone else). */
+  async releaseOwner(owner: string): Promise<void> {
+    await this.collection.deleteMany({ owner });
+  }
+
+  /**
+   * Frees the locks held by processes of this host that are no longer running (killed, crashed):
+   * without it, their resources would answer 409 until the locks expire. Returns how many.
+   */
+  async releaseDeadHolders(): Promise<number> {
+    const ours = await this.collection.find({ host: HOLDER.host }).toArray();
+    const dead = ours.filter((l) => l.instance !== HOLDER.instance && l.pid !== undefined && (l.pid === HOLDER.pid || !isAlive(l.pid)));
+    if (dead.length > 0) {
+      await this.collection.deleteMany({ _id: { $in: dead.map((l) => l._id) } });
+    }
+    return dead.length;
   }
 
   async withLocks<T>(names: readonly string[], timing: LockTiming, body: () => Promise<T>): Promise<T> {
@@ -76,7 +130,7 @@ export class Locks {
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
       const now = this.now();
       try {
-        await this.collection.insertOne({ _id: id, owner, expiresAt: new Date(now.getTime() + ttlMs) });
+        await this.collection.insertOne({ _id: id, owner, expiresAt: new Date(now.getTime() + ttlMs), ...HOLDER });
         return;
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) {
@@ -99,6 +153,16 @@ export class Locks {
     if (ids.length > 0) {
       await this.collection.deleteMany({ _id: { $in: [...ids] }, owner });
     }
+  }
+}
+
+/** Whether a process of this host is running (EPERM: it is, under another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -30,6 +30,7 @@ import { assertLabelsKept, disclosed, isVisible, ownerTerm } from './access';
 import {
   type CurrentDoc,
   type HistoryDoc,
+  type DocumentView,
   currentToVersion,
   historyKey,
   historyToVersion,
@@ -147,6 +148,7 @@ export class MongoRepository implements FhirRepository {
         registry: this.options.registry,
         now: this.options.now,
         indexedIdLookupsOnly: !this.options.wildcardIndexes,
+        readView: () => this.readView(),
         ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
       }),
       preparedTypes: new Set<string>(),
@@ -175,7 +177,64 @@ export class MongoRepository implements FhirRepository {
       { key: { type: 1, lastUpdated: -1, id: -1, vid: -1 }, name: 'type_history' },
     ]);
     await this.journal.initialise();
-    await this.journal.recoverExpired();
+    // Before the service reports ready: what a killed process left behind is undone and unlocked.
+    await this.locks.releaseDeadHolders();
+    await this.journal.recoverAbandoned();
+  }
+
+  /**
+   * Recovers, every `intervalMs`, transactions abandoned by a process that died elsewhere (their
+   * lease ran out) and forgets old committed journals. Returns the function that stops it.
+   */
+  startRecoverySweep(intervalMs: number, onError: (err: unknown) => void): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.journal
+        .recoverAbandoned()
+        .catch(onError)
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** A reader's view of versions written by transactions in flight, fixed now (journal.ts ReadView). */
+  private async readView(): Promise<DocumentView> {
+    const view = await this.journal.readView();
+    return {
+      settle: async (items) => {
+        const tags = items.flatMap((i) => (i.doc.tx ? [i.doc.tx] : []));
+        if (tags.length === 0) return items.map((i) => i.doc);
+        const visible = await view.visible(tags);
+        return Promise.all(items.map(({ type, doc }) => (doc.tx === undefined || visible.get(doc.tx) ? doc : this.versionBefore(type, doc))));
+      },
+    };
+  }
+
+  /** The version a transaction's write replaced, as a current document; undefined for a create. */
+  private async versionBefore(resourceType: string, doc: CurrentDoc): Promise<CurrentDoc | undefined> {
+    if (doc.vid <= 1) return undefined;
+    const previous = await this.historyCollection.findOne({ _id: historyKey(resourceType, doc._id, doc.vid - 1) });
+    return previous ? this.asCurrent(previous) : undefined;
+  }
+
+  /** A version from history as the current document it was (with its search index). */
+  private asCurrent(previous: HistoryDoc): CurrentDoc {
+    return {
+      _id: previous.id,
+      vid: previous.vid,
+      lastUpdated: previous.lastUpdated,
+      method: previous.method,
+      ...(previous.deleted || previous.json === undefined
+        ? { deleted: true as const }
+        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
+      ...(previous.versionTx ? { tx: previous.versionTx } : {}),
+      ...(previous.owner ? { owner: previous.owner } : {}),
+    };
   }
 
   resourceTypesWithData(): Promise<string[]> {
@@ -217,7 +276,9 @@ export class MongoRepository implements FhirRepository {
 
   /** The current document, when it exists and this view may see it: NOT_FOUND otherwise (the two look the same). */
   private async visibleCurrent(resourceType: string, id: string): Promise<CurrentDoc> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
+    const view = await this.readView();
+    const stored = await this.current(resourceType).findOne({ _id: id });
+    const [doc] = stored ? await view.settle([{ type: resourceType, doc: stored }]) : [undefined];
     if (!doc || (this.access.scope && !isVisible(this.access.scope, resourceType, doc as unknown as Document))) {
       throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
     }
@@ -264,7 +325,8 @@ export class MongoRepository implements FhirRepository {
     const listed = access && scope.level === 'system' && access.closedTypes.size > 0
       ? { ...query, types: (query.types ?? (await this.resourceTypesWithData())).filter((t) => !access.closedTypes.has(t)) }
       : query;
-    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, listed);
+    const view = await this.readView();
+    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type), view }, scope, listed);
     if (!access) {
       return page;
     }
@@ -568,8 +630,10 @@ export class MongoRepository implements FhirRepository {
       await this.dropUnusedCopy(resourceType, doc, txId);
       return;
     }
+    // By `_id` alone (FerretDB answers only that from an index): the transaction's locks, still
+    // held, and the tag (writers meeting it wait: journal.assertSettled) keep everyone else out.
     if (doc.vid === 1) {
-      await collection.deleteOne({ _id: id, tx: txId, vid: 1 });
+      await collection.deleteOne({ _id: id });
       return;
     }
     const previousKey = historyKey(resourceType, id, doc.vid - 1);
@@ -577,18 +641,8 @@ export class MongoRepository implements FhirRepository {
     if (!previous) {
       throw new Error(`cannot roll back ${resourceType}/${id}: version ${doc.vid - 1} is missing from history`);
     }
-    const restored: CurrentDoc = {
-      _id: id,
-      vid: previous.vid,
-      lastUpdated: previous.lastUpdated,
-      method: previous.method,
-      ...(previous.deleted || previous.json === undefined
-        ? { deleted: true as const }
-        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
-      ...(previous.versionTx ? { tx: previous.versionTx } : {}),
-      ...(previous.owner ? { owner: previous.owner } : {}),
-    };
-    await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
+    const restored = this.asCurrent(previous);
+    await collection.replaceOne({ _id: id }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });
   }
 
@@ -598,7 +652,11 @@ export class MongoRepository implements FhirRepository {
    * have superseded that version meanwhile: remove the copy.
    */
   private async dropUnusedCopy(resourceType: string, current: CurrentDoc, txId: string): Promise<void> {
-    await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
+    const key = historyKey(resourceType, current._id, current.vid);
+    const copy = await this.historyCollection.findOne({ _id: key });
+    if (copy?.tx === txId) {
+      await this.historyCollection.deleteOne({ _id: key });
+    }
   }
 
   /**

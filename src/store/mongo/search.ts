@@ -10,7 +10,7 @@ import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
 import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
 import { accessFilter, disclosed, isVisible } from './access';
-import { type CurrentDoc, currentToVersion } from './documents';
+import { ALL_VERSIONS, type CurrentDoc, type DocumentView, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
 import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
 import { LIVE_DOCUMENT, type MongoFilter, resolveFilter, translateSearch } from './search-filter';
@@ -37,6 +37,8 @@ export interface SearchExecutorOptions {
    * included resources one id at a time then beats one `$in` query that scans the collection.
    */
   readonly indexedIdLookupsOnly?: boolean;
+  /** Begins a reader's view of versions written by transactions in flight (documents.ts DocumentView). */
+  readonly readView?: () => Promise<DocumentView>;
 }
 
 /** A resource with its stored document (whose idx holds its references). */
@@ -61,6 +63,7 @@ export class SearchExecutor {
   async search(request: SearchRequest, options: SearchOptions = {}, scope?: AccessScope): Promise<SearchPage> {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
+    const view = this.options.readView ? await this.options.readView() : ALL_VERSIONS;
     const { prepared, approximate } = await this.prepare(request, options.compartment, scope);
     // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
     // so the total is given when it comes free (a first page holding every match) or when
@@ -78,7 +81,7 @@ export class SearchExecutor {
       countAlongside ? this.count(prepared) : undefined,
     ]);
     const more = ordered.length > request.count;
-    const page = ordered.slice(0, request.count);
+    const page = await settled(view, ordered.slice(0, request.count));
     if (backwards) {
       page.reverse();
     }
@@ -91,7 +94,7 @@ export class SearchExecutor {
     // A first page that holds every match is its own total; otherwise count (beside the includes).
     const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
-      this.includes(request, found, scope),
+      this.includes(request, found, { scope, view }),
       complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
     ]);
     return {
@@ -211,7 +214,8 @@ export class SearchExecutor {
    * finds resources whose reference parameter points at the page. :iterate repeats on what was
    * added. See: https://hl7.org/fhir/R4/search.html#include
    */
-  private async includes(request: SearchRequest, matches: readonly Found[], scope: AccessScope | undefined): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+  private async includes(request: SearchRequest, matches: readonly Found[], reader: { scope: AccessScope | undefined; view: DocumentView }): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+    const { scope, view } = reader;
     if (matches.length === 0 || (request.include.length === 0 && request.revinclude.length === 0)) {
       return { included: [], truncated: false };
     }
@@ -223,7 +227,7 @@ export class SearchExecutor {
       const includes = request.include.filter((t) => round === 0 || t.iterate);
       const revincludes = request.revinclude.filter((t) => round === 0 || t.iterate);
       const added: Found[] = [];
-      for (const next of [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))]) {
+      for (const next of await settledFound(view, [...(await this.forward(includes, frontier)), ...(await this.reverse(revincludes, frontier))])) {
         const key = `${next.resource.resourceType}/${next.resource.id}`;
         // What the caller may not see is not included, and does not lead further (:iterate).
         if (seen.has(key) || (scope && !isVisible(scope, next.resource.resourceType, next.doc))) continue;
@@ -355,3 +359,19 @@ function referencesIn(doc: Document, code: string): string[] {
 }
 
 export type { Cursor, Position };
+
+/** The page as the reader's view shows it (versions of transactions in flight: documents.ts). */
+async function settled<T extends { type: string; doc: Document }>(view: DocumentView, items: readonly T[]): Promise<T[]> {
+  const shown = await view.settle(items.map((i) => ({ type: i.type, doc: i.doc as unknown as CurrentDoc })));
+  return items.flatMap((item, i) => {
+    const doc = shown[i];
+    return doc && doc.idx !== undefined ? [doc === (item.doc as unknown) ? item : { ...item, doc: doc as unknown as Document }] : [];
+  });
+}
+
+async function settledFound(view: DocumentView, found: readonly Found[]): Promise<Found[]> {
+  const items = found.map((f) => ({ type: f.resource.resourceType, doc: f.doc, found: f }));
+  return (await settled(view, items)).map((item) =>
+    item.doc === item.found.doc ? item.found : { resource: currentToVersion(item.type, item.doc as unknown as CurrentDoc) as CurrentResource, doc: item.doc },
+  );
+}

@@ -18,7 +18,7 @@ const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test
 
 const contents = () => databaseContents(database.connection.db);
 
-test('a transaction interrupted mid-apply is rolled back by the next process once its lease expires', async () => {
+test('a transaction interrupted mid-apply is invisible to readers, and rolled back by the next process once its lease expires', async () => {
   let now = new Date('2025-03-01T10:00:00Z');
   const first = new MongoRepository({ db: database.connection.db, indexer, registry, now: () => now, wildcardIndexes: false, lockWaitMs: 100 });
   await first.initialise();
@@ -45,6 +45,13 @@ test('a transaction interrupted mid-apply is rolled back by the next process onc
   await waitFor(() => writes === 3);
   const halfApplied = await contents();
   expect(halfApplied.Patient).toHaveLength(3);
+
+  // Readers see none of it: the creates are absent, the update's resource is at its old version.
+  await expect(first.read('Patient', 'new-1')).rejects.toMatchObject({ status: 404 });
+  await expect(first.vread('Patient', 'kept', 2)).rejects.toMatchObject({ status: 404 });
+  expect((await first.read('Patient', 'kept')).resource).toMatchObject({ active: true, meta: { versionId: '1' } });
+  const history = await first.history({ level: 'type', resourceType: 'Patient' }, { count: 10 });
+  expect(history.versions.map((v) => `${v.id}/${v.versionId}`)).toEqual(['kept/1']);
 
   // Before the lease expires the transaction still holds its resources: a writer gets 409.
   await expect(first.update({ resourceType: 'Patient', id: 'new-1', active: false } as Resource & { id: string })).rejects.toMatchObject({
