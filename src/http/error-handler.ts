@@ -39,9 +39,13 @@ export const RETRY_AFTER_SECONDS = 5;
 export function fromDatabase(err: unknown): FhirError | undefined {
   switch (databaseFault(err)) {
     case 'unavailable':
-      return new FhirError('UNAVAILABLE', `The database is not reachable at the moment; nothing was changed. Try again in ${RETRY_AFTER_SECONDS} seconds.`, { cause: err });
+      return new FhirError(
+        'UNAVAILABLE',
+        `The database is not reachable at the moment. Try again in ${RETRY_AFTER_SECONDS} seconds; a transaction is all or nothing, but a single write may have been made just before the connection was lost: read before sending it again.`,
+        { cause: err },
+      );
     case 'storage-full':
-      return new FhirError('INSUFFICIENT_STORAGE', 'The database is out of disk space; nothing was changed. An operator must free or add space.', { cause: err });
+      return new FhirError('INSUFFICIENT_STORAGE', 'The database is out of disk space: the change was not made. An operator must free or add space.', { cause: err });
     default:
       return undefined;
   }

@@ -106,6 +106,8 @@ export class TransactionJournal implements Journal {
   /** Transactions this process is applying, whose leases (and locks) it renews. */
   private readonly running = new Map<string, Lease>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Transactions of this process whose rollback failed: abandoned at once. */
+  private readonly orphaned = new Set<string>();
 
   constructor(
     db: Db,
@@ -166,7 +168,9 @@ export class TransactionJournal implements Journal {
           try {
             await this.rollback(txId, scope.targets);
           } catch (rollbackError) {
-            // The journal stays open (readers keep ignoring its versions); recovery finishes it.
+            // The journal stays open (readers keep ignoring its versions); the next sweep finishes
+            // it without waiting for its lease to run out (the database may just have restarted).
+            this.orphaned.add(txId);
             throw new AggregateError([err, rollbackError], 'transaction failed and its rollback did not finish');
           }
           throw err;
@@ -214,6 +218,7 @@ export class TransactionJournal implements Journal {
         const targets = (await this.targetsCollection.findOne({ _id: journal._id }))?.targets ?? [];
         await this.rollback(journal._id, targets);
         await this.options.locks.releaseOwner(journal.lockOwner);
+        this.orphaned.delete(journal._id);
         recovered++;
       } finally {
         await claim.release();
@@ -225,6 +230,7 @@ export class TransactionJournal implements Journal {
 
   private isAbandoned(journal: JournalDoc): boolean {
     if (this.running.has(journal._id)) return false;
+    if (this.orphaned.has(journal._id)) return true;
     if (journal.leaseUntil.getTime() <= this.options.now().getTime()) return true;
     const me = currentHolder();
     return journal.host === me.host && (journal.instance !== me.instance && (journal.pid === me.pid || !isAlive(journal.pid)));

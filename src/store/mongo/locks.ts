@@ -55,6 +55,8 @@ export interface Lease {
 const DUPLICATE_KEY = 11000;
 const FIRST_PAUSE_MS = 2;
 const LONGEST_PAUSE_MS = 50;
+const RELEASE_RETRIES = 30;
+const RELEASE_RETRY_PAUSE_MS = 1_000;
 
 export class Locks {
   private readonly collection: Collection<LockDoc>;
@@ -149,10 +151,25 @@ export class Locks {
     }
   }
 
+  /**
+   * Never fails: a release that fails (the database is restarting) is retried in the background
+   * for a while, so that the resources are not held until the locks expire.
+   */
   private async releaseAll(ids: readonly string[], owner: string): Promise<void> {
-    if (ids.length > 0) {
+    if (ids.length === 0) return;
+    try {
       await this.collection.deleteMany({ _id: { $in: [...ids] }, owner });
+    } catch {
+      // Not the caller's failure: what it did under the locks is done.
+      this.retryRelease(ids, owner, RELEASE_RETRIES);
     }
+  }
+
+  private retryRelease(ids: readonly string[], owner: string, left: number): void {
+    if (left === 0) return;
+    setTimeout(() => {
+      this.collection.deleteMany({ _id: { $in: [...ids] }, owner }).catch(() => this.retryRelease(ids, owner, left - 1));
+    }, RELEASE_RETRY_PAUSE_MS).unref();
   }
 }
 
