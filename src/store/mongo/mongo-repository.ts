@@ -222,6 +222,19 @@ export class MongoRepository implements FhirRepository {
     return previous ? this.asCurrent(previous) : undefined;
   }
 
+  /**
+   * One current document as a reader may see it. An untagged version is shown as it is (a
+   * single write is atomic); only for a tagged one is a view taken, and the document read again
+   * after it, so that the view precedes the read (journal.ts ReadView).
+   */
+  private async currentAsSeen(resourceType: string, id: string): Promise<CurrentDoc | undefined> {
+    const first = await this.current(resourceType).findOne({ _id: id });
+    if (!first?.tx) return first ?? undefined;
+    const view = await this.readView();
+    const again = await this.current(resourceType).findOne({ _id: id });
+    return again ? (await view.settle([{ type: resourceType, doc: again }]))[0] : undefined;
+  }
+
   /** A version from history as the current document it was (with its search index). */
   private asCurrent(previous: HistoryDoc): CurrentDoc {
     return {
@@ -276,9 +289,7 @@ export class MongoRepository implements FhirRepository {
 
   /** The current document, when it exists and this view may see it: NOT_FOUND otherwise (the two look the same). */
   private async visibleCurrent(resourceType: string, id: string): Promise<CurrentDoc> {
-    const view = await this.readView();
-    const stored = await this.current(resourceType).findOne({ _id: id });
-    const [doc] = stored ? await view.settle([{ type: resourceType, doc: stored }]) : [undefined];
+    const doc = await this.currentAsSeen(resourceType, id);
     if (!doc || (this.access.scope && !isVisible(this.access.scope, resourceType, doc as unknown as Document))) {
       throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
     }
