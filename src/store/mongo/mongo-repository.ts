@@ -41,6 +41,7 @@ import {
 import { resourceCollections } from './collections';
 import { listHistory } from './history';
 import { type StoredIndex, toStoredIndex } from './index-layout';
+import { type CompareAndSet, compareAndSet } from './compare-and-set';
 import { ensureIndexes } from './indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
@@ -111,6 +112,7 @@ interface Shared {
   readonly searches: SearchExecutor;
   readonly preparedTypes: Set<string>;
   readonly lockTiming: { ttlMs: number; waitMs: number };
+  readonly swap: CompareAndSet;
 }
 
 export class MongoRepository implements FhirRepository {
@@ -153,6 +155,8 @@ export class MongoRepository implements FhirRepository {
       }),
       preparedTypes: new Set<string>(),
       lockTiming: { ttlMs: LOCK_TTL_MS, waitMs: this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS },
+      // Atomic filtered writes and indexes beyond `_id`: MongoDB (the same capability as wildcard indexes).
+      swap: compareAndSet(this.options.wildcardIndexes),
     };
   }
 
@@ -607,10 +611,9 @@ export class MongoRepository implements FhirRepository {
       return { doc, previous: null, ...(resource ? { resource } : {}) };
     }
     await this.copyToHistory(resourceType, current, now, request.tx);
-    // By `_id` alone: the lock keeps writers apart, and FerretDB answers only an exact `_id`
-    // filter from its index (any other filter scans the collection).
-    const replaced = await this.write(resourceType, 'replace', () => collection.replaceOne({ _id: id }, doc));
-    if (replaced.matchedCount !== 1) {
+    // The compare-and-set on the version this write read (compare-and-set.ts).
+    const replaced = await this.write(resourceType, 'replace', () => this.shared.swap(collection, { id, vid: current.vid }, doc));
+    if (!replaced) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }
     return { doc, previous: current, ...(resource ? { resource } : {}) };
@@ -653,7 +656,7 @@ export class MongoRepository implements FhirRepository {
       throw new Error(`cannot roll back ${resourceType}/${id}: version ${doc.vid - 1} is missing from history`);
     }
     const restored = this.asCurrent(previous);
-    await collection.replaceOne({ _id: id }, restored);
+    await this.shared.swap(collection, { id, vid: doc.vid }, restored);
     await this.historyCollection.deleteOne({ _id: previousKey });
   }
 
