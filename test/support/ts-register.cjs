@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a require hook (node -r) is CommonJS by nature */
 // Runs the TypeScript sources in a child process without a build (the fault-injection suite
 // starts the real service as a process): each .ts file is transpiled on require, as ts-jest does
 // for the tests, without type checking (npm test type-checks first). Transpiled files are cached
