@@ -31,6 +31,8 @@ export interface ServiceDependencies {
   readonly now?: () => Date;
   /** Test hook: observes (and may fail) each database write. */
   readonly beforeWrite?: WriteObserver;
+  /** Test hook: observes each database write after it was made (and may lose its answer). */
+  readonly afterWrite?: WriteObserver;
   /**
    * How often to recover transactions abandoned by a process that died elsewhere (journal.ts);
    * absent: only at start-up. The service (main.ts) sweeps; one-shot commands do not.
@@ -60,6 +62,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     now,
     wildcardIndexes: connection.flavour.wildcardIndexes,
     ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
+    ...(deps.afterWrite ? { afterWrite: deps.afterWrite } : {}),
   });
   // Recovers what a killed process left half-done before anything is served (journal.ts).
   await repo.initialise();

@@ -9,7 +9,7 @@ import { createHttpServer, listen } from './http/server';
 import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
-import { connectMongo, type MongoConnection } from './platform/mongo';
+import { EMBEDDED_SERVER_SELECTION_TIMEOUT_MS, connectMongo, type MongoConnection } from './platform/mongo';
 import { buildAuthService, buildFhirServices, buildRateLimits } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
   try {
     const embedded = config.mongodbUri === undefined ? await startEmbedded(config, logger) : undefined;
     if (embedded) stack.push(() => embedded.stop());
-    const connection: MongoConnection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), { dbName: config.databaseName });
+    const connection: MongoConnection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), {
+      dbName: config.databaseName,
+      ...(embedded ? { serverSelectionTimeoutMS: EMBEDDED_SERVER_SELECTION_TIMEOUT_MS } : {}),
+    });
     stack.push(() => connection.close());
     logger.info({ database: connection.flavour }, 'database connected');
 

@@ -24,18 +24,52 @@ export type MongoConnection = {
 
 export type ConnectMongoOptions = {
   dbName: string;
-  /** How long to wait for a reachable server, at connect and later per operation; default 5 s. */
+  /** How long to wait for a reachable server, at connect and later per operation; default 30 s
+   *  (SERVER_SELECTION_TIMEOUT_MS), the embedded database 5 s. */
   serverSelectionTimeoutMS?: number;
+  /** Emit the driver's command events (tests watch what is sent). */
+  monitorCommands?: boolean;
 };
 
-const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5_000;
+/**
+ * Durability, the same on both databases (docs/storage.md#durability-and-failover). FerretDB
+ * accepts these and ignores them (test/integration/platform/command-concerns.test.ts proves each
+ * command carries them and is accepted):
+ * - every write waits until a majority of the replica set has it in its journal, so no election
+ *   can roll back a write that was acknowledged (w:1 can be, and is the default with an arbiter);
+ * - wtimeout: a write whose majority is lost fails after 10 s instead of hanging (the write may
+ *   still take effect: the store confirms ambiguous failures by reading back, see
+ *   store/mongo/confirm.ts);
+ * - reads see only majority-committed data, so a read that follows a write (the next request,
+ *   a transaction's commit check) never shows a version an election could still roll back.
+ * See: https://www.mongodb.com/docs/manual/reference/write-concern/
+ */
+export const WRITE_CONCERN = { w: 'majority', journal: true, wtimeoutMS: 10_000 } as const;
+export const READ_CONCERN = { level: 'majority' } as const;
+
+/**
+ * A replica-set election takes up to ~12 s (median, default settings): the driver retries a
+ * retryable write or read once, after selecting a server again, and that selection must outlast
+ * the election or a routine failover becomes an error.
+ * See: https://www.mongodb.com/docs/manual/core/replica-set-elections/
+ */
+export const SERVER_SELECTION_TIMEOUT_MS = 30_000;
+/** The embedded database has no election: its supervisor restarts it within about a second. */
+export const EMBEDDED_SERVER_SELECTION_TIMEOUT_MS = 5_000;
 
 export async function connectMongo(uri: string, options: ConnectMongoOptions): Promise<MongoConnection> {
   let client: MongoClient;
   try {
     client = new MongoClient(uri, {
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? SERVER_SELECTION_TIMEOUT_MS,
       appName: 'casebridge',
+      writeConcern: WRITE_CONCERN,
+      readConcern: READ_CONCERN,
+      // The driver's defaults, stated: one retry of a single-document write (with the same
+      // transaction number, so a write that took effect is not made twice) and of a read.
+      retryWrites: true,
+      retryReads: true,
+      ...(options.monitorCommands ? { monitorCommands: true } : {}),
       // A stray undefined must never become a stored null inside a resource.
       ignoreUndefined: true,
     });

@@ -40,6 +40,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   readonly beforeWrite?: WriteObserver;
+  readonly afterWrite?: WriteObserver;
   /** The FHIR services' clock (resource timestamps). Token validity does not follow it. */
   readonly now?: () => Date;
   /** The authorization server's clock (token validity); real time when absent. */
@@ -61,6 +62,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     logger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+    ...(options.afterWrite ? { afterWrite: options.afterWrite } : {}),
   });
   const auth = await buildAuthService({ config, connection: database.connection, logger, ...(options.authNow ? { clock: { now: options.authNow } } : {}) });
   const rateLimits = await buildRateLimits({ config, connection: database.connection });

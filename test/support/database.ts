@@ -23,7 +23,7 @@ export type TestDatabase = {
 };
 
 /** `options.uri`: another server than the run-wide one (a test that kills its own database). */
-export async function testDatabase(options: { uri?: string; serverSelectionTimeoutMS?: number } = {}): Promise<TestDatabase> {
+export async function testDatabase(options: { uri?: string; serverSelectionTimeoutMS?: number; monitorCommands?: boolean } = {}): Promise<TestDatabase> {
   const uri = options.uri ?? process.env[TEST_URI_VARIABLE];
   if (uri === undefined || uri === '') {
     throw new Error(
@@ -31,7 +31,11 @@ export async function testDatabase(options: { uri?: string; serverSelectionTimeo
     );
   }
   const dbName = uniqueDatabaseName();
-  const connection = await connectMongo(uri, { dbName, ...(options.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS } : {}) });
+  const connection = await connectMongo(uri, {
+    dbName,
+    ...(options.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS } : {}),
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
+  });
   return {
     uri,
     dbName,

@@ -158,7 +158,7 @@ export class Locks {
   private async releaseAll(ids: readonly string[], owner: string): Promise<void> {
     if (ids.length === 0) return;
     try {
-      await this.collection.deleteMany({ _id: { $in: [...ids] }, owner });
+      await this.deleteEach(ids, owner);
     } catch {
       // Not the caller's failure: what it did under the locks is done.
       this.retryRelease(ids, owner, RELEASE_RETRIES);
@@ -168,8 +168,21 @@ export class Locks {
   private retryRelease(ids: readonly string[], owner: string, left: number): void {
     if (left === 0) return;
     setTimeout(() => {
-      this.collection.deleteMany({ _id: { $in: [...ids] }, owner }).catch(() => this.retryRelease(ids, owner, left - 1));
+      this.deleteEach(ids, owner).catch(() => this.retryRelease(ids, owner, left - 1));
     }, RELEASE_RETRY_PAUSE_MS).unref();
+  }
+
+  /**
+   * One `deleteOne` per lock, in one command: a delete of at most one document is a retryable
+   * write, so on a replica set the driver retries it once through an election (a `deleteMany`
+   * is never retried). Deleting an already deleted lock is a no-op, so a retry is harmless.
+   * See: https://www.mongodb.com/docs/manual/core/retryable-writes/
+   */
+  private async deleteEach(ids: readonly string[], owner: string): Promise<void> {
+    await this.collection.bulkWrite(
+      ids.map((id) => ({ deleteOne: { filter: { _id: id, owner } } })),
+      { ordered: false },
+    );
   }
 }
 

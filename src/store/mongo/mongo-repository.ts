@@ -42,6 +42,7 @@ import { resourceCollections } from './collections';
 import { listHistory } from './history';
 import { type StoredIndex, toStoredIndex } from './index-layout';
 import { type CompareAndSet, compareAndSet } from './compare-and-set';
+import { confirmInserted, confirmReplaced } from './confirm';
 import { ensureIndexes } from './indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
@@ -68,6 +69,8 @@ export interface MongoRepositoryOptions {
   /** Create the wildcard index on idx (MongoDB); FerretDB cannot and would not use it. */
   readonly wildcardIndexes: boolean;
   readonly beforeWrite?: WriteObserver;
+  /** Observes every write after the database answered; tests throw from it to lose the answer of a write that was made. */
+  readonly afterWrite?: WriteObserver;
   /** How long a write waits for its resource's lock before answering 409 (default 10 s). */
   readonly lockWaitMs?: number;
   /** The database's largest document (hello.maxBsonObjectSize; 16 MiB on MongoDB and FerretDB). */
@@ -462,7 +465,7 @@ export class MongoRepository implements FhirRepository {
     for (const [type, group] of byType) {
       const collection = await this.prepared(type);
       try {
-        await this.write(type, 'insert', () => collection.insertMany(group, { ordered: true }));
+        await this.write(type, 'insert', async () => Boolean(await collection.insertMany(group, { ordered: true })), () => confirmInserted(collection, group));
       } catch (err) {
         if (isDuplicateKey(err)) {
           throw new FhirError('CONFLICT', `A ${type} with one of these ids already exists`);
@@ -607,12 +610,12 @@ export class MongoRepository implements FhirRepository {
       assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
     }
     if (!current) {
-      await this.write(resourceType, 'insert', () => collection.insertOne(doc));
+      await this.write(resourceType, 'insert', async () => Boolean(await collection.insertOne(doc)), () => confirmInserted(collection, [doc]));
       return { doc, previous: null, ...(resource ? { resource } : {}) };
     }
     await this.copyToHistory(resourceType, current, now, request.tx);
     // The compare-and-set on the version this write read (compare-and-set.ts).
-    const replaced = await this.write(resourceType, 'replace', () => this.shared.swap(collection, { id, vid: current.vid }, doc));
+    const replaced = await this.write(resourceType, 'replace', () => this.shared.swap(collection, { id, vid: current.vid }, doc), () => confirmReplaced(collection, doc));
     if (!replaced) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }
@@ -699,9 +702,24 @@ export class MongoRepository implements FhirRepository {
     return stored;
   }
 
-  private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {
+  /**
+   * One write. When `confirm` is given and the database became unreachable before it answered
+   * (the write may or may not have been made), the document is read back once the database
+   * answers again: a write that was made is reported made, never as a failure (confirm.ts).
+   */
+  private async write<T>(collection: string, operation: string, run: () => Promise<T>, confirm?: () => Promise<T | undefined>): Promise<T> {
     await this.options.beforeWrite?.({ collection, operation });
-    return run();
+    try {
+      const result = await run();
+      await this.options.afterWrite?.({ collection, operation });
+      return result;
+    } catch (err) {
+      if (confirm && databaseFault(err) === 'unavailable') {
+        const made = await confirm().catch(() => undefined);
+        if (made !== undefined) return made;
+      }
+      throw err;
+    }
   }
 
   private current(resourceType: string): Collection<CurrentDoc> {
