@@ -61,6 +61,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     indexer: (resource) => extractIndex(resource, registry),
     now,
     wildcardIndexes: connection.flavour.wildcardIndexes,
+    indexedFilters: connection.flavour.indexedFilters,
     ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
     ...(deps.afterWrite ? { afterWrite: deps.afterWrite } : {}),
   });

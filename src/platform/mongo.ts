@@ -13,6 +13,9 @@ export type DatabaseFlavour = {
   transactions: boolean;
   /** `$**` indexes: MongoDB (4.2+; the driver needs 4.4+ anyway), not FerretDB 1.x. */
   wildcardIndexes: boolean;
+  /** Every filter can use an index and filtered writes are atomic: MongoDB. FerretDB 1.x answers
+   *  only an exact `{_id}` from an index, and reads, filters and then writes by `_id`. */
+  indexedFilters: boolean;
 };
 
 export type MongoConnection = {
@@ -101,7 +104,7 @@ async function detectFlavour(client: MongoClient): Promise<DatabaseFlavour> {
   // FerretDB adds ferretdbVersion to buildInfo; its `version` is the MongoDB version it imitates.
   // See: https://github.com/FerretDB/FerretDB/blob/v1.24.2/internal/handler/msg_buildinfo.go
   if (typeof buildInfo.ferretdbVersion === 'string') {
-    return { kind: 'ferretdb', version: buildInfo.ferretdbVersion, transactions: false, wildcardIndexes: false };
+    return { kind: 'ferretdb', version: buildInfo.ferretdbVersion, transactions: false, wildcardIndexes: false, indexedFilters: false };
   }
 
   return {
@@ -109,6 +112,7 @@ async function detectFlavour(client: MongoClient): Promise<DatabaseFlavour> {
     version: typeof buildInfo.version === 'string' ? buildInfo.version : 'unknown',
     transactions: supportsTransactions(hello),
     wildcardIndexes: true,
+    indexedFilters: true,
   };
 }
 

@@ -44,6 +44,7 @@ import { type StoredIndex, toStoredIndex } from './index-layout';
 import { type CompareAndSet, compareAndSet } from './compare-and-set';
 import { confirmInserted, confirmReplaced } from './confirm';
 import { ensureIndexes } from './indexes';
+import { RETIRED_SEARCH_INDEXES, searchIndexes } from './search-indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
@@ -66,8 +67,16 @@ export interface MongoRepositoryOptions {
   readonly registry: SearchParameterRegistry;
   readonly searchLimits?: SearchLimits;
   readonly now: () => Date;
-  /** Create the wildcard index on idx (MongoDB); FerretDB cannot and would not use it. */
+  /** Create the search indexes (search-indexes.ts: MongoDB); FerretDB cannot build the wildcard one and would use none. */
   readonly wildcardIndexes: boolean;
+  /**
+   * Any filter can be answered from an index and a filtered write is atomic (MongoDB), not only
+   * an exact `{_id}` (FerretDB 1.x): decides the query shapes (included resources by one `$in`
+   * or one `_id` at a time, two bounds as `$elemMatch` or two conditions) and the
+   * compare-and-set's form. Default: as `wildcardIndexes`. Separate so that tests run the
+   * MongoDB shapes on FerretDB, where they work but are not indexed.
+   */
+  readonly indexedFilters?: boolean;
   readonly beforeWrite?: WriteObserver;
   /** Observes every write after the database answered; tests throw from it to lose the answer of a write that was made. */
   readonly afterWrite?: WriteObserver;
@@ -141,6 +150,10 @@ export class MongoRepository implements FhirRepository {
     this.lockTiming = this.shared.lockTiming;
   }
 
+  private get indexedFilters(): boolean {
+    return this.options.indexedFilters ?? this.options.wildcardIndexes;
+  }
+
   private share(): Shared {
     const locks = new Locks(this.db, this.options.now);
     return {
@@ -152,14 +165,15 @@ export class MongoRepository implements FhirRepository {
         db: this.db,
         registry: this.options.registry,
         now: this.options.now,
-        indexedIdLookupsOnly: !this.options.wildcardIndexes,
+        indexedIdLookupsOnly: !this.indexedFilters,
+        elemMatch: this.indexedFilters,
         readView: () => this.readView(),
         ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
       }),
       preparedTypes: new Set<string>(),
       lockTiming: { ttlMs: LOCK_TTL_MS, waitMs: this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS },
-      // Atomic filtered writes and indexes beyond `_id`: MongoDB (the same capability as wildcard indexes).
-      swap: compareAndSet(this.options.wildcardIndexes),
+      // Atomic filtered writes and indexes beyond `_id`: MongoDB.
+      swap: compareAndSet(this.indexedFilters),
     };
   }
 
@@ -730,17 +744,16 @@ export class MongoRepository implements FhirRepository {
   private async prepared(resourceType: string): Promise<Collection<CurrentDoc>> {
     const collection = this.current(resourceType);
     if (!this.preparedTypes.has(resourceType)) {
-      await ensureIndexes(collection, [
-        { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
-        // MongoDB: one multikey index answers every term lookup; wildcards cover ranges and sorts.
-        ...(this.options.wildcardIndexes
-          ? [
-              { key: { 'idx.k': 1 }, name: 'search_terms' },
-              { key: { 'idx.r.$**': 1 }, name: 'search_ranges' },
-              { key: { 'idx.o.$**': 1 }, name: 'search_sort' },
-            ]
-          : []),
-      ]);
+      await ensureIndexes(
+        collection,
+        [
+          // Type-level history lists current versions by time (history.ts).
+          { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
+          // MongoDB: the indexes that serve every search shape (search-indexes.ts); FerretDB would not use them.
+          ...(this.options.wildcardIndexes ? searchIndexes(resourceType) : []),
+        ],
+        this.options.wildcardIndexes ? RETIRED_SEARCH_INDEXES : [],
+      );
       this.preparedTypes.add(resourceType);
     }
     return collection;

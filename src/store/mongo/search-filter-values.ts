@@ -7,8 +7,9 @@
  * "Exact" below means: the filter selects exactly the resources the FHIR definition selects
  * (a resource matches when any of its values matches). Where a definition needs two bounds of
  * one value (`ap`, a number whose precision is outside the stored roundings), the filter is
- * exact for a single-valued parameter and a superset for a multi-valued one; the translator
- * reports those as approximate.
+ * one `$elemMatch` on MongoDB (exact); on FerretDB it is two conditions, exact for a
+ * single-valued parameter and a superset for a multi-valued one, which the translator reports
+ * as approximate.
  */
 import type {
   ComponentValue,
@@ -45,6 +46,19 @@ export interface ParamContext {
   readonly targets: readonly string[];
   /** Instant used as "now" by date `ap`. */
   readonly now: Date;
+  /**
+   * Two bounds on one value become one `$elemMatch` (MongoDB): exact for a multi-valued
+   * parameter too, and index-bounded on both sides. FerretDB keeps two conditions (below).
+   */
+  readonly elemMatch?: boolean;
+}
+
+/** `low ≤ value < high` (or `≤ high`) of ONE value: `$elemMatch` where supported, else two conditions that different values may meet. */
+function between(path: string, low: number, high: { $lt: number } | { $lte: number }, p: ParamContext): Translated {
+  if (p.elemMatch) {
+    return { filter: { [path]: { $elemMatch: { $gte: low, ...high } } }, exact: true };
+  }
+  return { filter: { $and: [{ [path]: { $gte: low } }, { [path]: high }] }, exact: !p.multiple };
 }
 
 export function anyOf(filters: readonly MongoFilter[]): MongoFilter {
@@ -251,7 +265,7 @@ function numberCondition(v: NumberValue | QuantityValue, keys: NumberKeys, p: Pa
   switch (v.prefix) {
     case 'eq':
       return outOfRoundings
-        ? { filter: { $and: [{ [keys.value]: { $gte: range.low } }, { [keys.value]: { $lt: range.high } }] }, exact: !p.multiple }
+        ? between(keys.value, range.low, { $lt: range.high }, p)
         : {
             filter: {
               $or: [
@@ -278,10 +292,7 @@ function numberCondition(v: NumberValue | QuantityValue, keys: NumberKeys, p: Pa
       return { filter: { [keys.value]: { $lte: v.value } }, exact: true };
     case 'ap': {
       const delta = Math.max(Math.abs(v.value) * APPROXIMATE_SHARE, (range.high - range.low) / 2);
-      return {
-        filter: { $and: [{ [keys.value]: { $gte: v.value - delta } }, { [keys.value]: { $lte: v.value + delta } }] },
-        exact: !p.multiple,
-      };
+      return between(keys.value, v.value - delta, { $lte: v.value + delta }, p);
     }
   }
 }

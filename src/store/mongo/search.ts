@@ -6,6 +6,7 @@
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { withTieBreak } from '../../search/indexed-sorts';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
 import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
@@ -37,6 +38,8 @@ export interface SearchExecutorOptions {
    * included resources one id at a time then beats one `$in` query that scans the collection.
    */
   readonly indexedIdLookupsOnly?: boolean;
+  /** Two bounds on one value as one `$elemMatch` (MongoDB: exact and index-bounded). */
+  readonly elemMatch?: boolean;
   /** Begins a reader's view of versions written by transactions in flight (documents.ts DocumentView). */
   readonly readView?: () => Promise<DocumentView>;
 }
@@ -171,7 +174,7 @@ export class SearchExecutor {
     const approximate = new Set<string>();
     const prepared = await Promise.all(
       types.map(async (type) => {
-        const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
+        const translated = translateSearch(request, this.options.registry, type, { now: this.options.now(), elemMatch: this.options.elemMatch ?? false });
         translated.approximate.forEach((a) => approximate.add(a));
         // Chains and _has look only at what the caller may see: a hidden match must not show through.
         const filter = toStoredFilter(await resolveFilter(translated.filter, (subType, subFilter, select) => this.subquery(subType, subFilter, select, scope)));
@@ -319,13 +322,9 @@ export class SearchExecutor {
   }
 }
 
-/** `_sort` rules as keyset keys, ending with `_id` (ascending unless `-_id` was asked for). */
-function sortKeys(request: SearchRequest): SortKey[] {
-  const byId = request.sort.find((rule) => rule.code === '_id');
-  return request.sort
-    .filter((rule) => rule.code !== '_id')
-    .map((rule) => ({ field: storedSortPath(rule.code), descending: rule.descending }))
-    .concat([{ field: '_id', descending: byId?.descending ?? false }]);
+/** `_sort` rules as keyset keys, ending with the `_id` tie-break (search/indexed-sorts.ts withTieBreak). */
+export function sortKeys(request: SearchRequest): SortKey[] {
+  return withTieBreak(request.sort).map((rule) => ({ field: rule.code === '_id' ? '_id' : storedSortPath(rule.code), descending: rule.descending }));
 }
 
 /** A compartment: any of its parameters references the compartment's resource. */
