@@ -33,7 +33,7 @@ export type EmbeddedDatabaseOptions = {
 export type EmbeddedDatabase = {
   /** mongodb://127.0.0.1:PORT/ — no credentials, loopback only. The same across restarts. */
   uri: string;
-  /** Process id of the running database, for diagnostics and tests (-1 while it is down). */
+  /** Process id of the running database (the last one while it is down), for diagnostics and tests. */
   readonly pid: number;
   /** False from the moment the process exits until a restarted one is ready. */
   available(): boolean;
@@ -115,7 +115,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   return {
     uri,
     get pid() {
-      return up ? (running.child.pid ?? -1) : -1;
+      return running.child.pid ?? -1;
     },
     available: () => up,
     stop() {

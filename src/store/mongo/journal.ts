@@ -75,7 +75,15 @@ export class ReadView {
   constructor(
     private readonly states: ReadonlyMap<string, State>,
     private readonly stillListed: (txIds: readonly string[]) => Promise<Set<string>>,
+    private readonly listedNow: () => Promise<string[]>,
   ) {}
+
+  /** Transactions whose versions this view hides: open when it began, or begun since (and still listed). */
+  async hidden(): Promise<string[]> {
+    const open = [...this.states].flatMap(([tx, state]) => (state === 'committed' ? [] : [tx]));
+    const later = (await this.listedNow()).filter((tx) => !this.states.has(tx));
+    return [...open, ...later];
+  }
 
   /**
    * For each tag, whether its version is visible to this reader. A tag not listed when the view
@@ -126,10 +134,14 @@ export class TransactionJournal implements Journal {
   /** The journals as they stand now: take it before reading documents (ReadView). */
   async readView(): Promise<ReadView> {
     const docs = await this.collection.find({}, { projection: { _id: 1, state: 1 } }).toArray();
-    return new ReadView(new Map(docs.map((d) => [d._id, d.state])), async (txIds) => {
-      const listed = await Promise.all(txIds.map((tx) => this.collection.findOne({ _id: tx }, { projection: { _id: 1 } })));
-      return new Set(listed.flatMap((d) => (d ? [d._id] : [])));
-    });
+    return new ReadView(
+      new Map(docs.map((d) => [d._id, d.state])),
+      async (txIds) => {
+        const listed = await Promise.all(txIds.map((tx) => this.collection.findOne({ _id: tx }, { projection: { _id: 1 } })));
+        return new Set(listed.flatMap((d) => (d ? [d._id] : [])));
+      },
+      async () => (await this.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+    );
   }
 
   /**

@@ -233,6 +233,7 @@ export class MongoRepository implements FhirRepository {
         const visible = await view.visible(tags);
         return Promise.all(items.map(({ type, doc }) => (doc.tx === undefined || visible.get(doc.tx) ? doc : this.versionBefore(type, doc))));
       },
+      hiddenTags: () => view.hidden(),
     };
   }
 

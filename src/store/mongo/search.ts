@@ -74,14 +74,14 @@ export class SearchExecutor {
     const wantsTotal = request.total === 'accurate' || request.total === 'estimate' || request.summary === 'count';
     if (request.count === 0 || request.summary === 'count') {
       // No entries asked for: the total is the answer (unless _total=none).
-      return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared) } : {}) };
+      return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared, view) } : {}) };
     }
     const backwards = cursor?.direction === 'previous';
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
       this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset }),
-      countAlongside ? this.count(prepared) : undefined,
+      countAlongside ? this.count(prepared, view) : undefined,
     ]);
     const more = ordered.length > request.count;
     const page = await settled(view, ordered.slice(0, request.count));
@@ -98,7 +98,7 @@ export class SearchExecutor {
     const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
       this.includes(request, found, { scope, view }),
-      complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
+      complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared, view)) : undefined,
     ]);
     return {
       matches,
@@ -207,9 +207,19 @@ export class SearchExecutor {
     });
   }
 
-  private async count(prepared: readonly Prepared[]): Promise<number> {
-    const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(filter)));
-    return counts.reduce((a, b) => a + b, 0);
+  /**
+   * Counts matches, leaving out versions of transactions the reader may not see (documents.ts);
+   * counted again if a transaction began while counting (at most twice more).
+   */
+  private async count(prepared: readonly Prepared[], view: DocumentView): Promise<number> {
+    let hidden = await view.hiddenTags();
+    for (let attempt = 0; ; attempt++) {
+      const unseen = hidden.length === 0 ? {} : { tx: { $nin: hidden } };
+      const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(and(filter, unseen))));
+      const after = await view.hiddenTags();
+      if (attempt === 2 || after.every((tx) => hidden.includes(tx))) return counts.reduce((a, b) => a + b, 0);
+      hidden = after;
+    }
   }
 
   /**
