@@ -64,6 +64,8 @@ export class Locks {
   constructor(
     db: Db,
     private readonly now: () => Date,
+    /** Observes each release before it is sent (tests fail it: the repository's write hook). */
+    private readonly beforeRelease?: (write: { collection: string; operation: string }) => void | Promise<void>,
   ) {
     this.collection = db.collection<LockDoc>('locks');
   }
@@ -179,6 +181,7 @@ export class Locks {
    * See: https://www.mongodb.com/docs/manual/core/retryable-writes/
    */
   private async deleteEach(ids: readonly string[], owner: string): Promise<void> {
+    await this.beforeRelease?.({ collection: 'locks', operation: 'release' });
     await this.collection.bulkWrite(
       ids.map((id) => ({ deleteOne: { filter: { _id: id, owner } } })),
       { ordered: false },

@@ -155,7 +155,7 @@ export class MongoRepository implements FhirRepository {
   }
 
   private share(): Shared {
-    const locks = new Locks(this.db, this.options.now);
+    const locks = new Locks(this.db, this.options.now, this.options.beforeWrite);
     return {
       historyCollection: this.db.collection<HistoryDoc>('history'),
       locks,
@@ -665,7 +665,7 @@ export class MongoRepository implements FhirRepository {
     // By `_id` alone (FerretDB answers only that from an index): the transaction's locks, still
     // held, and the tag (writers meeting it wait: journal.assertSettled) keep everyone else out.
     if (doc.vid === 1) {
-      await collection.deleteOne({ _id: id });
+      await this.write(resourceType, 'rollback', () => collection.deleteOne({ _id: id }));
       return;
     }
     const previousKey = historyKey(resourceType, id, doc.vid - 1);
@@ -674,8 +674,8 @@ export class MongoRepository implements FhirRepository {
       throw new Error(`cannot roll back ${resourceType}/${id}: version ${doc.vid - 1} is missing from history`);
     }
     const restored = this.asCurrent(previous);
-    await this.shared.swap(collection, { id, vid: doc.vid }, restored);
-    await this.historyCollection.deleteOne({ _id: previousKey });
+    await this.write(resourceType, 'rollback', () => this.shared.swap(collection, { id, vid: doc.vid }, restored));
+    await this.write('history', 'rollback', () => this.historyCollection.deleteOne({ _id: previousKey }));
   }
 
   /**
