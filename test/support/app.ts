@@ -47,7 +47,7 @@ export interface TestAppOptions {
   readonly authNow?: () => Date;
   readonly env?: Record<string, string>;
   /** Another database server than the run-wide one, and how long the driver waits for it. */
-  readonly database?: { readonly uri: string; readonly serverSelectionTimeoutMS?: number };
+  readonly database?: { readonly uri?: string; readonly serverSelectionTimeoutMS?: number; readonly monitorCommands?: boolean };
   /** As main.ts passes the embedded database's state (app.ts databaseAvailable). */
   readonly databaseAvailable?: () => boolean;
 }
