@@ -11,7 +11,7 @@
 import compression from 'compression';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { storeAuditLog } from './audit/audit-log';
+import { markAudited, storeAuditLog } from './audit/audit-log';
 import type { Caller } from './auth/caller';
 import type { AuthService } from './auth/service';
 import { FhirError } from './fhir/outcomes';
@@ -19,7 +19,7 @@ import { auditContext } from './http/audit';
 import { authentication, publicRead } from './http/authentication';
 import { caseApi } from './http/case-api';
 import { type CorsOrigins, corsPolicy } from './http/cors';
-import { errorHandler } from './http/error-handler';
+import { RETRY_AFTER_SECONDS, errorHandler } from './http/error-handler';
 import { fhirEndpoint } from './http/fhir-endpoint';
 import { healthRoutes } from './http/health';
 import { oauthRoutes } from './http/oauth';
@@ -42,6 +42,11 @@ export interface AppDependencies {
   readonly rateLimits: RateLimits;
   /** Express's `trust proxy`: false unless the deployment says which proxies to believe. */
   readonly trustProxy?: false | string;
+  /**
+   * False while the database is known to be down (the embedded one, between its exit and its
+   * restart): requests are answered 503 at once instead of waiting for the driver to give up.
+   */
+  readonly databaseAvailable?: () => boolean;
 }
 
 /** Request budgets shared by instances (composition.ts buildRateLimits). */
@@ -69,7 +74,18 @@ export function createApp(deps: AppDependencies): Express {
   // shrink tenfold for an EHR pulling across a WAN.
   app.use(compression());
   app.use(requestContext(deps.logger));
-  app.use(healthRoutes(() => deps.services.repo.ping()));
+  const databaseAvailable = deps.databaseAvailable ?? (() => true);
+  app.use(healthRoutes(async () => (databaseAvailable() ? deps.services.repo.readiness() : { ready: false, reason: 'unreachable' })));
+  // Refused before anything is read or written; the audit log is in the database that is down,
+  // so the refusal is logged, not audited (markAudited), and answered at once.
+  app.use((_req, res, next) => {
+    if (databaseAvailable()) {
+      next();
+      return;
+    }
+    (res.locals.log as Logger | undefined)?.warn('refused: the embedded database is restarting');
+    next(markAudited(new FhirError('UNAVAILABLE', `The database is restarting; nothing was changed. Try again in ${RETRY_AFTER_SECONDS} seconds.`)));
+  });
   app.use('/auth', rateLimited(deps.rateLimits.token, (req) => (req.method === 'POST' ? req.ip : undefined)));
   app.use(oauthRoutes(deps.auth));
   // Any content type is read as bytes here; the endpoint checks it (415) before parsing.

@@ -31,9 +31,19 @@ export interface ServiceDependencies {
   readonly now?: () => Date;
   /** Test hook: observes (and may fail) each database write. */
   readonly beforeWrite?: WriteObserver;
+  /** Test hook: observes each database write after it was made (and may lose its answer). */
+  readonly afterWrite?: WriteObserver;
+  /**
+   * How often to recover transactions abandoned by a process that died elsewhere (journal.ts);
+   * absent: only at start-up. The service (main.ts) sweeps; one-shot commands do not.
+   */
+  readonly recoverySweepMs?: number;
 }
 
-export async function buildFhirServices(deps: ServiceDependencies): Promise<FhirServices> {
+/** The FHIR services, and how to stop their background work. */
+export type RunningFhirServices = FhirServices & { readonly stopMaintenance: () => void };
+
+export async function buildFhirServices(deps: ServiceDependencies): Promise<RunningFhirServices> {
   const { config, connection } = deps;
   const now = deps.now ?? (() => new Date());
   // Load the generated JSON-schema validator now rather than on the first write.
@@ -51,9 +61,15 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     indexer: (resource) => extractIndex(resource, registry),
     now,
     wildcardIndexes: connection.flavour.wildcardIndexes,
+    indexedFilters: connection.flavour.indexedFilters,
     ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
+    ...(deps.afterWrite ? { afterWrite: deps.afterWrite } : {}),
   });
+  // Recovers what a killed process left half-done before anything is served (journal.ts).
   await repo.initialise();
+  const stopSweep = deps.recoverySweepMs
+    ? repo.startRecoverySweep(deps.recoverySweepMs, (err) => deps.logger.error({ err }, 'transaction recovery sweep failed'))
+    : () => undefined;
   if ((await repo.searchIndexStatus()) === 'stale') {
     // The search parameters changed since the index was built: searches would miss or mismatch.
     deps.logger.warn('search parameters changed since the index was built: reindexing before serving');
@@ -84,6 +100,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     operations: new Map(operations.map((o) => [o.name, o])),
     derivations: [scoringDerivation],
     profiles,
+    stopMaintenance: stopSweep,
   };
 }
 

@@ -4,15 +4,18 @@
  * with no client registered, the local development client) → HTTP app → listen; graceful
  * shutdown on SIGINT/SIGTERM. Closed by default: every FHIR and case API request needs a token.
  */
-import type { Server } from 'node:http';
 import { createApp } from './app';
+import { createHttpServer, listen } from './http/server';
 import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
-import { connectMongo, type MongoConnection } from './platform/mongo';
+import { EMBEDDED_SERVER_SELECTION_TIMEOUT_MS, connectMongo, type MongoConnection } from './platform/mongo';
 import { buildAuthService, buildFhirServices, buildRateLimits } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
+
+/** How often abandoned transactions of other processes are looked for (their lease is 30 s). */
+const RECOVERY_SWEEP_MS = 5_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -40,19 +43,32 @@ async function main(): Promise<void> {
   try {
     const embedded = config.mongodbUri === undefined ? await startEmbedded(config, logger) : undefined;
     if (embedded) stack.push(() => embedded.stop());
-    const connection: MongoConnection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), { dbName: config.databaseName });
+    const connection: MongoConnection = await connectMongo(embedded?.uri ?? (config.mongodbUri as string), {
+      dbName: config.databaseName,
+      ...(embedded ? { serverSelectionTimeoutMS: EMBEDDED_SERVER_SELECTION_TIMEOUT_MS } : {}),
+    });
     stack.push(() => connection.close());
     logger.info({ database: connection.flavour }, 'database connected');
 
-    const services = await buildFhirServices({ config, connection, logger });
+    const services = await buildFhirServices({ config, connection, logger, recoverySweepMs: RECOVERY_SWEEP_MS });
+    stack.push(async () => services.stopMaintenance());
     const auth = await buildAuthService({ config, connection, logger });
     const stopMaintenance = auth.startMaintenance();
     stack.push(async () => stopMaintenance());
     // Before listening, so that once it answers, the development client can get a token.
     const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
     const rateLimits = await buildRateLimits({ config, connection });
-    const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
-    const server = await listen(app, config.port);
+    const app = createApp({
+      services,
+      auth,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+      corsOrigins: config.corsOrigins,
+      rateLimits,
+      trustProxy: config.trustProxy,
+      ...(embedded ? { databaseAvailable: () => embedded.available() } : {}),
+    });
+    const server = await listen(createHttpServer(app, config.http), config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');
     await announceAccess(development, auth, config, logger);
@@ -107,14 +123,8 @@ async function announceAccess(development: DevelopmentClientState, auth: AuthSer
 
 async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
   logger.info({ dataDir: config.dataDir }, 'MONGODB_URI is not set: starting the embedded FerretDB');
-  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, synchronous: config.embeddedSynchronous, logger });
-}
-
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, () => resolve(server));
-    server.once('error', reject);
-  });
+  // Supervised: restarted on the same port when it exits; requests meanwhile are 503.
+  return startEmbeddedDatabase({ binaryPath: config.ferretdbBinary, dataDir: config.dataDir, synchronous: config.embeddedSynchronous, logger, supervise: true });
 }
 
 function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

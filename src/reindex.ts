@@ -27,6 +27,7 @@ async function reindex(): Promise<void> {
       indexer: (resource) => extractIndex(resource, registry),
       now: () => new Date(),
       wildcardIndexes: connection.flavour.wildcardIndexes,
+      indexedFilters: connection.flavour.indexedFilters,
     });
     await repo.initialise();
     const started = Date.now();

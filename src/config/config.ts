@@ -40,6 +40,8 @@ export interface Config {
   readonly accessTokenSeconds: number;
   /** How long to wait for a client's registered jwks_uri before refusing its assertion. */
   readonly jwksFetchTimeoutMs: number;
+  /** Socket limits of the HTTP server (http/server.ts). */
+  readonly http: HttpServerLimits;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -92,7 +94,30 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     publicUrl,
     accessTokenSeconds: integer(env, 'ACCESS_TOKEN_SECONDS', 300, { min: 30, max: 3600 }),
     jwksFetchTimeoutMs: integer(env, 'JWKS_FETCH_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
+    http: Object.freeze(httpLimits(env)),
   });
+}
+
+/** How long idle and slow connections may hold a socket, and how many may be open at once. */
+export interface HttpServerLimits {
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** A client must have sent all its headers within this. */
+  readonly headersTimeoutMs: number;
+  /** A client must have sent its whole request (headers and body) within this. */
+  readonly requestTimeoutMs: number;
+  /** Connections beyond this are refused at once (the socket is closed). */
+  readonly maxConnections: number;
+}
+
+function httpLimits(env: Env): HttpServerLimits {
+  const keepAliveTimeoutMs = integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 });
+  const headersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 20_000, { min: 100, max: 600_000 });
+  const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 120_000, { min: 100, max: 3_600_000 });
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS.');
+  }
+  return { keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs, maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 1_000, { min: 1, max: 1_000_000 }) };
 }
 
 /** BASE_URL without its `/fhir` (the service serves the FHIR API there), else BASE_URL's origin.

@@ -15,19 +15,133 @@ type Holder = object & { [DECIMAL_TEXT]?: Map<string, string> };
 
 /**
  * Cheap pre-check on the raw text: a number in value position whose text a double would not give
- * back (a trailing zero in the fraction, an exponent, 17+ digits, -0). It may also match inside a
- * string; the exact check below then finds nothing to keep, which costs only time.
+ * back (a trailing zero in the fraction, an exponent, 16+ digits — 2^53 has 16 — , -0). It may
+ * also match inside a string; the exact check below then finds nothing to keep, which costs only
+ * time.
  */
-const MAYBE_IMPRECISE = /[:,[]\s*(?:-?[0-9]+\.[0-9]*0\s*[,}\]]|-?[0-9.]+[eE]|-?[0-9.]{17,}|-0\s*[,}\]])/;
+const MAYBE_IMPRECISE = /[:,[]\s*(?:-?[0-9]+\.[0-9]*0\s*[,}\]]|-?[0-9.]+[eE]|-?[0-9.]{16,}|-0\s*[,}\]])/;
 
-/** JSON.parse that remembers the text of numbers a double cannot reproduce. */
+/**
+ * JSON.parse that remembers the text of numbers a double cannot reproduce. For text the service
+ * wrote itself (stored resources); a client's text goes through parseRequestJson.
+ */
 export function parseFhirJson(text: string): unknown {
   if (!MAYBE_IMPRECISE.test(text)) {
     return JSON.parse(text);
   }
-  const lexemes = numberLexemes(text);
+  return withDecimalText(text, numberLexemes(text), () => JSON.parse(text) as unknown);
+}
+
+/** Deeper JSON is refused before anything recursive (patch, validation, FHIRPath) walks it. */
+export const MAX_JSON_DEPTH = 200;
+
+/** What is wrong with a client's JSON beyond its syntax, and where (path segments from the root). */
+export class JsonTextError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'duplicate-key' | 'too-deep',
+    readonly path: readonly (string | number)[],
+  ) {
+    super(message);
+    this.name = 'JsonTextError';
+  }
+}
+
+/**
+ * A client's JSON text: JSON.parse (syntax errors are SyntaxError), then one scan of the text
+ * that refuses what JSON.parse would silently accept — a key repeated in one object (the last
+ * one would win: RFC 8259 §4 leaves it undefined, FHIR JSON has no such objects) and nesting
+ * deeper than MAX_JSON_DEPTH — and collects number texts so that decimals keep their text.
+ * The scan jumps from quote to quote (indexOf), so its cost is in the number of tokens, not in
+ * the length of strings.
+ */
+export function parseRequestJson(text: string): unknown {
+  const parsed: unknown = JSON.parse(text);
+  const lexemes = scanRequestJson(text);
+  return withDecimalText(text, lexemes, () => parsed);
+}
+
+/** The number texts of valid JSON text, in document order; throws JsonTextError. */
+function scanRequestJson(text: string): string[] {
+  const lexemes: string[] = [];
+  // One frame per open object or array: the keys seen (objects) or the current index (arrays).
+  const keys: (Set<string> | undefined)[] = [];
+  const at: (string | number)[] = [];
+  let expectKey = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    switch (c) {
+      case 0x22 /* " */: {
+        const end = stringEnd(text, i);
+        if (expectKey) {
+          const raw = text.slice(i + 1, end);
+          const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
+          const seen = keys[keys.length - 1] as Set<string>;
+          at[at.length - 1] = key;
+          if (seen.has(key)) {
+            throw new JsonTextError(`The key ${JSON.stringify(key)} appears more than once in one object`, 'duplicate-key', [...at]);
+          }
+          seen.add(key);
+          expectKey = false;
+        }
+        i = end;
+        break;
+      }
+      case 0x7b /* { */:
+      case 0x5b /* [ */:
+        if (keys.length >= MAX_JSON_DEPTH) {
+          throw new JsonTextError(`JSON is nested more than ${MAX_JSON_DEPTH} levels deep`, 'too-deep', [...at]);
+        }
+        keys.push(c === 0x7b ? new Set() : undefined);
+        at.push(c === 0x7b ? '' : 0);
+        expectKey = c === 0x7b;
+        break;
+      case 0x7d /* } */:
+      case 0x5d /* ] */:
+        keys.pop();
+        at.pop();
+        expectKey = false;
+        break;
+      case 0x2c /* , */: {
+        const top = at.length - 1;
+        if (keys[top] === undefined) {
+          at[top] = (at[top] as number) + 1;
+        } else {
+          expectKey = true;
+        }
+        break;
+      }
+      default:
+        if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+          const start = i;
+          while (i + 1 < n && isNumberChar(text.charCodeAt(i + 1))) i++;
+          lexemes.push(text.slice(start, i + 1));
+        }
+    }
+  }
+  return lexemes;
+}
+
+/** The index of the quote that closes the string opened at `open`. */
+function stringEnd(text: string, open: number): number {
+  let end = text.indexOf('"', open + 1);
+  for (;;) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b || c === 0x65 || c === 0x45;
+}
+
+/** `parse()` as is when every number is canonical; otherwise parsed again, remembering texts. */
+function withDecimalText(text: string, lexemes: readonly string[], parse: () => unknown): unknown {
   if (!lexemes.some((lexeme) => String(Number(lexeme)) !== lexeme)) {
-    return JSON.parse(text);
+    return parse();
   }
   // The reviver sees numbers in document order, as the scan found them; a mismatch (duplicate
   // keys, integer-like keys reordered) stops the pairing rather than pairing wrongly.

@@ -28,6 +28,7 @@ export const ERRORS = {
   UNKNOWN_SEARCH_PARAMETER: { status: 400, issue: 'not-supported' },
   SEARCH_NOT_SUPPORTED: { status: 400, issue: 'not-supported' },
   FORBIDDEN_KEY: { status: 400, issue: 'security' },
+  TOO_DEEP: { status: 400, issue: 'too-costly' },
   // 401 / 403
   UNAUTHENTICATED: { status: 401, issue: 'login' },
   FORBIDDEN: { status: 403, issue: 'forbidden' },
@@ -58,6 +59,8 @@ export const ERRORS = {
   INTERNAL: { status: 500, issue: 'exception' },
   NOT_IMPLEMENTED: { status: 501, issue: 'not-supported' },
   UNAVAILABLE: { status: 503, issue: 'transient' },
+  /** The database is out of disk space: nothing was written (RFC 4918 §11.5). */
+  INSUFFICIENT_STORAGE: { status: 507, issue: 'exception' },
 } as const satisfies Record<string, { status: number; issue: IssueType }>;
 
 export type ErrorCode = keyof typeof ERRORS;

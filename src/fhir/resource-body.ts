@@ -45,7 +45,7 @@ export function assertUpdateBody(resourceType: string, id: string, body: unknown
 
 export function assertId(resourceType: string, id: string): void {
   if (!isValidId(id)) {
-    throw new FhirError('INVALID_ID', `"${id}" is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)`, { expression: [`${resourceType}.id`] });
+    throw new FhirError('INVALID_ID', `"${id}" is not a valid FHIR id (1-64 of A-Z a-z 0-9 - ., and not "." or "..")`, { expression: [`${resourceType}.id`] });
   }
 }
 

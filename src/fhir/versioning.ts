@@ -38,8 +38,12 @@ export function httpDate(instant: Date): string {
   return instant.toUTCString();
 }
 
-/** FHIR id: [A-Za-z0-9\-\.]{1,64}. See: https://hl7.org/fhir/R4/datatypes.html#id */
-export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+/**
+ * FHIR id: [A-Za-z0-9\-\.]{1,64}, except `.` and `..`: as a URL path segment they mean "this" and
+ * "the parent" (RFC 3986 §5.2.4), so `Patient/..` would name no Patient once any client, proxy
+ * or cache normalises it. See: https://hl7.org/fhir/R4/datatypes.html#id
+ */
+export const ID_PATTERN = /^(?!\.\.?$)[A-Za-z0-9\-.]{1,64}$/;
 
 export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);

@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { wasAudited } from '../audit/audit-log';
 import { FhirError, toFhirError } from '../fhir/outcomes';
 import type { Logger } from '../platform/logger';
+import { databaseFault } from '../platform/mongo';
 import { auditRefusal, requestAudited } from './audit';
 import { FHIR_JSON } from './negotiation';
 
@@ -27,6 +28,34 @@ function fromBodyReader(err: unknown): FhirError | undefined {
   }
 }
 
+/** How long a client should wait before trying again when the database is down or full. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A fault of the database rather than of the request: 503 while it cannot be reached (the
+ * embedded one restarts by itself; a lost MONGODB_URI connection is retried by the driver), 507
+ * when it is out of disk space. Either way nothing partial was kept (docs/reliability.md).
+ */
+export function fromDatabase(err: unknown): FhirError | undefined {
+  switch (databaseFault(err)) {
+    case 'unavailable':
+      return new FhirError(
+        'UNAVAILABLE',
+        `The database is not reachable at the moment. Try again in ${RETRY_AFTER_SECONDS} seconds; a transaction is all or nothing, but a single write may have been made just before the connection was lost: read before sending it again.`,
+        { cause: err },
+      );
+    case 'storage-full':
+      return new FhirError('INSUFFICIENT_STORAGE', 'The database is out of disk space: the change was not made. An operator must free or add space.', { cause: err });
+    default:
+      return undefined;
+  }
+}
+
+/** Anything thrown, as the FhirError it is answered with. */
+function classify(err: unknown): FhirError {
+  return fromBodyReader(err) ?? (err instanceof FhirError && err.status < 500 ? err : fromDatabase(err)) ?? toFhirError(err);
+}
+
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     answer(err, req, res, logger).catch((failure: unknown) => {
@@ -37,7 +66,7 @@ export function errorHandler(logger: Logger) {
 }
 
 async function answer(err: unknown, req: Request, res: Response, logger: Logger): Promise<void> {
-  let error = fromBodyReader(err) ?? toFhirError(err);
+  let error = classify(err);
   const log = (res.locals.log as Logger | undefined) ?? logger;
   if (error.status >= 500) {
     log.error({ err: error.cause ?? err }, 'request failed');
@@ -53,9 +82,12 @@ async function answer(err: unknown, req: Request, res: Response, logger: Logger)
     } catch (auditFailure) {
       // appendOrWithhold has logged a failed write already; anything else is a fault of its own.
       if (!wasAudited(auditFailure)) log.error({ err: auditFailure }, 'refusal could not be recorded');
-      error = toFhirError(auditFailure);
+      error = classify(auditFailure);
     }
   }
   res.status(error.status).setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
+  if (error.status === 503 || error.status === 507) {
+    res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  }
   res.send(JSON.stringify(error.outcome));
 }

@@ -7,7 +7,7 @@
 import { startEmbeddedDatabase } from './embedded-database';
 import { embeddedDatabaseProcesses } from './embedded-database-users';
 import type { Logger } from './logger';
-import { type MongoConnection, connectMongo } from './mongo';
+import { EMBEDDED_SERVER_SELECTION_TIMEOUT_MS, type MongoConnection, connectMongo } from './mongo';
 
 export class DatabaseInUse extends Error {
   override name = 'DatabaseInUse';
@@ -43,7 +43,7 @@ export async function openCommandDatabase(options: CommandDatabaseOptions): Prom
   }
   const embedded = await startEmbeddedDatabase({ binaryPath: options.ferretdbBinary, dataDir: options.dataDir, logger: options.logger });
   try {
-    const connection = await connectMongo(embedded.uri, { dbName: options.databaseName });
+    const connection = await connectMongo(embedded.uri, { dbName: options.databaseName, serverSelectionTimeoutMS: EMBEDDED_SERVER_SELECTION_TIMEOUT_MS });
     return {
       connection,
       embedded: true,

@@ -22,16 +22,26 @@ export type EmbeddedDatabaseOptions = {
   stopTimeoutMs?: number;
   /** SQLite's synchronous setting; default 'full' (see launchArguments). */
   synchronous?: EmbeddedSynchronous;
+  /**
+   * Restart the database, on the same port, whenever it exits without stop() (a crash, a kill,
+   * the OOM killer), with a growing pause between attempts (the service: main.ts). Commands run
+   * once (seed, reindex) do without.
+   */
+  supervise?: boolean;
+  /** The port to listen on (default: any free one). */
+  port?: number;
 };
 
 /** 'full': a write is on disk when it is acknowledged; 'normal': a power cut may lose the last ones. */
 export type EmbeddedSynchronous = 'full' | 'normal';
 
 export type EmbeddedDatabase = {
-  /** mongodb://127.0.0.1:PORT/ — no credentials, loopback only. */
+  /** mongodb://127.0.0.1:PORT/ — no credentials, loopback only. The same across restarts. */
   uri: string;
-  /** Process id, for diagnostics and tests. */
-  pid: number;
+  /** Process id of the running database (the last one while it is down), for diagnostics and tests. */
+  readonly pid: number;
+  /** False from the moment the process exits until a restarted one is ready. */
+  available(): boolean;
   /** Stops the database; resolves once the process has exited. Safe to call more than once. */
   stop(): Promise<void>;
 };
@@ -39,6 +49,16 @@ export type EmbeddedDatabase = {
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const STDERR_LINES_KEPT = 10;
+/** Pauses between restarts: from the first to the longest, doubling. */
+const FIRST_RESTART_PAUSE_MS = 100;
+const LONGEST_RESTART_PAUSE_MS = 5_000;
+
+interface Running {
+  child: ChildProcess;
+  /** Resolves once the process has exited and its output is read. */
+  exited: Promise<void>;
+  stderrTail: string[];
+}
 
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const binaryPath = path.resolve(options.binaryPath);
@@ -46,10 +66,76 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
 
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
+  // Held across restarts: the folder is ours until stop().
   const lock = await lockDataDir(dataDir);
-
   const logger = options.logger.child({ component: 'embedded-database' });
-  const child = spawn(binaryPath, launchArguments(dataDir, options.synchronous ?? 'full'), {
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const synchronous = options.synchronous ?? 'full';
+
+  let running: Running;
+  let uri: string;
+  try {
+    ({ running, uri } = await launch({ binaryPath, dataDir, logger, startTimeoutMs, synchronous, listenAddr: `127.0.0.1:${options.port ?? 0}` }));
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  const listenAddr = new URL(uri).host;
+  let stopping: Promise<void> | undefined;
+  let up = true;
+
+  const watch = (current: Running): void => {
+    current.child.once('close', (code, signal) => {
+      if (stopping !== undefined) return;
+      up = false;
+      logger.error({ code, signal, stderr: current.stderrTail.slice(), restarting: options.supervise === true }, 'Embedded database exited unexpectedly.');
+      if (options.supervise) void restart();
+      else void lock.release();
+    });
+  };
+
+  const restart = async (): Promise<void> => {
+    for (let pause = FIRST_RESTART_PAUSE_MS; stopping === undefined; pause = Math.min(pause * 2, LONGEST_RESTART_PAUSE_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (stopping !== undefined) return;
+      try {
+        const next = await launch({ binaryPath, dataDir, logger, startTimeoutMs, synchronous, listenAddr });
+        running = next.running;
+        if (stopping !== undefined) {
+          await stopProcess(running, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+          return;
+        }
+        up = true;
+        watch(running);
+        logger.warn({ pid: running.child.pid }, 'Embedded database restarted.');
+        return;
+      } catch (err) {
+        logger.error({ err, nextAttemptMs: Math.min(pause * 2, LONGEST_RESTART_PAUSE_MS) }, 'Embedded database could not be restarted.');
+      }
+    }
+  };
+
+  watch(running);
+  logger.debug({ uri, pid: running.child.pid, dataDir }, 'Embedded database is ready.');
+
+  return {
+    uri,
+    get pid() {
+      return running.child.pid ?? -1;
+    },
+    available: () => up,
+    stop() {
+      stopping ??= stopProcess(running, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS).finally(() => lock.release());
+      up = false;
+      return stopping;
+    },
+  };
+}
+
+/** Spawns one database process and waits for its ready line. */
+async function launch(args: { binaryPath: string; dataDir: string; logger: Logger; startTimeoutMs: number; listenAddr: string; synchronous: EmbeddedSynchronous }): Promise<{ running: Running; uri: string }> {
+  const { binaryPath, dataDir, logger } = args;
+  const child = spawn(binaryPath, launchArguments(dataDir, args.listenAddr, args.synchronous), {
     // stdin stays an open pipe: FerretDB exits when it closes, so it never outlives this process.
     stdio: ['pipe', 'pipe', 'pipe'],
     // Own process group: a terminal's Ctrl-C reaches only this process, which then stops the
@@ -58,38 +144,12 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     windowsHide: true,
   });
   const stderrTail = forwardStderr(child, logger);
-  // The folder is free again once the database process has exited, however it ended.
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve())).then(() => lock.release());
-
-  const uri = await waitUntilReady({
-    child,
-    binaryPath,
-    stderrTail,
-    timeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-  }).catch(async (err: unknown) => {
-    await lock.release();
-    throw err;
-  });
-
-  let stopping: Promise<void> | undefined;
-  child.once('close', (code, signal) => {
-    if (stopping === undefined) {
-      logger.error({ code, signal, stderr: stderrTail.slice() }, 'Embedded database exited unexpectedly.');
-    }
-  });
-  logger.debug({ uri, pid: child.pid, dataDir }, 'Embedded database is ready.');
-
-  return {
-    uri,
-    pid: child.pid ?? -1,
-    stop() {
-      stopping ??= stopProcess(child, exited, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
-      return stopping;
-    },
-  };
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const uri = await waitUntilReady({ child, binaryPath, stderrTail, timeoutMs: args.startTimeoutMs });
+  return { running: { child, exited, stderrTail }, uri };
 }
 
-function launchArguments(dataDir: string, synchronous: EmbeddedSynchronous): string[] {
+function launchArguments(dataDir: string, listenAddr: string, synchronous: EmbeddedSynchronous): string[] {
   // SQLite runs in WAL mode. synchronous=full syncs the log at every commit, so a write the
   // database has acknowledged survives a power cut; normal syncs only at checkpoints, so a power
   // cut can lose the last acknowledged writes (never corrupt the database), for development
@@ -101,7 +161,7 @@ function launchArguments(dataDir: string, synchronous: EmbeddedSynchronous): str
   // copied once per checkpoint, not once per 1,000 pages: FerretDB's CPU per ingested resource
   // fell by a seventh (docs/performance.md). Durability is the log's, synced at every commit.
   const pragmas = [`synchronous(${synchronous})`, 'temp_store(memory)', 'wal_autocheckpoint(20000)'].map((p) => `_pragma=${p}`).join('&');
-  return ['-listen-addr=127.0.0.1:0', `${sqliteUrlArgument(dataDir)}?${pragmas}`, '-log-level=warn', '-exit-on-stdin-close'];
+  return [`-listen-addr=${listenAddr}`, `${sqliteUrlArgument(dataDir)}?${pragmas}`, '-log-level=warn', '-exit-on-stdin-close'];
 }
 
 /**
@@ -250,7 +310,7 @@ function readyUri(line: string): string | undefined {
   return undefined;
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<void>, timeoutMs: number): Promise<void> {
+async function stopProcess({ child, exited }: Running, timeoutMs: number): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;

@@ -24,7 +24,7 @@ import {
 } from './extract-values';
 import type { ReferenceValue } from './extract-values';
 import { KEY, codeForms, compositePrefix, joinComponents, quantityUnitForms, unitRoundingKey, unitValueKey } from './index-keys';
-import { escapePart, foldText, tokenForm } from './normalize';
+import { escapePart, exactIndexed, foldIndexed, tokenForm } from './normalize';
 import type { ComponentType, SearchParameterDef, SearchParameterRegistry } from './registry';
 
 /** One parameter's lookups: scalar arrays by key, plus the scalar sort key `o`. */
@@ -125,9 +125,9 @@ function addValues(args: AddArgs, context: ExtractContext): void {
     switch (type) {
       case 'string':
         for (const s of stringValues(tv)) {
-          const folded = foldText(s);
+          const folded = foldIndexed(s);
           builder.add(prefix + KEY.stringFolded, folded);
-          builder.add(prefix + KEY.stringExact, s);
+          builder.add(prefix + KEY.stringExact, exactIndexed(s));
           if (sortable) builder.sortCandidate(folded);
         }
         break;
@@ -182,7 +182,7 @@ function addToken(builder: EntryBuilder, t: ReturnType<typeof tokenValues>[numbe
     builder.add(prefix + KEY.tokenSystem, t.system);
   }
   for (const text of t.texts) {
-    builder.add(prefix + KEY.tokenText, foldText(text));
+    builder.add(prefix + KEY.tokenText, foldIndexed(text));
   }
   if (t.code !== undefined) {
     for (const type of t.types ?? []) {
@@ -314,7 +314,7 @@ function leadingForms(type: ComponentType, values: readonly TypedValue[], baseUr
         }
         break;
       case 'string':
-        stringValues(tv).forEach((s) => forms.add(escapePart(foldText(s))));
+        stringValues(tv).forEach((s) => forms.add(escapePart(foldIndexed(s))));
         break;
       case 'reference':
         for (const r of referenceValues(tv)) {

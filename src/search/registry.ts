@@ -28,7 +28,7 @@ export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'referenc
 export type ComponentType = Exclude<SearchParamType, 'composite'>;
 
 /** Version of the extraction rules; bump it when extract.ts changes what it stores. */
-export const EXTRACTION_VERSION = 2;
+export const EXTRACTION_VERSION = 3;
 
 /** A component of a composite parameter, evaluated on each of the composite's base items. */
 export interface CompositeComponent {

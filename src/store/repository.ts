@@ -164,6 +164,9 @@ export interface StoreAccess {
   readonly owner?: string;
 }
 
+/** What /readyz reports: a not-ready store says why. */
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: 'unreachable' | 'storage-full' };
+
 export interface FhirRepository {
   /** Current version; throws NOT_FOUND (never existed) or GONE (deleted). */
   read(resourceType: string, id: string): Promise<CurrentResource>;
@@ -195,8 +198,8 @@ export interface FhirRepository {
   writeConditionally<T>(conditions: readonly SearchRequest[], plan: () => Promise<ConditionalPlan<T>>): Promise<ConditionalOutcome<T>>;
   /** Resource types that have (or had) at least one resource stored. */
   resourceTypesWithData(): Promise<string[]>;
-  /** True when the database answers. */
-  ping(): Promise<boolean>;
+  /** Whether the store can take writes now: the database answers and accepts a small write. */
+  readiness(): Promise<Readiness>;
   /**
    * The same store as seen by one caller: reads, searches, includes, history and conditional
    * matches answer only what `access.scope` lets it see (anything else is NOT_FOUND, as if it

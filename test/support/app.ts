@@ -40,15 +40,20 @@ export interface TestApp {
 
 export interface TestAppOptions {
   readonly beforeWrite?: WriteObserver;
+  readonly afterWrite?: WriteObserver;
   /** The FHIR services' clock (resource timestamps). Token validity does not follow it. */
   readonly now?: () => Date;
   /** The authorization server's clock (token validity); real time when absent. */
   readonly authNow?: () => Date;
   readonly env?: Record<string, string>;
+  /** Another database server than the run-wide one, and how long the driver waits for it. */
+  readonly database?: { readonly uri?: string; readonly serverSelectionTimeoutMS?: number; readonly monitorCommands?: boolean };
+  /** As main.ts passes the embedded database's state (app.ts databaseAvailable). */
+  readonly databaseAvailable?: () => boolean;
 }
 
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await testDatabase();
+  const database = await testDatabase(options.database ?? {});
   const config = loadConfig({ BASE_URL: BASE_URL, LOG_LEVEL: 'silent', ...options.env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = await buildFhirServices({
@@ -57,10 +62,19 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     logger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+    ...(options.afterWrite ? { afterWrite: options.afterWrite } : {}),
   });
   const auth = await buildAuthService({ config, connection: database.connection, logger, ...(options.authNow ? { clock: { now: options.authNow } } : {}) });
   const rateLimits = await buildRateLimits({ config, connection: database.connection });
-  const bareApp = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits });
+  const bareApp = createApp({
+    services,
+    auth,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    corsOrigins: config.corsOrigins,
+    rateLimits,
+    ...(options.databaseAvailable ? { databaseAvailable: options.databaseAvailable } : {}),
+  });
   const partial = { bareApp, auth };
   const admin = await registerTestClient(partial, { name: 'Test harness administrator', role: 'administrator', scopes: ['system/*.cruds'] });
   // The first token now, so that a test's first request writes nothing of the harness's own.

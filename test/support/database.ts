@@ -22,15 +22,20 @@ export type TestDatabase = {
   drop(): Promise<void>;
 };
 
-export async function testDatabase(): Promise<TestDatabase> {
-  const uri = process.env[TEST_URI_VARIABLE];
+/** `options.uri`: another server than the run-wide one (a test that kills its own database). */
+export async function testDatabase(options: { uri?: string; serverSelectionTimeoutMS?: number; monitorCommands?: boolean } = {}): Promise<TestDatabase> {
+  const uri = options.uri ?? process.env[TEST_URI_VARIABLE];
   if (uri === undefined || uri === '') {
     throw new Error(
       `${TEST_URI_VARIABLE} is not set: run the tests through jest, whose globalSetup (test/support/global-setup.ts) starts the database.`,
     );
   }
   const dbName = uniqueDatabaseName();
-  const connection = await connectMongo(uri, { dbName });
+  const connection = await connectMongo(uri, {
+    dbName,
+    ...(options.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS } : {}),
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
+  });
   return {
     uri,
     dbName,

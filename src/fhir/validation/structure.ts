@@ -27,6 +27,7 @@ import type { Constraint, InvariantScope } from './invariants';
 import { invalidCode, makeIssue } from './issues';
 import { isObject, member } from './json';
 import type { JsonObject } from './json';
+import { decimalTextOf } from '../json-text';
 import { narrativeProblem } from './narrative';
 import { primitiveProblem } from './primitives';
 
@@ -55,6 +56,10 @@ class StructureWalker {
     // A resource id given only as extensions (`_id`) is no id. See: https://hl7.org/fhir/R4/resource.html#id
     if (resource.id === undefined && resource._id !== undefined) {
       this.error('value', 'A resource id needs a value, not only extensions', member(p, 'id'));
+    }
+    // The id's pattern (JSON schema stage) admits `.` and `..`, which are URL dot-segments (fhir/versioning.ts).
+    if (resource.id === '.' || resource.id === '..') {
+      this.error('value', `Invalid id ${JSON.stringify(resource.id)}: "." and ".." are URL path segments, not ids`, member(p, 'id'));
     }
     if (!this.walkObject(resource, schema, p, scope)) {
       this.checkInvariants(resource, p, scope, [[type, schema.constraints]]);
@@ -192,7 +197,7 @@ class StructureWalker {
       if (value === null) {
         this.error('structure', 'null is not a valid value: omit the element instead', p);
       } else if (value !== undefined && !Array.isArray(value)) {
-        this.checkPrimitiveValue(value, info, p);
+        this.checkPrimitiveValue(value, info, p, decimalTextOf(obj, name));
       }
       if (extra !== undefined) {
         if (!isObject(extra)) {
@@ -221,7 +226,7 @@ class StructureWalker {
       const itemPath = `${p}[${i}]`;
       const hasValue = v !== undefined && v !== null;
       if (hasValue) {
-        this.checkPrimitiveValue(v, info, itemPath);
+        this.checkPrimitiveValue(v, info, itemPath, values ? decimalTextOf(values, String(i)) : undefined);
       }
       if (part !== undefined && part !== null) {
         if (!isObject(part)) {
@@ -236,8 +241,9 @@ class StructureWalker {
     }
   }
 
-  private checkPrimitiveValue(value: unknown, info: ElementInfo, p: string): void {
-    const problem = primitiveProblem(info.code, value);
+  /** `written`: the number's text as the client wrote it, when a double does not reproduce it (fhir/json-text). */
+  private checkPrimitiveValue(value: unknown, info: ElementInfo, p: string, written?: string): void {
+    const problem = primitiveProblem(info.code, value, written);
     if (problem) {
       this.error(problem.type, problem.message, p);
       return;

@@ -104,3 +104,21 @@ export function toHistoryDoc(resourceType: string, doc: CurrentDoc, supersededAt
     ...(doc.owner ? { owner: doc.owner } : {}),
   };
 }
+
+/**
+ * What one reader may see of the current documents it read: a version written by a transaction
+ * that had not committed when the read began is replaced by the version before it, or dropped
+ * when there is none (journal.ts ReadView). Begun before the documents are read.
+ */
+export interface DocumentView {
+  /** One entry per item, in order: the document to show, or undefined to show nothing. */
+  settle(items: readonly { readonly type: string; readonly doc: CurrentDoc }[]): Promise<(CurrentDoc | undefined)[]>;
+  /**
+   * The tags whose versions this reader may not see, as listed now (for counts, which cannot
+   * replace a version by the one before: they leave those documents out). Grows as transactions begin.
+   */
+  hiddenTags(): Promise<string[]>;
+}
+
+/** A view for readers that need none (every version is shown as stored). */
+export const ALL_VERSIONS: DocumentView = { settle: async (items) => items.map((i) => i.doc), hiddenTags: async () => [] };

@@ -11,12 +11,14 @@ import type { Collection, Db, Filter } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import type { HistoryPage, HistoryQuery, HistoryScope, ResourceVersion } from '../repository';
 import { resourceCollections } from './collections';
-import { type CurrentDoc, type HistoryDoc, currentToVersion, historyToVersion } from './documents';
+import { type CurrentDoc, type DocumentView, type HistoryDoc, currentToVersion, historyToVersion } from './documents';
 
 export interface HistorySources {
   readonly db: Db;
   readonly history: Collection<HistoryDoc>;
   readonly current: (resourceType: string) => Collection<CurrentDoc>;
+  /** Which current versions the reader may see (transactions in flight: documents.ts). */
+  readonly view?: DocumentView;
 }
 
 interface Position {
@@ -80,7 +82,10 @@ export async function listHistory(sources: HistorySources, scope: HistoryScope, 
         .sort({ lastUpdated: -1, _id: -1 })
         .limit(limit)
         .toArray()
-        .then((docs) => docs.map((doc) => currentToVersion(type, doc))),
+        .then(async (docs) => {
+          const shown = sources.view ? await sources.view.settle(docs.map((doc) => ({ type, doc }))) : docs;
+          return shown.flatMap((doc) => (doc ? [currentToVersion(type, doc)] : []));
+        }),
     ),
   ]);
   const merged = dedupe(batches.flat().sort(newestFirst));

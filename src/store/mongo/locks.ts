@@ -10,6 +10,7 @@
  * matters after a crash, at the moment of contention.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
@@ -18,6 +19,24 @@ interface LockDoc {
   _id: string;
   owner: string;
   expiresAt: Date;
+  /** The process holding it: at start-up a process frees the locks of dead processes of its host. */
+  host?: string;
+  pid?: number;
+  instance?: string;
+}
+
+/** This process, as lock and journal documents name it. */
+export interface Holder {
+  readonly host: string;
+  readonly pid: number;
+  /** Tells this process from an earlier one that had the same pid. */
+  readonly instance: string;
+}
+
+const HOLDER: Holder = { host: hostname(), pid: process.pid, instance: randomUUID() };
+
+export function currentHolder(): Holder {
+  return HOLDER;
 }
 
 export interface LockTiming {
@@ -28,12 +47,16 @@ export interface LockTiming {
 }
 
 export interface Lease {
+  /** Names the holder in the lock documents (renew, releaseOwner). */
+  readonly owner: string;
   release(): Promise<void>;
 }
 
 const DUPLICATE_KEY = 11000;
 const FIRST_PAUSE_MS = 2;
 const LONGEST_PAUSE_MS = 50;
+const RELEASE_RETRIES = 30;
+const RELEASE_RETRY_PAUSE_MS = 1_000;
 
 export class Locks {
   private readonly collection: Collection<LockDoc>;
@@ -41,6 +64,8 @@ export class Locks {
   constructor(
     db: Db,
     private readonly now: () => Date,
+    /** Observes each release before it is sent (tests fail it: the repository's write hook). */
+    private readonly beforeRelease?: (write: { collection: string; operation: string }) => void | Promise<void>,
   ) {
     this.collection = db.collection<LockDoc>('locks');
   }
@@ -60,7 +85,40 @@ export class Locks {
       await this.releaseAll(held, owner);
       throw err;
     }
-    return { release: () => this.releaseAll(held, owner) };
+    return { owner, release: () => this.releaseAll(held, owner) };
+  }
+
+  /** One lock, taken only if free (or expired) now: undefined when someone holds it. */
+  async tryAcquire(name: string, ttlMs: number): Promise<Lease | undefined> {
+    try {
+      return await this.acquire([name], { ttlMs, waitMs: 0 });
+    } catch (err) {
+      if (err instanceof FhirError && err.code === 'CONFLICT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Pushes back the expiry of every lock `owner` holds (a long transaction stays alive). */
+  async renew(owner: string, ttlMs: number): Promise<void> {
+    await this.collection.updateMany({ owner }, { $set: { expiresAt: new Date(this.now().getTime() + ttlMs) } });
+  }
+
+  /** Frees the locks of an owner that is gone (its transaction was rolled back by someone else). */
+  async releaseOwner(owner: string): Promise<void> {
+    await this.collection.deleteMany({ owner });
+  }
+
+  /**
+   * Frees the locks held by processes of this host that are no longer running (killed, crashed):
+   * without it, their resources would answer 409 until the locks expire. Returns how many.
+   */
+  async releaseDeadHolders(): Promise<number> {
+    const ours = await this.collection.find({ host: HOLDER.host }).toArray();
+    const dead = ours.filter((l) => l.instance !== HOLDER.instance && l.pid !== undefined && (l.pid === HOLDER.pid || !isAlive(l.pid)));
+    if (dead.length > 0) {
+      await this.collection.deleteMany({ _id: { $in: dead.map((l) => l._id) } });
+    }
+    return dead.length;
   }
 
   async withLocks<T>(names: readonly string[], timing: LockTiming, body: () => Promise<T>): Promise<T> {
@@ -76,7 +134,7 @@ export class Locks {
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, LONGEST_PAUSE_MS)) {
       const now = this.now();
       try {
-        await this.collection.insertOne({ _id: id, owner, expiresAt: new Date(now.getTime() + ttlMs) });
+        await this.collection.insertOne({ _id: id, owner, expiresAt: new Date(now.getTime() + ttlMs), ...HOLDER });
         return;
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) {
@@ -95,10 +153,49 @@ export class Locks {
     }
   }
 
+  /**
+   * Never fails: a release that fails (the database is restarting) is retried in the background
+   * for a while, so that the resources are not held until the locks expire.
+   */
   private async releaseAll(ids: readonly string[], owner: string): Promise<void> {
-    if (ids.length > 0) {
-      await this.collection.deleteMany({ _id: { $in: [...ids] }, owner });
+    if (ids.length === 0) return;
+    try {
+      await this.deleteEach(ids, owner);
+    } catch {
+      // Not the caller's failure: what it did under the locks is done.
+      this.retryRelease(ids, owner, RELEASE_RETRIES);
     }
+  }
+
+  private retryRelease(ids: readonly string[], owner: string, left: number): void {
+    if (left === 0) return;
+    setTimeout(() => {
+      this.deleteEach(ids, owner).catch(() => this.retryRelease(ids, owner, left - 1));
+    }, RELEASE_RETRY_PAUSE_MS).unref();
+  }
+
+  /**
+   * One `deleteOne` per lock, in one command: a delete of at most one document is a retryable
+   * write, so on a replica set the driver retries it once through an election (a `deleteMany`
+   * is never retried). Deleting an already deleted lock is a no-op, so a retry is harmless.
+   * See: https://www.mongodb.com/docs/manual/core/retryable-writes/
+   */
+  private async deleteEach(ids: readonly string[], owner: string): Promise<void> {
+    await this.beforeRelease?.({ collection: 'locks', operation: 'release' });
+    await this.collection.bulkWrite(
+      ids.map((id) => ({ deleteOne: { filter: { _id: id, owner } } })),
+      { ordered: false },
+    );
+  }
+}
+
+/** Whether a process of this host is running (EPERM: it is, under another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

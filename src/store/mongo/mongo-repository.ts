@@ -4,8 +4,9 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Collection, Db, Document } from 'mongodb';
-import { MongoServerError } from 'mongodb';
+import { BSON, MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { databaseFault } from '../../platform/mongo';
 import { versionConflict } from '../../fhir/versioning';
 import type {
   ConditionalOutcome,
@@ -16,6 +17,7 @@ import type {
   HistoryQuery,
   HistoryScope,
   PlannedWrite,
+  Readiness,
   SearchOptions,
   SearchPage,
   ResourceVersion,
@@ -29,6 +31,7 @@ import { LIVE_DOCUMENT } from './search-filter';
 import {
   type CurrentDoc,
   type HistoryDoc,
+  type DocumentView,
   currentToVersion,
   historyKey,
   historyToVersion,
@@ -39,7 +42,10 @@ import {
 import { resourceCollections } from './collections';
 import { listHistory } from './history';
 import { type StoredIndex, toStoredIndex } from './index-layout';
+import { type CompareAndSet, compareAndSet } from './compare-and-set';
+import { confirmInserted, confirmReplaced } from './confirm';
 import { ensureIndexes } from './indexes';
+import { RETIRED_SEARCH_INDEXES, searchIndexes } from './search-indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
@@ -62,14 +68,30 @@ export interface MongoRepositoryOptions {
   readonly registry: SearchParameterRegistry;
   readonly searchLimits?: SearchLimits;
   readonly now: () => Date;
-  /** Create the wildcard index on idx (MongoDB); FerretDB cannot and would not use it. */
+  /** Create the search indexes (search-indexes.ts: MongoDB); FerretDB cannot build the wildcard one and would use none. */
   readonly wildcardIndexes: boolean;
+  /**
+   * Any filter can be answered from an index and a filtered write is atomic (MongoDB), not only
+   * an exact `{_id}` (FerretDB 1.x, whose filtered writes read then write): decides the query
+   * shapes (two bounds on one path as `$elemMatch`, or two conditions that our FerretDB patch
+   * pushes down) and the compare-and-set's form. Default: as `wildcardIndexes`. Separate so that tests run the
+   * MongoDB shapes on FerretDB, where they work but are not indexed.
+   */
+  readonly indexedFilters?: boolean;
   readonly beforeWrite?: WriteObserver;
+  /** Observes every write after the database answered; tests throw from it to lose the answer of a write that was made. */
+  readonly afterWrite?: WriteObserver;
   /** How long a write waits for its resource's lock before answering 409 (default 10 s). */
   readonly lockWaitMs?: number;
+  /** The database's largest document (hello.maxBsonObjectSize; 16 MiB on MongoDB and FerretDB). */
+  readonly maxDocumentBytes?: number;
 }
 
+/** MongoDB's and FerretDB's document limit. See: https://www.mongodb.com/docs/manual/reference/limits/#mongodb-limit-BSON-Document-Size */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
 const DUPLICATE_KEY = 11000;
+const READINESS_TIMEOUT_MS = 2_000;
 
 /** A single write holds its resource's lock for milliseconds; waiting writers queue behind it. */
 const LOCK_TTL_MS = 30_000;
@@ -103,6 +125,7 @@ interface Shared {
   readonly searches: SearchExecutor;
   readonly preparedTypes: Set<string>;
   readonly lockTiming: { ttlMs: number; waitMs: number };
+  readonly swap: CompareAndSet;
 }
 
 export class MongoRepository implements FhirRepository {
@@ -128,8 +151,12 @@ export class MongoRepository implements FhirRepository {
     this.lockTiming = this.shared.lockTiming;
   }
 
+  private get indexedFilters(): boolean {
+    return this.options.indexedFilters ?? this.options.wildcardIndexes;
+  }
+
   private share(): Shared {
-    const locks = new Locks(this.db, this.options.now);
+    const locks = new Locks(this.db, this.options.now, this.options.beforeWrite);
     return {
       historyCollection: this.db.collection<HistoryDoc>('history'),
       locks,
@@ -139,10 +166,14 @@ export class MongoRepository implements FhirRepository {
         db: this.db,
         registry: this.options.registry,
         now: this.options.now,
+        elemMatch: this.indexedFilters,
+        readView: () => this.readView(),
         ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
       }),
       preparedTypes: new Set<string>(),
       lockTiming: { ttlMs: LOCK_TTL_MS, waitMs: this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS },
+      // Atomic filtered writes and indexes beyond `_id`: MongoDB.
+      swap: compareAndSet(this.indexedFilters),
     };
   }
 
@@ -168,19 +199,94 @@ export class MongoRepository implements FhirRepository {
       { key: { type: 1, lastUpdated: -1, id: -1, vid: -1 }, name: 'type_history' },
     ]);
     await this.journal.initialise();
-    await this.journal.recoverExpired();
+    // Before the service reports ready: what a killed process left behind is undone and unlocked.
+    await this.locks.releaseDeadHolders();
+    await this.journal.recoverAbandoned();
+  }
+
+  /**
+   * Recovers, every `intervalMs`, transactions abandoned by a process that died elsewhere (their
+   * lease ran out) and forgets old committed journals. Returns the function that stops it.
+   */
+  startRecoverySweep(intervalMs: number, onError: (err: unknown) => void): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.journal
+        .recoverAbandoned()
+        .catch(onError)
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** A reader's view of versions written by transactions in flight, fixed now (journal.ts ReadView). */
+  private async readView(): Promise<DocumentView> {
+    const view = await this.journal.readView();
+    return {
+      settle: async (items) => {
+        const tags = items.flatMap((i) => (i.doc.tx ? [i.doc.tx] : []));
+        if (tags.length === 0) return items.map((i) => i.doc);
+        const visible = await view.visible(tags);
+        return Promise.all(items.map(({ type, doc }) => (doc.tx === undefined || visible.get(doc.tx) ? doc : this.versionBefore(type, doc))));
+      },
+      hiddenTags: () => view.hidden(),
+    };
+  }
+
+  /** The version a transaction's write replaced, as a current document; undefined for a create. */
+  private async versionBefore(resourceType: string, doc: CurrentDoc): Promise<CurrentDoc | undefined> {
+    if (doc.vid <= 1) return undefined;
+    const previous = await this.historyCollection.findOne({ _id: historyKey(resourceType, doc._id, doc.vid - 1) });
+    return previous ? this.asCurrent(previous) : undefined;
+  }
+
+  /**
+   * One current document as a reader may see it. An untagged version is shown as it is (a
+   * single write is atomic); only for a tagged one is a view taken, and the document read again
+   * after it, so that the view precedes the read (journal.ts ReadView).
+   */
+  private async currentAsSeen(resourceType: string, id: string): Promise<CurrentDoc | undefined> {
+    const first = await this.current(resourceType).findOne({ _id: id });
+    if (!first?.tx) return first ?? undefined;
+    const view = await this.readView();
+    const again = await this.current(resourceType).findOne({ _id: id });
+    return again ? (await view.settle([{ type: resourceType, doc: again }]))[0] : undefined;
+  }
+
+  /** A version from history as the current document it was (with its search index). */
+  private asCurrent(previous: HistoryDoc): CurrentDoc {
+    return {
+      _id: previous.id,
+      vid: previous.vid,
+      lastUpdated: previous.lastUpdated,
+      method: previous.method,
+      ...(previous.deleted || previous.json === undefined
+        ? { deleted: true as const }
+        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
+      ...(previous.versionTx ? { tx: previous.versionTx } : {}),
+      ...(previous.owner ? { owner: previous.owner } : {}),
+    };
   }
 
   resourceTypesWithData(): Promise<string[]> {
     return resourceCollections(this.db);
   }
 
-  async ping(): Promise<boolean> {
+  /**
+   * One small upsert, bounded in time: reachable is not enough, a full disk refuses writes while
+   * reads still answer.
+   */
+  async readiness(): Promise<Readiness> {
     try {
-      await this.db.command({ ping: 1 });
-      return true;
-    } catch {
-      return false;
+      await this.db.collection<{ _id: string; at: Date }>('readiness').updateOne({ _id: 'probe' }, { $set: { at: this.options.now() } }, { upsert: true, timeoutMS: READINESS_TIMEOUT_MS });
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, reason: databaseFault(err) === 'storage-full' ? 'storage-full' : 'unreachable' };
     }
   }
 
@@ -206,7 +312,7 @@ export class MongoRepository implements FhirRepository {
 
   /** The current document, when it exists and this view may see it: NOT_FOUND otherwise (the two look the same). */
   private async visibleCurrent(resourceType: string, id: string): Promise<CurrentDoc> {
-    const doc = await this.current(resourceType).findOne({ _id: id });
+    const doc = await this.currentAsSeen(resourceType, id);
     if (!doc || (this.access.scope && !isVisible(this.access.scope, resourceType, doc as unknown as Document))) {
       throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
     }
@@ -253,7 +359,8 @@ export class MongoRepository implements FhirRepository {
     const listed = access && scope.level === 'system' && access.closedTypes.size > 0
       ? { ...query, types: (query.types ?? (await this.resourceTypesWithData())).filter((t) => !access.closedTypes.has(t)) }
       : query;
-    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type) }, scope, listed);
+    const view = await this.readView();
+    const page = await listHistory({ db: this.db, history: this.historyCollection, current: (type) => this.current(type), view }, scope, listed);
     if (!access) {
       return page;
     }
@@ -317,6 +424,10 @@ export class MongoRepository implements FhirRepository {
    * round trip instead of one per resource, which is what makes Bundle ingest fast).
    */
   async applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
+    // Before the journal: a resource whose text alone passes the limit fails the unit with nothing written.
+    for (const write of writes) {
+      if (write.kind !== 'delete') this.assertStorable({ json: storedJson(write.resource) }, write.resource);
+    }
     const targets = writes.map((w) => (w.kind === 'delete' ? { type: w.resourceType, id: w.id } : { type: w.resource.resourceType, id: w.resource.id }));
     const locked = targets.filter((_, i) => writes[i]?.kind !== 'create');
     return this.journal.run({ targets, locked }, async (txId: string) => {
@@ -361,6 +472,7 @@ export class MongoRepository implements FhirRepository {
         ...(this.access.owner ? { owner: this.access.owner } : {}),
       }),
     );
+    docs.forEach((doc, i) => this.assertStorable(doc, resources[i] as Resource));
     const byType = new Map<string, CurrentDoc[]>();
     docs.forEach((doc, i) => {
       const type = (resources[i] as Resource).resourceType;
@@ -369,7 +481,7 @@ export class MongoRepository implements FhirRepository {
     for (const [type, group] of byType) {
       const collection = await this.prepared(type);
       try {
-        await this.write(type, 'insert', () => collection.insertMany(group, { ordered: true }));
+        await this.write(type, 'insert', async () => Boolean(await collection.insertMany(group, { ordered: true })), () => confirmInserted(collection, group));
       } catch (err) {
         if (isDuplicateKey(err)) {
           throw new FhirError('CONFLICT', `A ${type} with one of these ids already exists`);
@@ -507,18 +619,20 @@ export class MongoRepository implements FhirRepository {
       ...(request.tx ? { tx: request.tx } : {}),
       ...(owner ? { owner } : {}),
     };
+    if (resource) {
+      this.assertStorable(doc, resource);
+    }
     if (current && resource && this.access.scope) {
       assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
     }
     if (!current) {
-      await this.write(resourceType, 'insert', () => collection.insertOne(doc));
+      await this.write(resourceType, 'insert', async () => Boolean(await collection.insertOne(doc)), () => confirmInserted(collection, [doc]));
       return { doc, previous: null, ...(resource ? { resource } : {}) };
     }
     await this.copyToHistory(resourceType, current, now, request.tx);
-    // By `_id` alone: the lock keeps writers apart, and FerretDB answers only an exact `_id`
-    // filter from its index (any other filter scans the collection).
-    const replaced = await this.write(resourceType, 'replace', () => collection.replaceOne({ _id: id }, doc));
-    if (replaced.matchedCount !== 1) {
+    // The compare-and-set on the version this write read (compare-and-set.ts).
+    const replaced = await this.write(resourceType, 'replace', () => this.shared.swap(collection, { id, vid: current.vid }, doc), () => confirmReplaced(collection, doc));
+    if (!replaced) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }
     return { doc, previous: current, ...(resource ? { resource } : {}) };
@@ -549,8 +663,10 @@ export class MongoRepository implements FhirRepository {
       await this.dropUnusedCopy(resourceType, doc, txId);
       return;
     }
+    // By `_id` alone (FerretDB answers only that from an index): the transaction's locks, still
+    // held, and the tag (writers meeting it wait: journal.assertSettled) keep everyone else out.
     if (doc.vid === 1) {
-      await collection.deleteOne({ _id: id, tx: txId, vid: 1 });
+      await this.write(resourceType, 'rollback', () => collection.deleteOne({ _id: id }));
       return;
     }
     const previousKey = historyKey(resourceType, id, doc.vid - 1);
@@ -558,19 +674,9 @@ export class MongoRepository implements FhirRepository {
     if (!previous) {
       throw new Error(`cannot roll back ${resourceType}/${id}: version ${doc.vid - 1} is missing from history`);
     }
-    const restored: CurrentDoc = {
-      _id: id,
-      vid: previous.vid,
-      lastUpdated: previous.lastUpdated,
-      method: previous.method,
-      ...(previous.deleted || previous.json === undefined
-        ? { deleted: true as const }
-        : { json: previous.json, idx: this.index(parseStored(previous.json), previous.owner) }),
-      ...(previous.versionTx ? { tx: previous.versionTx } : {}),
-      ...(previous.owner ? { owner: previous.owner } : {}),
-    };
-    await collection.replaceOne({ _id: id, tx: txId, vid: doc.vid }, restored);
-    await this.historyCollection.deleteOne({ _id: previousKey });
+    const restored = this.asCurrent(previous);
+    await this.write(resourceType, 'rollback', () => this.shared.swap(collection, { id, vid: doc.vid }, restored));
+    await this.write('history', 'rollback', () => this.historyCollection.deleteOne({ _id: previousKey }));
   }
 
   /**
@@ -579,7 +685,27 @@ export class MongoRepository implements FhirRepository {
    * have superseded that version meanwhile: remove the copy.
    */
   private async dropUnusedCopy(resourceType: string, current: CurrentDoc, txId: string): Promise<void> {
-    await this.historyCollection.deleteOne({ _id: historyKey(resourceType, current._id, current.vid), tx: txId });
+    const key = historyKey(resourceType, current._id, current.vid);
+    const copy = await this.historyCollection.findOne({ _id: key });
+    if (copy?.tx === txId) {
+      await this.historyCollection.deleteOne({ _id: key });
+    }
+  }
+
+  /**
+   * 413 for a document the database would refuse (its limit is on the whole document: the JSON
+   * text, the search index and the bookkeeping), before anything is written.
+   */
+  private assertStorable(doc: Partial<CurrentDoc>, resource: Resource): void {
+    const limit = this.options.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
+    const size = BSON.calculateObjectSize(doc as Document);
+    if (size > limit) {
+      throw new FhirError(
+        'PAYLOAD_TOO_LARGE',
+        `The ${resource.resourceType} would be stored as ${size} bytes with its search index; the database stores documents of at most ${limit} bytes`,
+        { expression: [resource.resourceType] },
+      );
+    }
   }
 
   /**
@@ -592,9 +718,24 @@ export class MongoRepository implements FhirRepository {
     return stored;
   }
 
-  private async write<T>(collection: string, operation: string, run: () => Promise<T>): Promise<T> {
+  /**
+   * One write. When `confirm` is given and the database became unreachable before it answered
+   * (the write may or may not have been made), the document is read back once the database
+   * answers again: a write that was made is reported made, never as a failure (confirm.ts).
+   */
+  private async write<T>(collection: string, operation: string, run: () => Promise<T>, confirm?: () => Promise<T | undefined>): Promise<T> {
     await this.options.beforeWrite?.({ collection, operation });
-    return run();
+    try {
+      const result = await run();
+      await this.options.afterWrite?.({ collection, operation });
+      return result;
+    } catch (err) {
+      if (confirm && databaseFault(err) === 'unavailable') {
+        const made = await confirm().catch(() => undefined);
+        if (made !== undefined) return made;
+      }
+      throw err;
+    }
   }
 
   private current(resourceType: string): Collection<CurrentDoc> {
@@ -605,17 +746,16 @@ export class MongoRepository implements FhirRepository {
   private async prepared(resourceType: string): Promise<Collection<CurrentDoc>> {
     const collection = this.current(resourceType);
     if (!this.preparedTypes.has(resourceType)) {
-      await ensureIndexes(collection, [
-        { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
-        // MongoDB: one multikey index answers every term lookup; wildcards cover ranges and sorts.
-        ...(this.options.wildcardIndexes
-          ? [
-              { key: { 'idx.k': 1 }, name: 'search_terms' },
-              { key: { 'idx.r.$**': 1 }, name: 'search_ranges' },
-              { key: { 'idx.o.$**': 1 }, name: 'search_sort' },
-            ]
-          : []),
-      ]);
+      await ensureIndexes(
+        collection,
+        [
+          // Type-level history lists current versions by time (history.ts).
+          { key: { lastUpdated: -1, _id: -1 }, name: 'last_updated' },
+          // MongoDB: the indexes that serve every search shape (search-indexes.ts); FerretDB would not use them.
+          ...(this.options.wildcardIndexes ? searchIndexes(resourceType) : []),
+        ],
+        this.options.wildcardIndexes ? RETIRED_SEARCH_INDEXES : [],
+      );
       this.preparedTypes.add(resourceType);
     }
     return collection;

@@ -7,8 +7,9 @@
  * "Exact" below means: the filter selects exactly the resources the FHIR definition selects
  * (a resource matches when any of its values matches). Where a definition needs two bounds of
  * one value (`ap`, a number whose precision is outside the stored roundings), the filter is
- * exact for a single-valued parameter and a superset for a multi-valued one; the translator
- * reports those as approximate.
+ * one `$elemMatch` on MongoDB (exact); on FerretDB it is two conditions, exact for a
+ * single-valued parameter and a superset for a multi-valued one, which the translator reports
+ * as approximate.
  */
 import type {
   ComponentValue,
@@ -25,7 +26,7 @@ import type {
 import { instantIso, instantMs } from '../../search/date-range';
 import { MAX_ROUNDING_EXPONENT, MIN_ROUNDING_EXPONENT, implicitRange, roundingBucket, zeroBucketsUpTo } from '../../search/decimal';
 import { KEY, compositePrefix, joinComponents, searchUnitForm, unitRoundingKey, unitValueKey } from '../../search/index-keys';
-import { escapePart, escapeRegex, tokenForm } from '../../search/normalize';
+import { INDEXED_TEXT_LENGTH, clip, escapePart, escapeRegex, exactIndexed, tokenForm } from '../../search/normalize';
 
 export type MongoFilter = Record<string, unknown>;
 
@@ -45,6 +46,19 @@ export interface ParamContext {
   readonly targets: readonly string[];
   /** Instant used as "now" by date `ap`. */
   readonly now: Date;
+  /**
+   * Two bounds on one value become one `$elemMatch` (MongoDB): exact for a multi-valued
+   * parameter too, and index-bounded on both sides. FerretDB keeps two conditions (below).
+   */
+  readonly elemMatch?: boolean;
+}
+
+/** `low ≤ value < high` (or `≤ high`) of ONE value: `$elemMatch` where supported, else two conditions that different values may meet. */
+function between(path: string, low: number, high: { $lt: number } | { $lte: number }, p: ParamContext): Translated {
+  if (p.elemMatch) {
+    return { filter: { [path]: { $elemMatch: { $gte: low, ...high } } }, exact: true };
+  }
+  return { filter: { $and: [{ [path]: { $gte: low } }, { [path]: high }] }, exact: !p.multiple };
 }
 
 export function anyOf(filters: readonly MongoFilter[]): MongoFilter {
@@ -84,13 +98,15 @@ function prefixRegex(path: string, prefix: string): MongoFilter {
 /** Starts-with on folded values (default), `:contains`, `:exact` on values as written. */
 export function stringFilter(values: readonly StringValue[], modifier: Modifier | undefined, p: ParamContext): Translated {
   if (modifier === 'exact') {
-    return { filter: equalities(values.map((v) => [p.base + KEY.stringExact, v.value])), exact: true };
+    return { filter: equalities(values.map((v) => [p.base + KEY.stringExact, exactIndexed(v.value)])), exact: true };
   }
   const path = p.base + KEY.stringFolded;
-  const filters = values.map((v) =>
-    modifier === 'contains' ? { [path]: { $regex: escapeRegex(v.folded) } } : prefixRegex(path, v.folded),
-  );
-  return { filter: anyOf(filters), exact: true };
+  const filters = values.map((v) => {
+    // The index keeps INDEXED_TEXT_LENGTH characters of a value (search/normalize.ts).
+    const kept = clip(v.folded, INDEXED_TEXT_LENGTH);
+    return modifier === 'contains' ? { [path]: { $regex: escapeRegex(kept) } } : prefixRegex(path, kept);
+  });
+  return { filter: anyOf(filters), exact: values.every((v) => v.folded.length <= INDEXED_TEXT_LENGTH) };
 }
 
 // --- token ----------------------------------------------------------------------------------------
@@ -116,7 +132,8 @@ function tokenPair(v: TokenValue, base: string): [string, string] | undefined {
 export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | undefined, p: ParamContext): Translated {
   if (modifier === 'text') {
     const path = p.base + KEY.tokenText;
-    return { filter: anyOf(values.map((v) => prefixRegex(path, v.form === 'text' ? v.text : ''))), exact: true };
+    const texts = values.map((v) => (v.form === 'text' ? v.text : ''));
+    return { filter: anyOf(texts.map((text) => prefixRegex(path, clip(text, INDEXED_TEXT_LENGTH)))), exact: texts.every((text) => text.length <= INDEXED_TEXT_LENGTH) };
   }
   const pairs = values.flatMap((v): [string, string][] => {
     const pair = tokenPair(v, p.base);
@@ -248,7 +265,7 @@ function numberCondition(v: NumberValue | QuantityValue, keys: NumberKeys, p: Pa
   switch (v.prefix) {
     case 'eq':
       return outOfRoundings
-        ? { filter: { $and: [{ [keys.value]: { $gte: range.low } }, { [keys.value]: { $lt: range.high } }] }, exact: !p.multiple }
+        ? between(keys.value, range.low, { $lt: range.high }, p)
         : {
             filter: {
               $or: [
@@ -275,10 +292,7 @@ function numberCondition(v: NumberValue | QuantityValue, keys: NumberKeys, p: Pa
       return { filter: { [keys.value]: { $lte: v.value } }, exact: true };
     case 'ap': {
       const delta = Math.max(Math.abs(v.value) * APPROXIMATE_SHARE, (range.high - range.low) / 2);
-      return {
-        filter: { $and: [{ [keys.value]: { $gte: v.value - delta } }, { [keys.value]: { $lte: v.value + delta } }] },
-        exact: !p.multiple,
-      };
+      return between(keys.value, v.value - delta, { $lte: v.value + delta }, p);
     }
   }
 }
@@ -349,7 +363,7 @@ function componentForm(v: ComponentValue): string {
           return '';
       }
     case 'string':
-      return escapePart(v.folded);
+      return escapePart(clip(v.folded, INDEXED_TEXT_LENGTH));
     case 'reference':
       return v.form === 'url' ? escapePart(v.url) : v.form === 'local' ? escapePart(`${v.resourceType}/${v.id}`) : '';
     case 'uri':
@@ -381,7 +395,7 @@ export function compositeFilter(values: readonly CompositeValue[], p: ParamConte
         case 'quantity':
           return quantityFilter([last], p, compositePrefix(leading));
         case 'string':
-          return { filter: prefixRegex(k, joinComponents([leading, escapePart(last.folded)])), exact: true };
+          return { filter: prefixRegex(k, joinComponents([leading, escapePart(clip(last.folded, INDEXED_TEXT_LENGTH))])), exact: last.folded.length <= INDEXED_TEXT_LENGTH };
         default:
           return { filter: { [k]: joinComponents([leading, componentForm(last)]) }, exact: true };
       }

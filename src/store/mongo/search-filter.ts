@@ -31,6 +31,7 @@
  * (`idx` exists): a deleted document keeps its `_id` but has no `idx`, and without the guard a
  * negative condition (`:missing=true`, `:not`, `ne`) or an empty search would return it.
  */
+import { withTieBreak } from '../../search/indexed-sorts';
 import type { SearchCondition, SearchRequest, ValueCondition } from '../../search/request';
 import type { SearchParameterDef, SearchParameterRegistry } from '../../search/registry';
 import type {
@@ -92,11 +93,14 @@ export interface TranslatedSearch {
 export interface TranslateOptions {
   /** "Now" for date `ap` (default: the current time). */
   now?: Date;
+  /** Two bounds on one value as one `$elemMatch` (MongoDB; search-filter-values.ts). */
+  elemMatch?: boolean;
 }
 
 interface Context {
   readonly registry: SearchParameterRegistry;
   readonly now: Date;
+  readonly elemMatch: boolean;
   readonly approximate: string[];
 }
 
@@ -107,7 +111,7 @@ export function translateSearch(
   resourceType: string,
   options: TranslateOptions = {},
 ): TranslatedSearch {
-  const ctx: Context = { registry, now: options.now ?? new Date(), approximate: [] };
+  const ctx: Context = { registry, now: options.now ?? new Date(), elemMatch: options.elemMatch ?? false, approximate: [] };
   const nodes = request.conditions.map((c) => translateCondition(c, resourceType, ctx));
   return { filter: and([LIVE, ...nodes]), sort: sortSpec(request), approximate: ctx.approximate };
 }
@@ -137,7 +141,7 @@ function translateCondition(condition: SearchCondition, resourceType: string, ct
       };
     case 'value': {
       const def = definition(ctx, resourceType, condition.code);
-      const result = translateValues(condition, def, ctx.now);
+      const result = translateValues(condition, def, ctx.now, ctx.elemMatch);
       if (!result.exact) {
         ctx.approximate.push(condition.name);
       }
@@ -176,8 +180,8 @@ export function referencedIds(refs: readonly string[], resourceType: string): st
 }
 
 /** Dispatch to the translator of the parameter's type. */
-export function translateValues(condition: ValueCondition, def: SearchParameterDef, now: Date): Translated {
-  const p: ParamContext = { base: `idx.${def.code}.`, multiple: def.multiple, targets: def.targets, now };
+export function translateValues(condition: ValueCondition, def: SearchParameterDef, now: Date, elemMatch = false): Translated {
+  const p: ParamContext = { base: `idx.${def.code}.`, multiple: def.multiple, targets: def.targets, now, elemMatch };
   const { values, modifier } = condition;
   if (def.code === '_id') {
     return idFilter(values as readonly TokenValue[], modifier);
@@ -205,11 +209,8 @@ export function translateValues(condition: ValueCondition, def: SearchParameterD
 /** `_sort` on the scalar sort keys `idx.<code>.o` (`_id` on `_id`), then `_id` for stable paging. */
 export function sortSpec(request: SearchRequest): MongoSort {
   const sort: MongoSort = {};
-  for (const rule of request.sort) {
+  for (const rule of withTieBreak(request.sort)) {
     sort[rule.code === '_id' ? '_id' : `idx.${rule.code}.o`] = rule.descending ? -1 : 1;
-  }
-  if (!('_id' in sort)) {
-    sort._id = 1;
   }
   return sort;
 }

@@ -6,11 +6,12 @@
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+import { withTieBreak } from '../../search/indexed-sorts';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { IncludeTarget, SearchRequest } from '../../search/request';
 import type { AccessScope, CurrentResource, SearchOptions, SearchPage } from '../repository';
 import { accessFilter, disclosed, isVisible, readsLabels } from './access';
-import { type CurrentDoc, currentToVersion } from './documents';
+import { ALL_VERSIONS, type CurrentDoc, type DocumentView, currentToVersion } from './documents';
 import { type Cursor, type Position, type SortKey, beyond, comparePositions, decodeCursor, encodeCursor, mongoSort, positionOf } from './keyset';
 import { storedSortPath, storedTerms, toStoredFilter } from './index-layout';
 import { type FilterNode, LIVE_DOCUMENT, type MongoFilter, type SubqueryFind, type SubqueryNode, referencedIds, resolveFilter, translateSearch } from './search-filter';
@@ -39,6 +40,10 @@ export interface SearchExecutorOptions {
   readonly registry: SearchParameterRegistry;
   readonly now: () => Date;
   readonly limits?: SearchLimits;
+  /** Two bounds on one value as one `$elemMatch` (MongoDB: exact and index-bounded). */
+  readonly elemMatch?: boolean;
+  /** Begins a reader's view of versions written by transactions in flight (documents.ts DocumentView). */
+  readonly readView?: () => Promise<DocumentView>;
 }
 
 /** A resource with its stored document (whose idx holds its references). */
@@ -73,6 +78,7 @@ export class SearchExecutor {
   async search(request: SearchRequest, options: SearchOptions = {}, scope?: AccessScope): Promise<SearchPage> {
     const keys = sortKeys(request);
     const cursor = options.cursor === undefined ? undefined : decodeCursor(options.cursor, keys.length);
+    const view = this.options.readView ? await this.options.readView() : ALL_VERSIONS;
     // Counting is a second pass over the matches (on FerretDB a second scan of the collection),
     // so the total is given when it comes free (a first page holding every match) or when
     // _total asks for it. See: https://hl7.org/fhir/R4/search.html#total
@@ -82,17 +88,17 @@ export class SearchExecutor {
     const { prepared, approximate } = await this.prepare(request, options.compartment, scope, pageByPage);
     if (request.count === 0 || request.summary === 'count') {
       // No entries asked for: the total is the answer (unless _total=none).
-      return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared) } : {}) };
+      return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared, view) } : {}) };
     }
     const backwards = cursor?.direction === 'previous';
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
       this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request, scope) }),
-      countAlongside ? this.count(prepared) : undefined,
+      countAlongside ? this.count(prepared, view) : undefined,
     ]);
     const more = ordered.length > request.count;
-    const page = ordered.slice(0, request.count);
+    const page = await settled(view, ordered.slice(0, request.count));
     if (backwards) {
       page.reverse();
     }
@@ -105,8 +111,8 @@ export class SearchExecutor {
     // A first page that holds every match is its own total; otherwise count (beside the includes).
     const complete = !more && cursor === undefined && request.offset === 0;
     const [{ included, truncated }, total] = await Promise.all([
-      this.includes(request, found, scope),
-      complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared)) : undefined,
+      this.includes(request, found, { scope, view }),
+      complete && request.total !== 'none' ? matches.length : wantsTotal ? (counted ?? this.count(prepared, view)) : undefined,
     ]);
     return {
       matches,
@@ -247,7 +253,7 @@ export class SearchExecutor {
     const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select, { scope });
     const prepared = await Promise.all(
       types.map(async (type): Promise<Prepared> => {
-        const translated = translateSearch(request, this.options.registry, type, { now: this.options.now() });
+        const translated = translateSearch(request, this.options.registry, type, { now: this.options.now(), elemMatch: this.options.elemMatch ?? false });
         translated.approximate.forEach((a) => approximate.add(a));
         const split = pageByPage ? splitHas(translated.filter) : undefined;
         let root = translated.filter;
@@ -301,9 +307,19 @@ export class SearchExecutor {
     return Object.assign(values, { complete: docs.length <= max });
   }
 
-  private async count(prepared: readonly Prepared[]): Promise<number> {
-    const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(filter)));
-    return counts.reduce((a, b) => a + b, 0);
+  /**
+   * Counts matches, leaving out versions of transactions the reader may not see (documents.ts);
+   * counted again if a transaction began while counting (at most twice more).
+   */
+  private async count(prepared: readonly Prepared[], view: DocumentView): Promise<number> {
+    let hidden = await view.hiddenTags();
+    for (let attempt = 0; ; attempt++) {
+      const unseen = hidden.length === 0 ? {} : { tx: { $nin: hidden } };
+      const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(and(filter, unseen))));
+      const after = await view.hiddenTags();
+      if (attempt === 2 || after.every((tx) => hidden.includes(tx))) return counts.reduce((a, b) => a + b, 0);
+      hidden = after;
+    }
   }
 
   /**
@@ -311,7 +327,8 @@ export class SearchExecutor {
    * finds resources whose reference parameter points at the page. :iterate repeats on what was
    * added. See: https://hl7.org/fhir/R4/search.html#include
    */
-  private async includes(request: SearchRequest, matches: readonly Found[], scope: AccessScope | undefined): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+  private async includes(request: SearchRequest, matches: readonly Found[], reader: { scope: AccessScope | undefined; view: DocumentView }): Promise<{ included: CurrentResource[]; truncated: boolean }> {
+    const { scope, view } = reader;
     if (matches.length === 0 || (request.include.length === 0 && request.revinclude.length === 0)) {
       return { included: [], truncated: false };
     }
@@ -323,7 +340,7 @@ export class SearchExecutor {
       const includes = request.include.filter((t) => round === 0 || t.iterate);
       const revincludes = request.revinclude.filter((t) => round === 0 || t.iterate);
       const added: Found[] = [];
-      for (const next of [...(await this.forward(includes, frontier, scope)), ...(await this.reverse(revincludes, frontier, scope))]) {
+      for (const next of await settledFound(view, [...(await this.forward(includes, frontier, scope)), ...(await this.reverse(revincludes, frontier, scope))])) {
         const key = `${next.resource.resourceType}/${next.resource.id}`;
         // What the caller may not see is not included, and does not lead further (:iterate).
         if (seen.has(key) || (scope && !isVisible(scope, next.resource.resourceType, next.doc))) continue;
@@ -426,13 +443,9 @@ function splitHas(root: FilterNode): { has: SubqueryNode; rest: FilterNode[] } |
   return has.length === 1 ? { has: has[0] as SubqueryNode, rest: nodes.filter((n) => n !== has[0]) } : undefined;
 }
 
-/** `_sort` rules as keyset keys, ending with `_id` (ascending unless `-_id` was asked for). */
-function sortKeys(request: SearchRequest): SortKey[] {
-  const byId = request.sort.find((rule) => rule.code === '_id');
-  return request.sort
-    .filter((rule) => rule.code !== '_id')
-    .map((rule) => ({ field: storedSortPath(rule.code), descending: rule.descending }))
-    .concat([{ field: '_id', descending: byId?.descending ?? false }]);
+/** `_sort` rules as keyset keys, ending with the `_id` tie-break (search/indexed-sorts.ts withTieBreak). */
+export function sortKeys(request: SearchRequest): SortKey[] {
+  return withTieBreak(request.sort).map((rule) => ({ field: rule.code === '_id' ? '_id' : storedSortPath(rule.code), descending: rule.descending }));
 }
 
 /** A compartment: any of its parameters references the compartment's resource. */
@@ -466,3 +479,19 @@ function referencesIn(doc: Document, code: string): string[] {
 }
 
 export type { Cursor, Position };
+
+/** The page as the reader's view shows it (versions of transactions in flight: documents.ts). */
+async function settled<T extends { type: string; doc: Document }>(view: DocumentView, items: readonly T[]): Promise<T[]> {
+  const shown = await view.settle(items.map((i) => ({ type: i.type, doc: i.doc as unknown as CurrentDoc })));
+  return items.flatMap((item, i) => {
+    const doc = shown[i];
+    return doc && doc.idx !== undefined ? [doc === (item.doc as unknown) ? item : { ...item, doc: doc as unknown as Document }] : [];
+  });
+}
+
+async function settledFound(view: DocumentView, found: readonly Found[]): Promise<Found[]> {
+  const items = found.map((f) => ({ type: f.resource.resourceType, doc: f.doc, found: f }));
+  return (await settled(view, items)).map((item) =>
+    item.doc === item.found.doc ? item.found : { resource: currentToVersion(item.type, item.doc as unknown as CurrentDoc) as CurrentResource, doc: item.doc },
+  );
+}

@@ -50,6 +50,7 @@ describe('startEmbeddedDatabase', () => {
           version: 'v1.24.2',
           transactions: false,
           wildcardIndexes: false,
+          indexedFilters: false,
         });
         const patients = connection.db.collection<{ _id: string; name: string }>('patients');
         await patients.insertOne({ _id: 'p1', name: 'Ada' });

@@ -1,5 +1,5 @@
 /** FHIR JSON text keeps the precision of decimals. See: https://hl7.org/fhir/R4/datatypes.html#decimal */
-import { cloneFhirJson, keepDecimalText, parseFhirJson, stringifyFhirJson } from '../../../src/fhir/json-text';
+import { JsonTextError, MAX_JSON_DEPTH, cloneFhirJson, keepDecimalText, parseFhirJson, parseRequestJson, stringifyFhirJson } from '../../../src/fhir/json-text';
 
 describe('round trip of decimals', () => {
   test.each([
@@ -47,5 +47,45 @@ describe('round trip of decimals', () => {
     expect(stringifyFhirJson(cloneFhirJson(parsed))).toBe('{"q":{"value":1.50},"v":[2.0]}');
     expect(stringifyFhirJson({ q: { ...parsed.q } })).toBe('{"q":{"value":1.50}}');
     expect(stringifyFhirJson({ q: keepDecimalText(parsed.q, Object.fromEntries(Object.entries(parsed.q))) })).toBe('{"q":{"value":1.50}}');
+  });
+});
+
+describe('a client\'s JSON text (parseRequestJson)', () => {
+  function thrown(text: string): JsonTextError {
+    try {
+      parseRequestJson(text);
+    } catch (err) {
+      if (err instanceof JsonTextError) return err;
+      throw err;
+    }
+    throw new Error('expected a JsonTextError');
+  }
+
+  test.each([
+    ['at the root', '{"a":1,"a":2}', ['a']],
+    ['in an array item', '{"list":[{"x":1},{"y":1,"y":2}]}', ['list', 1, 'y']],
+    ['written with an escape', '{"ab":1,"a\\u0062":2}', ['ab']],
+    ['after a string holding quotes and braces', '{"s":"\\"}{,","s":1}', ['s']],
+  ])('a repeated key is refused with its path (%s)', (_title, text, path) => {
+    const err = thrown(text);
+    expect(err.kind).toBe('duplicate-key');
+    expect(err.path).toEqual(path);
+  });
+
+  test('nesting past MAX_JSON_DEPTH is refused; at the limit it is not', () => {
+    expect(thrown(`${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`).kind).toBe('too-deep');
+    expect(() => parseRequestJson(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`)).not.toThrow();
+  });
+
+  test.each(['9007199254740993', '1234567890123456', '0.1000000000000001', '1.50', '-0'])('keeps the text of %s', (n) => {
+    expect(stringifyFhirJson(parseRequestJson(`{"v":${n},"w":[${n}]}`))).toBe(`{"v":${n},"w":[${n}]}`);
+  });
+
+  test('stored text keeps 16-digit numbers too (parseFhirJson)', () => {
+    expect(stringifyFhirJson(parseFhirJson('{"v":9007199254740993}'))).toBe('{"v":9007199254740993}');
+  });
+
+  test('syntax errors stay SyntaxErrors', () => {
+    expect(() => parseRequestJson('{"a":')).toThrow(SyntaxError);
   });
 });

@@ -1,7 +1,7 @@
 /** Pure value arithmetic shared by extraction and translation: date ranges, decimals, text. */
 import { bucketsOf, parseDateRange } from '../../../src/search/date-range';
 import { decimalOfNumber, implicitRange, parseDecimal, roundTo, storedRoundings, zeroBucketsUpTo } from '../../../src/search/decimal';
-import { escapePart, escapeRegex, foldText, tokenForm } from '../../../src/search/normalize';
+import { INDEXED_TEXT_LENGTH, clip, escapePart, escapeRegex, exactIndexed, foldIndexed, foldText, tokenForm } from '../../../src/search/normalize';
 
 describe('parseDateRange: a FHIR date/dateTime/instant is the UTC range its precision implies', () => {
   test.each<[string, string, string, string]>([
@@ -99,6 +99,17 @@ describe('normalize', () => {
     ['tab\tand\nnewline', 'tab and newline'],
   ])('foldText(%p) = %p', (input, folded) => {
     expect(foldText(input)).toBe(folded);
+  });
+
+  test('the index keeps the folded first INDEXED_TEXT_LENGTH characters of a long value, and :exact a digest of the whole', () => {
+    const long = 'Zoë  Élise '.repeat(1000);
+    expect(foldIndexed(long)).toBe(foldText(long).slice(0, INDEXED_TEXT_LENGTH));
+    expect(foldIndexed('Zoë')).toBe('zoe');
+    expect(exactIndexed('Zoë')).toBe('Zoë');
+    expect(exactIndexed(long)).toMatch(new RegExp(`^${long.slice(0, INDEXED_TEXT_LENGTH)}#[A-Za-z0-9_-]{43}$`));
+    expect(exactIndexed(long)).not.toBe(exactIndexed(`${long}x`));
+    // A surrogate pair is never split.
+    expect(clip(`${'a'.repeat(INDEXED_TEXT_LENGTH - 1)}😀`, INDEXED_TEXT_LENGTH)).toBe('a'.repeat(INDEXED_TEXT_LENGTH - 1));
   });
 
   test('escapePart and tokenForm keep separators unambiguous', () => {

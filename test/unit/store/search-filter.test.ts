@@ -182,6 +182,8 @@ describe('_sort', () => {
   test.each<[string, Record<string, number>]>([
     ['', { _id: 1 }],
     ['_sort=-birthdate,name', { 'idx.birthdate.o': -1, 'idx.name.o': 1, _id: 1 }],
+    ['_sort=-birthdate', { 'idx.birthdate.o': -1, _id: -1 }],
+    ['_sort=_id,name', { _id: 1 }],
     ['_sort=-_id', { _id: -1 }],
     ['_sort=_lastUpdated', { 'idx._lastUpdated.o': 1, _id: 1 }],
   ])('Patient?%s', (query, expected) => {
@@ -226,5 +228,22 @@ describe('every filter is on the index fields, with FerretDB-exact operators onl
       expect(path).toMatch(/^(_id|idx\.[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)?)$/);
     }
     expect([...operators].filter((op) => !ALLOWED.has(op))).toEqual([]);
+  });
+});
+
+describe('two bounds of one value (ap, a number finer than the stored roundings)', () => {
+  const translateFor = (query: string, elemMatch: boolean) => translateSearch(request('Observation', query), testRegistry(), 'Observation', { now: NOW, elemMatch });
+  test.each([
+    ['component-value-quantity=ap50', ['$gte', '$lte']],
+    ['component-value-quantity=1.000000001', ['$gte', '$lt']],
+  ])('%s: MongoDB gets one exact $elemMatch; FerretDB two conditions, reported approximate', (query, operators) => {
+    const path = 'idx.component-value-quantity.v';
+    const ferret = translateFor(query, false);
+    const [low, high] = (withoutGuard((ferret.filter as { filter: MongoFilter }).filter)?.$and ?? []) as Record<string, Record<string, number>>[];
+    expect([Object.keys(low?.[path] ?? {}), Object.keys(high?.[path] ?? {})]).toEqual(operators.map((op) => [op]));
+    expect(ferret.approximate).toEqual(['component-value-quantity']);
+    const mongo = translateFor(query, true);
+    expect(withoutGuard((mongo.filter as { filter: MongoFilter }).filter)).toEqual({ [path]: { $elemMatch: { ...low?.[path], ...high?.[path] } } });
+    expect(mongo.approximate).toEqual([]);
   });
 });

@@ -1,0 +1,69 @@
+// While a transaction is being applied, readers see none of it (issue 12, item 1): its creates
+// are neither found nor counted, and the resource it is updating reads, searches and lists in
+// its history at its previous version, until the transaction commits; then all of it at once.
+import request from 'supertest';
+import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
+
+let t: TestApp;
+let hold: Promise<void> | undefined;
+let held = false;
+beforeAll(async () => {
+  // Holds the transaction's replace of an existing Patient while `hold` is set: by then its
+  // creates are written and the version it replaces is copied to history.
+  t = await testApp({
+    beforeWrite: async ({ collection, operation }) => {
+      if (hold && collection === 'Patient' && operation === 'replace') {
+        held = true;
+        await hold;
+      }
+    },
+  });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+test('a transaction half-applied is invisible to reads, searches, counts and history; whole once committed', async () => {
+  const existing = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', gender: 'female', name: [{ family: 'Before' }] });
+  const id = existing.body.id as string;
+  let release: () => void = () => undefined;
+  hold = new Promise((resolve) => (release = resolve));
+  const batch = `http://casebridge.test/in-flight|${Date.now()}`;
+  const [system, value] = batch.split('|');
+  const sent = request(t.app)
+    .post('/fhir')
+    .set('Content-Type', FHIR_JSON)
+    .send({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        ...Array.from({ length: 5 }, () => ({ resource: { resourceType: 'Patient', identifier: [{ system, value }] }, request: { method: 'POST', url: 'Patient' } })),
+        { resource: { resourceType: 'Patient', id, gender: 'female', name: [{ family: 'After' }] }, request: { method: 'PUT', url: `Patient/${id}` } },
+      ],
+    })
+    .then((res) => res);
+  for (let i = 0; i < 300 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(held).toBe(true);
+  hold = undefined;
+
+  try {
+    const found = await request(t.app).get(`/fhir/Patient?identifier=${encodeURIComponent(batch)}`);
+    expect(found.body.entry ?? []).toHaveLength(0);
+    const counted = await request(t.app).get(`/fhir/Patient?identifier=${encodeURIComponent(batch)}&_summary=count`);
+    expect(counted.body.total).toBe(0);
+    const read = await request(t.app).get(`/fhir/Patient/${id}`);
+    expect(read.body.meta.versionId).toBe('1');
+    expect(read.body.name[0].family).toBe('Before');
+    expect((await request(t.app).get(`/fhir/Patient/${id}/_history/2`)).status).toBe(404);
+    const byName = await request(t.app).get(`/fhir/Patient?_id=${id}`);
+    expect(byName.body.entry.map((e: { resource: { name: { family: string }[] } }) => e.resource.name[0]?.family)).toEqual(['Before']);
+    const history = await request(t.app).get(`/fhir/Patient/${id}/_history`);
+    expect(history.body.entry.map((e: { resource: { meta: { versionId: string } } }) => e.resource.meta.versionId)).toEqual(['1']);
+  } finally {
+    // Even when a check fails: a held transaction would hold the test run.
+    release();
+  }
+  expect((await sent).status).toBe(200);
+  expect((await request(t.app).get(`/fhir/Patient?identifier=${encodeURIComponent(batch)}&_summary=count`)).body.total).toBe(5);
+  expect((await request(t.app).get(`/fhir/Patient/${id}`)).body.name[0].family).toBe('After');
+});
