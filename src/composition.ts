@@ -12,6 +12,7 @@ import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
+import { caseEverything } from './operations/case-everything';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
@@ -65,7 +66,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
@@ -81,7 +82,8 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     // Real time, not the injectable clock: consent periods and cache ages are not test fixtures.
     access: accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }),
     now,
-    operations: new Map(operations.map((o) => [o.name, o])),
+    // Keyed by definition: several operations may share a name on different types ($everything).
+    operations: new Map(operations.map((o) => [o.definition, o])),
     derivations: [scoringDerivation],
     profiles,
   };
