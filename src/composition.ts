@@ -24,6 +24,7 @@ import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
 import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';
+import { referralTaskRule } from './workflows/referrals/referral-rule';
 
 export interface ServiceDependencies {
   readonly config: Config;
@@ -85,6 +86,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     // Keyed by definition: several operations may share a name on different types ($everything).
     operations: new Map(operations.map((o) => [o.definition, o])),
     derivations: [scoringDerivation],
+    rules: [referralTaskRule],
     profiles,
   };
 }
