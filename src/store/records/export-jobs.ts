@@ -152,10 +152,10 @@ function fromDocument(doc: JobDocument): ExportJob {
     state: doc.state,
     transactionTime: doc.transactionTime,
     created: doc.created,
-    ...(doc.progress != null ? { progress: doc.progress } : {}),
+    ...((doc.progress !== undefined && doc.progress !== null) ? { progress: doc.progress } : {}),
     output: doc.output ?? [],
-    ...(doc.error != null ? { error: doc.error } : {}),
-    ...(doc.finished != null ? { finished: doc.finished } : {}),
-    ...(doc.expires != null ? { expires: doc.expires } : {}),
+    ...((doc.error !== undefined && doc.error !== null) ? { error: doc.error } : {}),
+    ...((doc.finished !== undefined && doc.finished !== null) ? { finished: doc.finished } : {}),
+    ...((doc.expires !== undefined && doc.expires !== null) ? { expires: doc.expires } : {}),
   };
 }

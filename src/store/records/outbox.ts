@@ -146,7 +146,7 @@ function fromDocument(doc: OutboxDocument): OutboxEntry {
     attempts: doc.attempts,
     due: doc.due,
     created: doc.created,
-    ...(doc.lastError != null ? { lastError: doc.lastError } : {}),
-    ...(doc.finished != null ? { finished: doc.finished } : {}),
+    ...((doc.lastError !== undefined && doc.lastError !== null) ? { lastError: doc.lastError } : {}),
+    ...((doc.finished !== undefined && doc.finished !== null) ? { finished: doc.finished } : {}),
   };
 }

@@ -35,7 +35,7 @@ export function recordedClient(doc: RecordedClient): RecordedClient {
   return {
     clientId: doc.clientId,
     display: doc.display,
-    ...(doc.organization != null ? { organization: doc.organization } : {}),
+    ...((doc.organization !== undefined && doc.organization !== null) ? { organization: doc.organization } : {}),
     role: doc.role,
     scopes: [...doc.scopes],
     purposes: [...(doc.purposes ?? [])],

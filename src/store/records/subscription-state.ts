@@ -102,10 +102,10 @@ function fromDocument(doc: StateDocument): SubscriptionState {
   return {
     id: doc._id,
     subscriber: recordedClient(doc.subscriber),
-    ...(doc.checkpoint != null ? { checkpoint: doc.checkpoint } : {}),
+    ...((doc.checkpoint !== undefined && doc.checkpoint !== null) ? { checkpoint: doc.checkpoint } : {}),
     events: doc.events,
     failures: doc.failures,
-    ...(doc.lastError != null ? { lastError: doc.lastError } : {}),
+    ...((doc.lastError !== undefined && doc.lastError !== null) ? { lastError: doc.lastError } : {}),
     updated: doc.updated,
   };
 }
