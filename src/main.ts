@@ -1,7 +1,8 @@
 /**
  * Composition root, readable top to bottom: config → database (MONGODB_URI, or the embedded
  * FerretDB) → repository → FHIR services → authorization server (and, on the embedded database
- * with no client registered, the local development client) → HTTP app → listen; graceful
+ * with no client registered, the local development client) → workflows (background work) →
+ * HTTP app → listen; graceful
  * shutdown on SIGINT/SIGTERM. Closed by default: every FHIR and case API request needs a token.
  */
 import type { Server } from 'node:http';
@@ -10,7 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { connectMongo, type MongoConnection } from './platform/mongo';
-import { buildAuthService, buildFhirServices, buildRateLimits } from './composition';
+import { buildAuthService, buildFhirServices, buildRateLimits, buildWorkflows } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
@@ -50,6 +51,12 @@ async function main(): Promise<void> {
     stack.push(async () => stopMaintenance());
     // Before listening, so that once it answers, the development client can get a token.
     const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
+    // Deliveries, referral exchange, documentation requests, exports (docs/workflows.md).
+    const workflows = await buildWorkflows({ services, config, connection, logger });
+    if (config.workflowsEnabled) {
+      workflows.start();
+      stack.push(() => workflows.stop());
+    }
     const rateLimits = await buildRateLimits({ config, connection });
     const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
     const server = await listen(app, config.port);

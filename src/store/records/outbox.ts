@@ -22,6 +22,8 @@ export interface OutboxEntry {
   readonly kind: string;
   /** What the work is for (a Subscription id, a partner id): entries of one target are delivered in order. */
   readonly target: string;
+  /** Its place among the target's entries (a notification's event number): equally due entries go in this order. */
+  readonly order: number;
   readonly payload: Readonly<Record<string, unknown>>;
   readonly state: OutboxState;
   /** Failed attempts so far. */
@@ -36,6 +38,7 @@ interface OutboxDocument {
   _id: string;
   kind: string;
   target: string;
+  order: number;
   payload: Record<string, unknown>;
   state: OutboxState;
   attempts: number;
@@ -50,6 +53,7 @@ const schema = new Schema<OutboxDocument>(
     _id: { type: String, required: true },
     kind: { type: String, required: true, index: true },
     target: { type: String, required: true, index: true },
+    order: { type: Number, required: true },
     payload: { type: Schema.Types.Mixed, required: true },
     state: { type: String, required: true, enum: ['pending', 'done', 'dead'] },
     attempts: { type: Number, required: true },
@@ -63,7 +67,7 @@ const schema = new Schema<OutboxDocument>(
 
 export interface Outbox {
   /** Records new work; 'exists' when an entry with this id is already there (in any state). */
-  enqueue(entry: { id: string; kind: string; target: string; payload: Record<string, unknown>; due: Date }, now: Date): Promise<'enqueued' | 'exists'>;
+  enqueue(entry: { id: string; kind: string; target: string; order?: number; payload: Record<string, unknown>; due: Date }, now: Date): Promise<'enqueued' | 'exists'>;
   get(id: string): Promise<OutboxEntry | undefined>;
   /** Pending entries of these kinds due at `now`, oldest due first (at most `limit`). */
   due(kinds: readonly string[], now: Date, limit: number): Promise<OutboxEntry[]>;
@@ -91,7 +95,7 @@ export function outbox(connection: Connection): { records: Outbox; model: Model<
   const records: Outbox = {
     async enqueue(entry, now) {
       try {
-        await model.create({ _id: entry.id, kind: entry.kind, target: entry.target, payload: entry.payload, state: 'pending', attempts: 0, due: entry.due, created: now });
+        await model.create({ _id: entry.id, kind: entry.kind, target: entry.target, order: entry.order ?? 0, payload: entry.payload, state: 'pending', attempts: 0, due: entry.due, created: now });
         return 'enqueued';
       } catch (error) {
         if (isDuplicateKey(error)) return 'exists';
@@ -105,7 +109,7 @@ export function outbox(connection: Connection): { records: Outbox; model: Model<
     async due(kinds, now, limit) {
       const docs = await model
         .find({ state: 'pending', kind: { $in: [...kinds] }, due: { $lte: now } })
-        .sort({ due: 1, created: 1, _id: 1 })
+        .sort({ due: 1, order: 1, created: 1, _id: 1 })
         .limit(limit)
         .lean<OutboxDocument[]>();
       return docs.map(fromDocument);
@@ -127,7 +131,7 @@ export function outbox(connection: Connection): { records: Outbox; model: Model<
     },
     count: (filter) => model.countDocuments(select(filter)),
     async list(filter) {
-      return (await model.find(select(filter)).sort({ created: 1, _id: 1 }).lean<OutboxDocument[]>()).map(fromDocument);
+      return (await model.find(select(filter)).sort({ created: 1, order: 1, _id: 1 }).lean<OutboxDocument[]>()).map(fromDocument);
     },
     async sweep(before) {
       return (await model.deleteMany({ state: { $in: ['done', 'dead'] }, finished: { $lt: before } })).deletedCount;
@@ -141,6 +145,7 @@ function fromDocument(doc: OutboxDocument): OutboxEntry {
     id: doc._id,
     kind: doc.kind,
     target: doc.target,
+    order: doc.order ?? 0,
     payload: doc.payload ?? {},
     state: doc.state,
     attempts: doc.attempts,

@@ -14,6 +14,8 @@ export const SUBSCRIPTION_STATE_COLLECTION = 'workflow_subscriptions';
 export interface SubscriptionState {
   readonly id: string;
   readonly subscriber: RecordedClient;
+  /** When it became active: changes before are not its business. */
+  readonly start?: Date;
   /** Changes last updated before this have been looked at (less a margin). */
   readonly checkpoint?: Date;
   readonly events: number;
@@ -26,6 +28,7 @@ export interface SubscriptionState {
 interface StateDocument {
   _id: string;
   subscriber: RecordedClient;
+  start?: Date;
   checkpoint?: Date;
   events: number;
   failures: number;
@@ -37,6 +40,7 @@ const schema = new Schema<StateDocument>(
   {
     _id: { type: String, required: true },
     subscriber: { type: recordedClientSchema, required: true },
+    start: { type: Date },
     checkpoint: { type: Date },
     events: { type: Number, required: true },
     failures: { type: Number, required: true },
@@ -50,6 +54,8 @@ export interface SubscriptionStates {
   /** Records (or replaces) the subscriber; keeps the rest. */
   subscribe(id: string, subscriber: RecordedClient, now: Date): Promise<void>;
   get(id: string): Promise<SubscriptionState | undefined>;
+  /** It is active from `start`: changes since are notified. */
+  activate(id: string, start: Date, now: Date): Promise<void>;
   setCheckpoint(id: string, checkpoint: Date, now: Date): Promise<void>;
   /** Counts `n` more events; answers the new total. */
   addEvents(id: string, n: number, now: Date): Promise<number>;
@@ -73,6 +79,9 @@ export function subscriptionStates(connection: Connection): { records: Subscript
     async get(id) {
       const doc = await find(id);
       return doc === null ? undefined : fromDocument(doc);
+    },
+    async activate(id, start, now) {
+      await model.updateOne({ _id: id }, { $set: { start, checkpoint: start, updated: now } }).setOptions({ sanitizeFilter: true });
     },
     async setCheckpoint(id, checkpoint, now) {
       await model.updateOne({ _id: id }, { $set: { checkpoint, updated: now } }).setOptions({ sanitizeFilter: true });
@@ -102,6 +111,7 @@ function fromDocument(doc: StateDocument): SubscriptionState {
   return {
     id: doc._id,
     subscriber: recordedClient(doc.subscriber),
+    ...(doc.start !== undefined && doc.start !== null ? { start: doc.start } : {}),
     ...((doc.checkpoint !== undefined && doc.checkpoint !== null) ? { checkpoint: doc.checkpoint } : {}),
     events: doc.events,
     failures: doc.failures,
