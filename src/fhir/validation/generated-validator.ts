@@ -3,7 +3,7 @@
  * time (compiling the schema at run time would cost ~2 s per process), and refuses a stale one:
  * built by another generator version, from other definitions or for other resource types.
  * Also holds the codes of the required bindings the schema has no enum for, which the generator
- * expands and the semantic stage checks.
+ * expands and the structure stage checks.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,7 +27,7 @@ export interface JsonSchemaValidator {
 }
 
 /** Must match GENERATOR_VERSION in scripts/gen-validator.cjs. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const GENERATED_FILE = path.join('generated', 'fhir-validate.cjs');
 
 let jsonSchemaValidatorInstance: JsonSchemaValidator | undefined;

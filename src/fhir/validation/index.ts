@@ -1,19 +1,22 @@
 /**
  * Validation of every FHIR write: pure code, no I/O beyond loading definitions once per process.
  *
- * validateResource() runs five stages and returns every issue (errors and warnings) as
- * OperationOutcome issues addressed by a FHIRPath-like expression (`Patient.name[0].given[1]`):
+ * validateResource() runs these stages and returns every issue (errors and warnings) as
+ * OperationOutcome issues located by FHIRPath expressions in the HL7 validator's conventions
+ * (`Patient.name[0].given[1]`, `Parameters.parameter[0].value.ofType(integer)`):
  *  1. shape.ts: a JSON object whose resourceType is a concrete R4 type (and the expected one);
  *  2. storage-hazards.ts: keys MongoDB or JavaScript would interpret, bad characters, nested or
  *     empty arrays, excessive depth, anywhere in the tree;
- *  3. json-schema.ts: the FHIR JSON schema, compiled by ajv at build time (generated-validator.ts);
- *  4. structure.ts: Medplum's StructureDefinition validator (cardinality, invariants, empty objects);
- *  5. semantics.ts: what neither checks: calendar dates, required bindings the schema lacks,
- *     choice-type conflicts, narrative, data-type invariants;
- *  6. ../profiles: when the resource is valid so far and claims profiles in meta.profile, the
+ *  3. json-schema.ts: the FHIR JSON schema, compiled by ajv at build time (generated-validator.ts):
+ *     JSON types, unknown elements, formats, the enums the schema has;
+ *  4. structure.ts: one walk along the StructureDefinitions: the JSON format rules (empty
+ *     objects, nulls, `_x` parts), primitive forms and ranges, cardinality, choice types,
+ *     required bindings, narrative, and every invariant of the R4 definitions with FHIRPath
+ *     (invariants.ts, HL7's fhirpath.js);
+ *  5. ../profiles: when the resource is valid so far and claims profiles in meta.profile, the
  *     CaseBridge profiles among them (profiles/); an unknown profile is a warning.
  * A later stage does not repeat what an earlier stage reported at the same element or above it
- * (issues.ts). Stages 1-5 find structural faults (400, INVALID_RESOURCE); stage 6 finds profile
+ * (issues.ts). Stages 1-4 find structural faults (400, INVALID_RESOURCE); stage 5 finds profile
  * violations (422, PROFILE_VIOLATION): "400 for unparseable or structurally invalid input, 422 for
  * business-rule or profile failures".
  *
@@ -25,14 +28,13 @@ import { loadDefinitions } from '../definitions';
 import { ERROR_CODE_SYSTEM, FhirError } from '../outcomes';
 import { type ConformancePackage, loadConformancePackage } from '../profiles';
 import { jsonSchemaValidator } from './generated-validator';
-import { IssueList, isError, issuePath } from './issues';
+import { IssueList, isError, issuePath, within } from './issues';
 import { isObject } from './json';
 import type { JsonObject } from './json';
 import { checkJsonSchema } from './json-schema';
-import { checkSemantics } from './semantics';
 import { checkShape } from './shape';
 import { scanHazards, withoutForbiddenKeys } from './storage-hazards';
-import { checkStructureDefinitions } from './structure';
+import { checkStructure } from './structure';
 
 export { MAX_ISSUES } from './issues';
 export { MAX_DEPTH } from './storage-hazards';
@@ -66,14 +68,11 @@ export function validateResource(resource: unknown, options: ValidateOptions = {
   }
   const target = hazards.forbiddenKeys ? (withoutForbiddenKeys(resource) as JsonObject) : resource;
 
-  const schema = checkJsonSchema(target, type);
-  list.addStage(schema.issues);
-  // Medplum aborts on the first unknown nested resource type; ajv has reported it already.
-  if (!schema.unknownNestedType) {
-    const removedKeys = hazards.issues.filter((i) => i.code === 'security').map(issuePath);
-    list.addStage(checkStructureDefinitions(target, type, removedKeys));
-  }
-  list.addStage(checkSemantics(target, type, (p) => list.touchesError(p)));
+  list.addStage(checkJsonSchema(target, type).issues);
+  const structure = checkStructure(target, type, (p) => list.touchesError(p));
+  // Removing a forbidden key can leave its object empty: that is not a second problem.
+  const removed = hazards.issues.filter((i) => i.code === 'security').map(issuePath);
+  list.addStage(removed.length === 0 ? structure : structure.filter((i) => !(i.code === 'structure' && removed.some((r) => within(r, issuePath(i))))));
   if (target.meta !== undefined && !list.hasErrors()) {
     list.addStage((options.profiles ?? loadConformancePackage()).checkProfiles(target as unknown as Resource));
   }

@@ -1,137 +1,187 @@
 /**
- * The invariants declared on data types (Period per-1, Reference ref-1, Range rng-2, Quantity
- * qty-3, …). Medplum evaluates only those repeated on the element definition, so a Period inside
- * a backbone element would go unchecked; here each complex value is checked against its type's
- * own constraints. See: https://hl7.org/fhir/R4/datatypes.html
+ * The invariants (`constraint` of severity error) of the R4 StructureDefinitions, evaluated with
+ * HL7's FHIRPath engine (fhirpath.js and its R4 model), so that dates and times of different
+ * precision, time zones and quantities with units compare as the FHIRPath specification says.
+ * As in the HL7 validator, an invariant passes only when its expression yields a single `true`:
+ * `false` and an empty result (e.g. `2023-06-21 <= 2023-06-21T06:20:00Z` is empty) both fail.
+ * Each expression is compiled once per process, for the element or type it is declared on.
+ * See: https://hl7.org/fhir/R4/conformance-rules.html#constraints, https://hl7.org/fhirpath/N1/#comparison
  */
-import { UCUM, evalFhirPathTyped, parseFhirPath } from '@medplum/core';
-import type { FhirPathAtom, InternalSchemaElement, InternalTypeSchema, TypedValue } from '@medplum/core';
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { timeRange } from './dates';
-import { makeIssue } from './issues';
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
 import { isObject } from './json';
 import type { JsonObject } from './json';
 
-/** The resource an invariant is evaluated in: %resource and %rootResource. */
-export interface ResourceContext {
-  resource: TypedValue;
-  /** The resource that contains this one, or itself (%rootResource). */
-  rootResource: TypedValue;
+export interface Constraint {
+  key: string;
+  severity: string;
+  expression: string;
+  description?: string;
 }
 
-/** A complex value's place: the element defining it, its path, its resource. */
-export interface InvariantSite {
-  element?: InternalSchemaElement;
-  path: string;
-  ctx: ResourceContext;
+/** The resources an expression may reach: %resource, %rootResource, and the Bundle for resolve(). */
+export interface InvariantScope {
+  resource: JsonObject;
+  rootResource: JsonObject;
+  /** The Bundle whose entry holds the resource, for resolve() of fullUrls and `Type/id`. */
+  bundle?: JsonObject;
 }
 
-/** Data types whose invariants are not evaluated here (regex-heavy, and only in conformance resources). */
-const SKIPPED_TYPE_INVARIANTS = new Set(['ElementDefinition']);
-const SKIPPED_CONSTRAINT_KEYS = new Set(['ele-1']);
-const fhirPathAtoms = new Map<string, FhirPathAtom | null>();
-const UCUM_VALUE: TypedValue = { type: 'uri', value: UCUM };
+export type InvariantResult =
+  | { outcome: 'pass' }
+  /** `unmatched`: what the expression traced under that label (dom-3: the orphan contained ids). */
+  | { outcome: 'fail'; unmatched: unknown[] }
+  /** The engine could not evaluate it, or it needs a resource that is not at hand. */
+  | { outcome: 'unknown'; reason: string };
 
-/** A constraint's expression, parsed once per process; undefined when Medplum cannot parse it. */
-function fhirPath(expression: string): FhirPathAtom | undefined {
-  let atom = fhirPathAtoms.get(expression);
-  if (atom === undefined) {
-    try {
-      atom = parseFhirPath(expression);
-    } catch {
-      atom = null;
-    }
-    fhirPathAtoms.set(expression, atom);
+/**
+ * Checked natively, not with FHIRPath: ele-1 is the JSON rule "no empty objects, no value-less
+ * primitives" (structure.ts reports it where the JSON is, with the JSON's own words), and txt-1 /
+ * txt-2 call htmlChecks(), which fhirpath.js does not implement (narrative.ts).
+ */
+export const NATIVE_CONSTRAINTS: ReadonlySet<string> = new Set(['ele-1', 'txt-1', 'txt-2']);
+
+/**
+ * Expressions rewritten before compiling, each equivalent to what the R4 author meant and to what
+ * the HL7 validator's engine computes:
+ * - `is Boolean` (que-7): true for a FHIR boolean in the HL7 engine, false in fhirpath.js;
+ * - `descendants().as(T)`: fhirpath.js refuses `as` on a collection (FHIRPath N1 wants a
+ *   singleton), the HL7 engine filters like ofType(T) (dom-3);
+ * - ras-2 `probability is decimal implies …`: `is` on an absent probability is empty in
+ *   fhirpath.js, false in the HL7 engine; a prediction without a probabilityDecimal is valid;
+ * - the regexes of eld-16 and eld-19, which JavaScript (unicode mode) refuses for their needless escapes.
+ */
+const REWRITES: ReadonlyArray<[RegExp, string]> = [
+  [/descendants\(\)\.as\(/g, 'descendants().ofType('],
+  // que-7 asks `answer is Boolean` (System.Boolean); the HL7 engine takes a FHIR boolean for it.
+  [/\bis Boolean\b/g, 'is boolean'],
+  // Regexes in matches() (eld-16, eld-19) escape characters that need no escape (`\@`, `\:`,
+  // `\'`): XML Schema and Java allow it, a JavaScript unicode-mode regex does not.
+  [/\\\\\\'/g, "\\'"],
+  [/\\\\([^\\^$.*+?()[\]{}|/\-dDwWsSbBnrtfv0-9uxcpPk'])/g, '$1'],
+];
+const REPLACED: Readonly<Record<string, string>> = {
+  'ras-2': 'probability.empty() or (probability is decimal).not() or (probability as decimal) <= 100',
+};
+
+type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
+const compiled = new Map<string, Compiled | Error>();
+
+/** Set while an expression runs (evaluation is synchronous): what resolve() may look in. */
+let scopeInUse: InvariantScope | undefined;
+let unresolved = false;
+let traced: unknown[] = [];
+
+/** A value as JSON: fhirpath.js hands traces over as its nodes (`data`) or boxed primitives. */
+function plainValue(value: unknown): unknown {
+  if (isObject(value) && 'data' in value) {
+    return (value as { data: unknown }).data;
   }
-  return atom ?? undefined;
+  return typeof value === 'object' && value !== null ? (value as { valueOf(): unknown }).valueOf() : value;
+}
+
+/** trace('unmatched', …) names what failed (dom-3); other traces are dropped. */
+function keepUnmatched(value: unknown, label: string): void {
+  if (label === 'unmatched') {
+    traced.push(...(Array.isArray(value) ? value : [value]));
+  }
 }
 
 /**
- * Invariants evaluated in code rather than with Medplum's FHIRPath engine, which compares dates
- * as strings (2024-06-01T10:00:00+02:00 > 2024-06-01T09:00:00Z) and quantities without units.
+ * resolve() without I/O: a contained resource (`#id`), or an entry of the Bundle by fullUrl or
+ * `Type/id`. Anything else cannot be resolved here; the invariant is then reported as unknown
+ * if it fails, since the HL7 validator would fetch the resource.
  */
-const NATIVE_INVARIANTS: Record<string, (value: JsonObject, ctx: ResourceContext) => boolean> = {
-  // Period: start <= end, unless the order cannot be decided (precision, time zones).
-  'per-1': (period) => {
-    const start = typeof period.start === 'string' ? timeRange(period.start) : undefined;
-    const end = typeof period.end === 'string' ? timeRange(period.end) : undefined;
-    return !start || !end || start.low <= end.high;
-  },
-  // Range: low <= high, compared only when both use the same unit.
-  'rng-2': (range) => {
-    const low = range.low;
-    const high = range.high;
-    if (!isObject(low) || !isObject(high) || typeof low.value !== 'number' || typeof high.value !== 'number') {
-      return true;
+function resolveLocally(inputs: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const input of inputs) {
+    const data = isObject(input) && 'data' in input ? (input as { data: unknown }).data : input;
+    const reference = isObject(data) ? data.reference : typeof data === 'string' ? data : undefined;
+    if (typeof reference !== 'string') continue;
+    const found = findLocal(reference);
+    if (found) out.push(found);
+    else unresolved = true;
+  }
+  return out;
+}
+
+function findLocal(reference: string): JsonObject | undefined {
+  const scope = scopeInUse;
+  if (!scope) return undefined;
+  if (reference.startsWith('#')) {
+    const contained = scope.rootResource.contained;
+    return Array.isArray(contained) ? contained.find((c): c is JsonObject => isObject(c) && c.id === reference.slice(1)) : undefined;
+  }
+  const entries = scope.bundle?.entry;
+  if (!Array.isArray(entries)) return undefined;
+  for (const entry of entries) {
+    if (!isObject(entry) || !isObject(entry.resource)) continue;
+    const r = entry.resource;
+    if (entry.fullUrl === reference || (typeof r.id === 'string' && (reference === `${String(r.resourceType)}/${r.id}` || String(entry.fullUrl).endsWith(`/${reference}`)))) {
+      return r;
     }
-    const unit = (q: JsonObject): unknown => q.code ?? q.unit;
-    return unit(low) !== unit(high) || low.value <= high.value;
-  },
-  // Reference: a local reference "#id" needs a contained resource with that id (the most
-  // frequent type invariant, so not left to FHIRPath). A bare "#" refers to the container.
-  'ref-1': (reference, ctx) => {
-    const target = reference.reference;
-    if (typeof target !== 'string' || !target.startsWith('#') || target === '#') {
-      return true;
-    }
-    const root: unknown = ctx.rootResource.value;
-    const contained = isObject(root) ? root.contained : undefined;
-    return Array.isArray(contained) && contained.some((c) => isObject(c) && c.id === target.slice(1));
+  }
+  return undefined;
+}
+
+/**
+ * not() as the HL7 validator's engine computes it: the negation of the collection's truth, so
+ * that an empty collection gives true (FHIRPath N1 says empty). R4's invariants rely on it:
+ * ref-1 (`reference.startsWith('#').not() or …`) holds for a Reference without a reference
+ * (identifier only), as every R4 example assumes.
+ */
+function notAsReferenceValidator(inputs: unknown[]): boolean[] {
+  const only: unknown = inputs.length === 1 ? (inputs[0] as { valueOf(): unknown }).valueOf() : undefined;
+  return [!(typeof only === 'boolean' ? only : inputs.length > 0)];
+}
+
+const OPTIONS = {
+  resolveInternalTypes: false,
+  traceFn: keepUnmatched,
+  userInvocationTable: {
+    resolve: { fn: resolveLocally, arity: { 0: [] } },
+    not: { fn: notAsReferenceValidator, arity: { 0: [] } },
   },
 };
 
-/** Appends to `issues` the error-level invariants of `schema` that `value` violates. */
-export function checkTypeInvariants(
-  value: JsonObject,
-  schema: InternalTypeSchema,
-  site: InvariantSite,
-  issues: OperationOutcomeIssue[],
-): void {
-  const { element, path: p, ctx } = site;
-  if (!schema.constraints || SKIPPED_TYPE_INVARIANTS.has(schema.name)) {
-    return;
+/** The compiled expression of a constraint declared on `base` (an element path or a type name). */
+function compiledConstraint(base: string, constraint: Constraint): Compiled | Error {
+  const id = `${base}\u0000${constraint.key}\u0000${constraint.expression}`;
+  let fn = compiled.get(id);
+  if (fn === undefined) {
+    let expression = REPLACED[constraint.key] ?? constraint.expression;
+    for (const [pattern, replacement] of REWRITES) expression = expression.replace(pattern, replacement);
+    try {
+      fn = fhirpath.compile({ base, expression }, r4Model, OPTIONS as Parameters<typeof fhirpath.compile>[2]) as unknown as Compiled;
+    } catch (err) {
+      fn = err instanceof Error ? err : new Error(String(err));
+    }
+    compiled.set(id, fn);
   }
-  const typed: TypedValue = { type: schema.name, value };
-  for (const constraint of schema.constraints) {
-    if (
-      constraint.severity !== 'error' ||
-      SKIPPED_CONSTRAINT_KEYS.has(constraint.key) ||
-      element?.constraints?.some((c) => c.key === constraint.key)
-    ) {
-      continue;
+  return fn;
+}
+
+/** Evaluates one constraint on `node`, whose definition is at `base` (`Patient.contact`, `Period`). */
+export function evaluateInvariant(base: string, constraint: Constraint, node: unknown, scope: InvariantScope): InvariantResult {
+  const fn = compiledConstraint(base, constraint);
+  if (fn instanceof Error) {
+    return { outcome: 'unknown', reason: `its expression could not be compiled (${fn.message})` };
+  }
+  scopeInUse = scope;
+  unresolved = false;
+  traced = [];
+  try {
+    const result = fn(node, { resource: scope.resource, rootResource: scope.rootResource });
+    if (result.length === 1 && result[0] === true) {
+      return { outcome: 'pass' };
     }
-    const native = NATIVE_INVARIANTS[constraint.key];
-    let violated: boolean;
-    if (native) {
-      violated = !native(value, ctx);
-    } else {
-      const atom = fhirPath(constraint.expression);
-      if (!atom) {
-        continue;
-      }
-      try {
-        const result = evalFhirPathTyped(atom, [typed], {
-          '%context': typed,
-          '%ucum': UCUM_VALUE,
-          '%resource': ctx.resource,
-          '%rootResource': ctx.rootResource,
-        });
-        // Only a definite false is a violation; an empty result means "cannot tell".
-        violated = result.length === 1 && result[0]?.value === false;
-      } catch {
-        continue; // malformed content that the earlier stages report
-      }
+    if (unresolved) {
+      return { outcome: 'unknown', reason: 'it needs a referenced resource that is neither contained nor in the Bundle' };
     }
-    if (violated) {
-      const message = `Constraint ${constraint.key} not met: ${constraint.description}`;
-      issues.push(
-        makeIssue({
-          type: 'invariant',
-          message,
-          diagnostics: `${message} (FHIRPath: ${constraint.expression})`,
-          expression: [p],
-        }),
-      );
-    }
+    return { outcome: 'fail', unmatched: traced.map(plainValue) };
+  } catch (err) {
+    return { outcome: 'unknown', reason: `the FHIRPath engine could not evaluate it (${err instanceof Error ? err.message : String(err)})` };
+  } finally {
+    scopeInUse = undefined;
   }
 }

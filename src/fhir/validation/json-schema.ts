@@ -7,7 +7,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { fhirTypeAt } from './element-types';
+import { fhirTypeAt, locationOf } from './element-types';
 import { jsonSchemaValidator } from './generated-validator';
 import { MAX_ISSUES, invalidCode, issuePath, makeIssue } from './issues';
 import { excerpt, isObject, jsonType, member } from './json';
@@ -36,7 +36,8 @@ export function checkJsonSchema(resource: JsonObject, type: string): SchemaCheck
       continue;
     }
     unknownNestedType ||= error.keyword === 'discriminator';
-    const p = issuePath(mapped);
+    // Several unknown elements of one object share its location: keep each.
+    const p = error.keyword === 'additionalProperties' ? `${issuePath(mapped)}\u0000${String((error.params as Record<string, unknown>).additionalProperty)}` : issuePath(mapped);
     const rank = AJV_RANK[error.keyword] ?? 9;
     const current = best.get(p);
     if (!current || rank < current.rank) {
@@ -83,6 +84,7 @@ function locate(resource: JsonObject, type: string, instancePath: string): Locat
     }
     located.keys.push(segment);
   }
+  located.path = locationOf(resource, type, located.keys);
   return located;
 }
 
@@ -113,15 +115,19 @@ function mapAjvError(resource: JsonObject, type: string, error: ErrorObject): Op
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const owner = fhirTypeAt(resource, type, at.keys) ?? 'this element';
+      // Located at the object holding it, as the HL7 validator does ("Unrecognized property").
       return makeIssue({
         type: 'structure',
         message: `Unknown element "${key}": not defined for ${owner}`,
-        expression: [member(at.path, key)],
+        expression: [at.path],
       });
     }
     case 'required': {
       const key = String(params.missingProperty);
-      return makeIssue({ type: 'required', message: `Missing required element "${key}"`, expression: [member(at.path, key)] });
+      if (key !== 'resourceType') {
+        return undefined; // cardinality: the structure stage reports it, at the holding element
+      }
+      return makeIssue({ type: 'required', message: 'Missing resourceType: a nested resource needs one', expression: [at.path] });
     }
     case 'discriminator': {
       const tagValue = params.tagValue;
@@ -132,7 +138,8 @@ function mapAjvError(resource: JsonObject, type: string, error: ErrorObject): Op
         message: unknown
           ? `Unknown resource type ${excerpt(tagValue)}: not an R4 resource type`
           : 'Missing resourceType: a nested resource needs a string resourceType',
-        expression: [member(at.path, 'resourceType')],
+        // A nested resource is located at itself, as the HL7 validator does.
+        expression: [at.path],
       });
     }
     case 'type': {

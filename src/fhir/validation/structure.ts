@@ -1,161 +1,374 @@
 /**
- * Stage 4: Medplum's StructureDefinition validator: cardinality, required elements, the
- * invariants declared on elements (FHIRPath), empty objects, references. Its issues are reworded
- * and re-addressed to match the other stages; those another stage reports better are dropped.
- * See: https://hl7.org/fhir/R4/validation.html#structure
+ * Stage 4: one walk of the resource along the R4 StructureDefinitions (Medplum's index of them),
+ * checking what the JSON schema cannot:
+ *  - the JSON format rules: no empty objects (ele-1), null only where a repeating primitive's
+ *    `_x` partner holds an extension at that index, `_x` an object for a single primitive and an
+ *    array aligned with the values for a repeating one, the content of `_x` (id, extensions)
+ *    validated like any element, a primitive present as a value or extensions;
+ *  - each primitive's lexical form and range (primitives.ts), required code bindings the schema
+ *    has no enum for, narrative (narrative.ts);
+ *  - cardinality (min, max), one type per choice element;
+ *  - the invariants of every element, data type and resource (invariants.ts, FHIRPath), in
+ *    contained resources, Bundle entries and Parameters as well.
+ * Issues are located with FHIRPath as the HL7 validator locates them: `ofType()` for a choice
+ * type, a primitive's `_x` part at the primitive's own path, an index on every repeating element,
+ * cardinality and choice conflicts at the element that holds them.
+ * See: https://hl7.org/fhir/R4/json.html, https://hl7.org/fhir/R4/validation.html
  */
-import { OperationOutcomeError, validateResource as validateWithStructureDefinitions } from '@medplum/core';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { isResourceType } from '../definitions';
 import type { IssueType } from '../outcomes';
-import { issuePath, makeIssue, within } from './issues';
+import { PRIMITIVE_TYPES, choiceLocation, elementIndex, isResourceElement, typeSchema } from './element-types';
+import type { ElementInfo } from './element-types';
+import { requiredCodes } from './generated-validator';
+import { NATIVE_CONSTRAINTS, evaluateInvariant } from './invariants';
+import type { Constraint, InvariantScope } from './invariants';
+import { invalidCode, makeIssue } from './issues';
 import { isObject, member } from './json';
 import type { JsonObject } from './json';
+import { narrativeProblem } from './narrative';
+import { primitiveProblem } from './primitives';
 
 /**
- * Medplum issues reported better elsewhere: choice conflicts by the semantic stage (Medplum's
- * expression is only the key); array-versus-single by the JSON schema (Medplum's path lacks the
- * array indexes).
+ * `skipInvariantsAt(p)`: true where an earlier stage reported an error at, above or below `p`;
+ * invariants of such an element are not evaluated (they would only restate the fault).
  */
-const MEDPLUM_REPLACED = [
-  /^Conflicting choice of type properties/,
-  /^Type of primitive extension does not match/,
-  /^Expected (array of values|single value) for property$/,
-];
-
-/**
- * `removedKeys`: paths of the forbidden keys stage 2 removed. Removing one can leave its object
- * empty: that is not a second problem.
- */
-export function checkStructureDefinitions(resource: JsonObject, type: string, removedKeys: readonly string[]): OperationOutcomeIssue[] {
-  let raw: OperationOutcomeIssue[];
-  try {
-    raw = validateWithStructureDefinitions(resource as unknown as Resource);
-  } catch (err) {
-    if (!(err instanceof OperationOutcomeError)) {
-      return [
-        makeIssue({
-          type: 'exception',
-          message: 'The resource could not be fully validated',
-          diagnostics: `The resource could not be fully validated: ${err instanceof Error ? err.message : String(err)}`,
-          expression: [type],
-        }),
-      ];
-    }
-    raw = err.outcome.issue ?? [];
-  }
-  const issues: OperationOutcomeIssue[] = [];
-  for (const issue of raw) {
-    const text = issue.details?.text ?? issue.diagnostics ?? 'Invalid resource';
-    if (MEDPLUM_REPLACED.some((re) => re.test(text)) || isAbsoluteReferenceWarning(text) || isEmptyProbabilityRas2(resource, issue, text)) {
-      continue;
-    }
-    const mapped = fromMedplumIssue(resource, type, issue, text);
-    if (removedKeys.length > 0 && isEmptiedByRemoval(mapped, removedKeys)) {
-      continue;
-    }
-    issues.push(mapped);
-  }
-  return issues;
+export function checkStructure(resource: JsonObject, type: string, skipInvariantsAt: (p: string) => boolean = () => false): OperationOutcomeIssue[] {
+  const walker = new StructureWalker(skipInvariantsAt);
+  walker.walkResource(resource, type, type, { resource, rootResource: resource });
+  return walker.issues;
 }
 
-function isEmptiedByRemoval(issue: OperationOutcomeIssue, removedKeys: readonly string[]): boolean {
-  return /^Invalid empty/.test(issue.details?.text ?? '') && removedKeys.some((r) => within(r, issuePath(issue)));
-}
+const EMPTY_OBJECT = 'Object must have some content: an element needs a value or children (ele-1); omit it instead';
 
-/**
- * ras-2 (`probability is decimal implies (probability as decimal) <= 100`) on a prediction without
- * probabilityDecimal: Medplum's `is` answers an empty collection with empty, and Medplum counts an
- * empty result as "not met", so every prediction giving only qualitativeRisk (or a range) would be
- * refused. An empty result is not a violation (invariants.ts decides the same). Among R4's
- * resource constraints only ras-2 tests `is` on an optional element.
- */
-function isEmptyProbabilityRas2(resource: JsonObject, issue: OperationOutcomeIssue, text: string): boolean {
-  const at = /^RiskAssessment\.prediction\[(\d+)\]$/.exec(issue.expression?.[0] ?? '');
-  if (!text.startsWith('Constraint ras-2 not met') || at?.[1] === undefined || !Array.isArray(resource.prediction)) {
-    return false;
-  }
-  const prediction: unknown = resource.prediction[Number(at[1])];
-  return isObject(prediction) && prediction.probabilityDecimal === undefined;
-}
+class StructureWalker {
+  readonly issues: OperationOutcomeIssue[] = [];
 
-/**
- * Medplum takes the text before the first "/" as the target type, so `urn:uuid:…` (transaction
- * Bundles) and absolute URLs get a bogus "Invalid reference" warning; their type is unknown here.
- */
-function isAbsoluteReferenceWarning(text: string): boolean {
-  const m = /^Invalid reference: got "([^"]*)"/.exec(text);
-  return m?.[1] !== undefined && m[1].includes(':');
-}
+  constructor(private readonly skipInvariantsAt: (p: string) => boolean) {}
 
-function fromMedplumIssue(resource: JsonObject, type: string, issue: OperationOutcomeIssue, text: string): OperationOutcomeIssue {
-  let expression = issue.expression?.[0] ?? type;
-  let message = text;
-  let issueType: IssueType = issue.code;
-  let severity: 'error' | 'warning' = issue.severity === 'warning' || issue.severity === 'information' ? 'warning' : 'error';
-
-  const additional = /^Invalid additional property "(.*)"$/s.exec(text);
-  if (additional?.[1] !== undefined) {
-    const key = additional[1];
-    const parent = expression.slice(0, expression.length - key.length - 1);
-    // Medplum reports a string given for a complex type once per character ("0", "1", …).
-    if (/^\d+$/.test(key)) {
-      expression = parent;
-      message = 'Invalid JSON type: expected an object';
-    } else {
-      expression = member(parent, key);
-      message = `Unknown element "${key}"`;
+  walkResource(resource: JsonObject, type: string, p: string, scope: InvariantScope): void {
+    const schema = typeSchema(type);
+    if (!schema) {
+      return;
+    }
+    // A resource id given only as extensions (`_id`) is no id. See: https://hl7.org/fhir/R4/resource.html#id
+    if (resource.id === undefined && resource._id !== undefined) {
+      this.error('value', 'A resource id needs a value, not only extensions', member(p, 'id'));
+    }
+    if (!this.walkObject(resource, schema, p, scope)) {
+      this.checkInvariants(resource, p, scope, [[type, schema.constraints]]);
     }
   }
-  if (expression.includes('[x]')) {
-    expression = resolveChoicePath(resource, expression);
-  }
-  if (text === 'Missing required property') {
-    issueType = 'required';
-    message = `Missing required element "${expression.slice(expression.lastIndexOf('.') + 1)}"`;
-  } else if (/^Invalid \S+ format$/.test(text) || /^(Expected number|Invalid numeric value|String )/.test(text)) {
-    issueType = 'value';
-  } else if (issue.code === 'processing') {
-    // An invariant our FHIRPath engine cannot evaluate is our limitation, not the client's error.
-    severity = 'warning';
-  }
-  let diagnostics = message;
-  if (issue.diagnostics) {
-    try {
-      const data = JSON.parse(issue.diagnostics) as { fhirpath?: unknown };
-      if (typeof data.fhirpath === 'string') {
-        diagnostics = `${message} (FHIRPath: ${data.fhirpath})`;
+
+  /** Returns true when an issue was found in or below the object. */
+  private walkObject(obj: JsonObject, schema: InternalTypeSchema, p: string, scope: InvariantScope): boolean {
+    const before = this.issues.length;
+    const keys = Object.keys(obj);
+    if (keys.length === 0 || (keys.length === 1 && keys[0] === 'resourceType')) {
+      this.error('structure', EMPTY_OBJECT, p);
+      return true;
+    }
+    const index = elementIndex(schema);
+    const primitivesSeen = new Set<string>();
+    let choices: Map<string, string[]> | undefined;
+    for (const key of keys) {
+      const underscore = key.startsWith('_');
+      const name = underscore ? key.slice(1) : key;
+      const info = index.get(name);
+      if (!info || obj[key] === undefined) {
+        continue; // unknown element (or resourceType): the JSON schema stage reports it
       }
-    } catch {
-      // not JSON: keep the message
+      if (info.choice) {
+        choices ??= new Map();
+        const forChoice = choices.get(info.choice) ?? [];
+        if (!forChoice.includes(name)) forChoice.push(name);
+        choices.set(info.choice, forChoice);
+      }
+      if (PRIMITIVE_TYPES.has(info.code)) {
+        if (!primitivesSeen.has(name)) {
+          primitivesSeen.add(name);
+          this.checkPrimitiveElement({ obj, name, info, p: elementPath(p, name, info), scope });
+        }
+      } else if (!underscore) {
+        this.walkComplexElement(obj[key], info, elementPath(p, name, info), { scope, container: obj });
+      }
+    }
+    this.checkCardinality(obj, schema, p);
+    if (choices) {
+      this.checkChoices(choices, p);
+    }
+    return this.issues.length > before;
+  }
+
+  private walkComplexElement(value: unknown, info: ElementInfo, p: string, at: { scope: InvariantScope; container: JsonObject }): void {
+    const items = info.element.isArray ? (Array.isArray(value) ? value : undefined) : Array.isArray(value) ? undefined : [value];
+    if (!items) {
+      return; // array for a single element or the reverse: the JSON schema stage reports it
+    }
+    items.forEach((item, i) => {
+      const itemPath = info.element.isArray ? `${p}[${i}]` : p;
+      if (item === null) {
+        this.error('structure', 'null is not a valid value: omit the element instead', itemPath);
+      } else if (isObject(item)) {
+        this.walkComplexValue(item, info, itemPath, at);
+      }
+    });
+  }
+
+  private walkComplexValue(value: JsonObject, info: ElementInfo, p: string, at: { scope: InvariantScope; container: JsonObject }): void {
+    const { scope } = at;
+    if (isResourceElement(info.code)) {
+      if (!isResourceType(value.resourceType)) {
+        return; // missing or unknown resourceType: reported by the JSON schema stage
+      }
+      // A contained resource keeps its container as %rootResource; an entry or a parameter is
+      // a resource of its own, resolve() looking in the Bundle that holds it.
+      const contained = info.element.path.endsWith('.contained');
+      const bundle = scope.resource.resourceType === 'Bundle' ? scope.resource : scope.bundle;
+      this.walkResource(value, value.resourceType, p, {
+        resource: value,
+        rootResource: contained ? scope.rootResource : value,
+        ...(bundle ? { bundle } : {}),
+      });
+      return;
+    }
+    const schema = typeSchema(info.code);
+    if (!schema || this.walkObject(value, schema, p, scope)) {
+      return;
+    }
+    if (info.code === 'Reference') {
+      this.checkReferenceTarget(value, info, p);
+    }
+    const sources: Array<[string, readonly Constraint[] | undefined]> = [];
+    if (!info.choice) {
+      sources.push([info.element.path, info.element.constraints]);
+    }
+    if (schema.kind === 'complex-type') {
+      sources.push([info.code, schema.constraints]);
+    }
+    this.checkInvariants(value, p, scope, sources);
+  }
+
+  /** The error-severity invariants from each [base, constraints] source, each key once. */
+  private checkInvariants(node: JsonObject, p: string, scope: InvariantScope, sources: Array<[string, readonly Constraint[] | undefined]>): void {
+    if (this.skipInvariantsAt(p)) {
+      return;
+    }
+    const done = new Set<string>();
+    for (const [base, constraints] of sources) {
+      for (const constraint of constraints ?? []) {
+        if (constraint.severity !== 'error' || NATIVE_CONSTRAINTS.has(constraint.key) || done.has(constraint.key)) {
+          continue;
+        }
+        done.add(constraint.key);
+        const result = evaluateInvariant(base, constraint, node, scope);
+        if (result.outcome === 'pass') {
+          continue;
+        }
+        const description = constraint.description ?? constraint.expression;
+        if (result.outcome === 'fail') {
+          const message = `Constraint ${constraint.key} not met: ${description}`;
+          for (const at of failureLocations(constraint.key, node, p, result.unmatched)) {
+            this.issues.push(makeIssue({ type: 'invariant', message, diagnostics: `${message} (FHIRPath: ${constraint.expression})`, expression: [at] }));
+          }
+        } else {
+          const message = `Constraint ${constraint.key} (${description}) was not checked: ${result.reason}`;
+          this.issues.push(makeIssue({ severity: 'warning', type: 'informational', message, diagnostics: `${message} (FHIRPath: ${constraint.expression})`, expression: [p] }));
+        }
+      }
     }
   }
-  return makeIssue({ severity, type: issueType, message, diagnostics, expression: [expression] });
+
+  /**
+   * A primitive element, single or repeating: its values and its `_name` part together.
+   * See: https://hl7.org/fhir/R4/json.html#primitive
+   */
+  private checkPrimitiveElement(at: { obj: JsonObject; name: string; info: ElementInfo; p: string; scope: InvariantScope }): void {
+    const { obj, name, info, p, scope } = at;
+    const value = obj[name];
+    const extra = obj[`_${name}`];
+    if (!info.element.isArray) {
+      if (value === null) {
+        this.error('structure', 'null is not a valid value: omit the element instead', p);
+      } else if (value !== undefined && !Array.isArray(value)) {
+        this.checkPrimitiveValue(value, info, p);
+      }
+      if (extra !== undefined) {
+        if (!isObject(extra)) {
+          this.error('structure', `The extensions of a single primitive ("_${name}") must be an object, not ${describe(extra)}`, p);
+        } else {
+          this.checkPrimitivePart(extra, value !== undefined && value !== null, p, scope);
+        }
+      }
+      return;
+    }
+    const values = Array.isArray(value) ? value : undefined;
+    if (value !== undefined && !values) {
+      return; // a single value for a repeating element: reported by the JSON schema stage
+    }
+    if (extra !== undefined && !Array.isArray(extra)) {
+      this.error('structure', `The extensions of a repeating primitive ("_${name}") must be an array aligned with "${name}", not ${describe(extra)}`, p);
+      return;
+    }
+    // Items of "_name" past the end of "name" stand for values given only as extensions (the
+    // HL7 validator reads them so); each must then have extensions.
+    const parts = extra as unknown[] | undefined;
+    const n = Math.max(values?.length ?? 0, parts?.length ?? 0);
+    for (let i = 0; i < n; i++) {
+      const v = values?.[i];
+      const part = parts?.[i];
+      const itemPath = `${p}[${i}]`;
+      const hasValue = v !== undefined && v !== null;
+      if (hasValue) {
+        this.checkPrimitiveValue(v, info, itemPath);
+      }
+      if (part !== undefined && part !== null) {
+        if (!isObject(part)) {
+          this.error('structure', `Items of "_${name}" must be objects or null, not ${describe(part)}`, itemPath);
+          continue;
+        }
+        this.checkPrimitivePart(part, hasValue, itemPath, scope);
+      } else if (!hasValue) {
+        // json.html: null stands in for a missing value only where "_name" has the extensions.
+        this.error('structure', `null in "${name}" needs an id or extensions at the same index of "_${name}"`, itemPath);
+      }
+    }
+  }
+
+  private checkPrimitiveValue(value: unknown, info: ElementInfo, p: string): void {
+    const problem = primitiveProblem(info.code, value);
+    if (problem) {
+      this.error(problem.type, problem.message, p);
+      return;
+    }
+    if (typeof value !== 'string') {
+      return;
+    }
+    if (info.code === 'code' && info.element.binding?.strength === 'required') {
+      const valueSet = info.element.binding.valueSet;
+      const codes = valueSet === undefined ? undefined : requiredCodes(valueSet.split('|')[0] as string);
+      if (codes && !codes.has(value)) {
+        this.issues.push(invalidCode(value, codes, p));
+      }
+    } else if (info.code === 'xhtml') {
+      const problem = narrativeProblem(value);
+      if (problem) {
+        this.error(problem.type, problem.message, p);
+      }
+    }
+  }
+
+  /** The `_name` object of a primitive: an Element (id, extensions) that must not be empty. */
+  private checkPrimitivePart(part: JsonObject, hasValue: boolean, p: string, scope: InvariantScope): void {
+    if (Object.keys(part).length === 0) {
+      this.error('structure', EMPTY_OBJECT, p);
+      return;
+    }
+    const element = typeSchema('Element');
+    if (element) {
+      this.walkObject(part, element, p, scope);
+    }
+    if (!hasValue && !(Array.isArray(part.extension) && part.extension.length > 0)) {
+      this.error('structure', 'A primitive without a value must have extensions (ele-1)', p);
+    }
+  }
+
+  /** min and max of each element, counted in this object; reported at the object, as the HL7 validator does. */
+  private checkCardinality(obj: JsonObject, schema: InternalTypeSchema, p: string): void {
+    for (const [name, element] of Object.entries(schema.elements)) {
+      if (element.min === 0 && (element.max === undefined || element.max > 1 || element.max === null || !Number.isFinite(element.max))) {
+        continue;
+      }
+      if (name.includes('.')) {
+        continue;
+      }
+      const count = presentCount(obj, name, element);
+      if (count < element.min) {
+        this.error('required', `${element.path}: minimum required = ${element.min}, but only found ${count}`, p, `Missing required element "${name}"`);
+      } else if (element.max !== undefined && element.max !== null && Number.isFinite(element.max) && count > element.max && element.isArray) {
+        this.error('structure', `${element.path}: max allowed = ${element.max}, but found ${count}`, p);
+      }
+    }
+  }
+
+  /**
+   * A relative reference (`Type/id`) to a type the element does not allow is a warning, as in
+   * the HL7 validator: the target is not checked further. See: https://hl7.org/fhir/R4/references.html
+   */
+  private checkReferenceTarget(value: JsonObject, info: ElementInfo, p: string): void {
+    if (typeof value.reference === 'string' && /[ \t\r\n]/.test(value.reference)) {
+      this.error('value', `The reference ${JSON.stringify(value.reference)} is not a valid reference: a reference has no whitespace`, p);
+      return;
+    }
+    const m = typeof value.reference === 'string' ? /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(value.reference) : null;
+    const targets = info.element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
+    const target = m?.[1];
+    if (target === undefined || targets.length === 0 || targets.includes('Resource') || targets.includes(target)) {
+      return;
+    }
+    this.issues.push(
+      makeIssue({
+        severity: 'warning',
+        type: 'invalid',
+        message: `Invalid reference: a ${target} is not allowed here (allowed: ${targets.join(', ')})`,
+        expression: [p],
+      }),
+    );
+  }
+
+  /** `value[x]` may appear once: valueString + valueBoolean (or _valueBoolean) is invalid. */
+  private checkChoices(choices: Map<string, string[]>, p: string): void {
+    for (const [choice, names] of choices) {
+      if (names.length > 1) {
+        this.error('structure', `Only one type may be given for ${choice}: found ${names.join(', ')}`, p);
+      }
+    }
+  }
+
+  private error(type: IssueType, message: string, p: string, shortMessage?: string): void {
+    this.issues.push(makeIssue({ type, message: shortMessage ?? message, diagnostics: message, expression: [p] }));
+  }
 }
 
-/** `Patient.multipleBirth[x]` → `Patient.multipleBirthInteger`, looking at the resource. */
-function resolveChoicePath(resource: JsonObject, expression: string): string {
-  const parts = expression.split('.');
-  let value: unknown = resource;
-  for (let i = 1; i < parts.length; i++) {
-    const m = /^(.*?)((?:\[\d+\])*)$/.exec(parts[i] as string);
-    let name = m?.[1] ?? '';
-    const indexes = m?.[2] ?? '';
-    if (!isObject(value)) {
-      break;
-    }
-    if (name.endsWith('[x]')) {
-      const base = name.slice(0, -3);
-      const key = Object.keys(value).find((k) => k.startsWith(base) && /^[A-Z]/.test(k.slice(base.length)));
-      if (key === undefined) {
-        break;
-      }
-      name = key;
-      parts[i] = key + indexes;
-    }
-    value = value[name];
-    for (const idx of indexes.match(/\d+/g) ?? []) {
-      value = Array.isArray(value) ? value[Number(idx)] : undefined;
-    }
+/**
+ * Where a failed invariant is reported: at the element it is declared on, except dom-3, which the
+ * HL7 validator reports at each contained resource nobody refers to (the ids its expression
+ * traces as `unmatched`).
+ */
+function failureLocations(key: string, node: JsonObject, p: string, unmatched: unknown[]): string[] {
+  const contained = node.contained;
+  if (key !== 'dom-3' || !Array.isArray(contained) || unmatched.length === 0) {
+    return [p];
   }
-  return parts.join('.');
+  const at = contained.flatMap((c, i) => (isObject(c) && unmatched.includes(c.id) ? [`${p}.contained[${i}]`] : []));
+  return at.length > 0 ? at : [p];
+}
+
+/** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
+function presentCount(obj: JsonObject, name: string, element: InternalSchemaElement): number {
+  if (name.endsWith('[x]')) {
+    const base = name.slice(0, -3);
+    return element.type.some((t) => obj[choiceKeyOf(base, t.code)] !== undefined || obj[`_${choiceKeyOf(base, t.code)}`] !== undefined) ? 1 : 0;
+  }
+  const value = obj[name] ?? obj[`_${name}`];
+  if (value === undefined || value === null) {
+    return 0;
+  }
+  return Array.isArray(value) ? value.length : 1;
+}
+
+function choiceKeyOf(base: string, code: string): string {
+  return base + code.charAt(0).toUpperCase() + code.slice(1);
+}
+
+/** The FHIRPath location of an element of the object at `p`. */
+function elementPath(p: string, name: string, info: ElementInfo): string {
+  return info.choice ? choiceLocation(p, info.choice, info.code) : member(p, name);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

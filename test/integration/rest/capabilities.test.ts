@@ -123,6 +123,23 @@ describe('$validate', () => {
     expect(res.body.issue[0]).toMatchObject({ severity: 'error', expression: ['Patient.id'] });
   });
 
+  test('POST [base]/$validate validates a resource of any type, in a Parameters body, located in the resource', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Parameters', parameter: [{ name: 'n', valueInteger: 2147483648 }] } }] };
+    const res = await request(t.app).post('/fhir/$validate').set('Content-Type', FHIR_JSON).send(body);
+    expect(res.status).toBe(200);
+    expect(res.body.issue).toEqual([expect.objectContaining({ severity: 'error', code: 'value', expression: ['Parameters.parameter[0].value.ofType(integer)'] })]);
+    const encounter = { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21', end: '2023-06-21T06:20:00Z' } };
+    const plain = await request(t.app).post('/fhir/$validate').set('Content-Type', FHIR_JSON).send(encounter);
+    expect(plain.status).toBe(200);
+    expect(plain.body.issue).toEqual([expect.objectContaining({ severity: 'error', code: 'invariant', expression: ['Encounter.period'] })]);
+  });
+
+  test('POST [base]/$validate with mode=update is 400: it needs the instance level', async () => {
+    const res = await request(t.app).post('/fhir/$validate?mode=update').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient' });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['mode']);
+  });
+
   test('mode=delete on an unknown resource is 404; a resource of another type is an error issue', async () => {
     expect((await request(t.app).post('/fhir/Patient/nobody/$validate?mode=delete').set('Content-Type', FHIR_JSON)).status).toBe(404);
     const res = await request(t.app).post('/fhir/Patient/$validate').set('Content-Type', FHIR_JSON).send({ resourceType: 'Observation' });
