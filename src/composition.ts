@@ -13,6 +13,7 @@ import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
 import { caseEverything } from './operations/case-everything';
+import { exportOperation } from './operations/export';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
@@ -31,6 +32,8 @@ import { type WorkflowRecords, operationalRecords, workflowRecords } from './sto
 import { allowedDestinations } from './workflows/context';
 import type { Fetch } from './workflows/outbound';
 import { Workflows } from './workflows/runtime';
+import { ExportWorker } from './workflows/export/export-worker';
+import type { BulkDataStore } from './http/bulk-data';
 import { subscriptionRule } from './workflows/subscriptions/subscription-rule';
 
 export interface ServiceDependencies {
@@ -75,7 +78,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs })];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
@@ -163,8 +166,15 @@ export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workfl
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
   });
+  workflows.add(new ExportWorker(workflows.context));
   writeListeners.get(connection)?.add(() => workflows.nudge());
   return workflows;
+}
+
+/** Export jobs and their files, for the Bulk Data status and file endpoints (http/bulk-data.ts). */
+export async function buildBulkDataStore(deps: { services: FhirServices; connection: MongoConnection }): Promise<BulkDataStore> {
+  const records = await recordsOf(deps.connection);
+  return { jobs: records.exportJobs, files: records.exportFiles, now: deps.services.now };
 }
 
 /** The authorization server and token check on the same connection (auth/service.ts). */

@@ -11,7 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { connectMongo, type MongoConnection } from './platform/mongo';
-import { buildAuthService, buildFhirServices, buildRateLimits, buildWorkflows } from './composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       stack.push(() => workflows.stop());
     }
     const rateLimits = await buildRateLimits({ config, connection });
-    const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy });
+    const bulkData = await buildBulkDataStore({ services, connection });
+    const app = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, trustProxy: config.trustProxy, bulkData });
     const server = await listen(app, config.port);
     stack.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     logger.info({ port: config.port, baseUrl: config.baseUrl, tokenEndpoint: auth.urls.tokenUrl }, 'CaseBridge is listening');

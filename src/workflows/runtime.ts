@@ -19,8 +19,10 @@ import { TransferAudit } from './transfer-audit';
 
 /** A worker: one round of its work, answering how many pieces it did. */
 export interface Worker {
-  readonly name: string;
+  readonly name?: string;
   run(): Promise<number>;
+  /** Periodic removal of what expired (run with the sweeps). */
+  sweep?(): Promise<void>;
 }
 
 export interface WorkflowOptions {
@@ -84,7 +86,7 @@ export class Workflows {
       try {
         done += await worker.run();
       } catch (err) {
-        this.context.log.error({ err, worker: worker.name }, 'workflow round failed');
+        this.context.log.error({ err, worker: worker.name ?? worker.constructor.name }, 'workflow round failed');
       }
     }
     const now = this.context.now().getTime();
@@ -111,6 +113,7 @@ export class Workflows {
     const { records } = this.context;
     const now = this.context.now();
     await records.outbox.sweep(new Date(now.getTime() - OUTBOX_RETENTION_MS));
+    for (const worker of this.workers) await worker.sweep?.();
     await records.leases.sweep(now);
     for (const id of await records.subscriptions.ids()) {
       const state = await records.subscriptions.get(id);

@@ -15,7 +15,7 @@ import type { AuthService } from '../../src/auth/service';
 import type { TokenResponse } from '../../src/auth/token-endpoint';
 import { type Config, loadConfig } from '../../src/config/config';
 import type { FhirServices } from '../../src/core/services';
-import { buildAuthService, buildFhirServices, buildRateLimits, buildWorkflows } from '../../src/composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from '../../src/composition';
 import type { Fetch } from '../../src/workflows/outbound';
 import type { Workflows } from '../../src/workflows/runtime';
 import type { RegisteredClient } from '../../src/store/records';
@@ -65,7 +65,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const auth = await buildAuthService({ config, connection: database.connection, logger, ...(options.authNow ? { clock: { now: options.authNow } } : {}) });
   const rateLimits = await buildRateLimits({ config, connection: database.connection });
-  const bareApp = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits });
+  const bulkData = await buildBulkDataStore({ services, connection: database.connection });
+  const bareApp = createApp({ services, auth, logger, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: config.corsOrigins, rateLimits, bulkData });
   const partial = { bareApp, auth };
   const admin = await registerTestClient(partial, { name: 'Test harness administrator', role: 'administrator', scopes: ['system/*.cruds'] });
   // The first token now, so that a test's first request writes nothing of the harness's own.
