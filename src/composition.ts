@@ -33,6 +33,7 @@ import { allowedDestinations } from './workflows/context';
 import type { Fetch } from './workflows/outbound';
 import { Workflows } from './workflows/runtime';
 import { ExportWorker } from './workflows/export/export-worker';
+import { ReferralExchange } from './workflows/referrals/referral-exchange';
 import type { BulkDataStore } from './http/bulk-data';
 import { subscriptionRule } from './workflows/subscriptions/subscription-rule';
 
@@ -166,6 +167,7 @@ export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workfl
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
   });
+  workflows.add(new ReferralExchange(workflows.context));
   workflows.add(new ExportWorker(workflows.context));
   writeListeners.get(connection)?.add(() => workflows.nudge());
   return workflows;

@@ -58,6 +58,24 @@ export function partnerCaller(partner: Partner): Caller {
   };
 }
 
+/**
+ * One of our own organisations (the referring agency of a referral sent, the receiving agency of
+ * one received), for the work the referral exchange does in its name: reading what it sends,
+ * recording what came back. It sees and writes what that organisation may.
+ */
+export function organizationCaller(organization: string, work: string): Caller {
+  return {
+    kind: 'system',
+    id: `workflow:${organization}`,
+    display: `CaseBridge referral exchange for ${organization}`,
+    scopes: ['system/*.crus'],
+    role: 'agency',
+    purposes: ['TREAT'],
+    organization,
+    tokenId: work,
+  };
+}
+
 /** A request context for background work, with its own request id (in the audit and the logs). */
 export function workContext(caller: Caller, log: Logger, work: string): RequestContext {
   const requestId = `${work}:${randomUUID()}`;

@@ -50,10 +50,12 @@ export interface TestAppOptions {
   /** The authorization server's clock (token validity); real time when absent. */
   readonly authNow?: () => Date;
   readonly env?: Record<string, string>;
+  /** Another app's database: this app is that instance started again (its close() leaves the database to the first). */
+  readonly database?: TestDatabase;
 }
 
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await testDatabase();
+  const database = options.database ?? (await testDatabase());
   const config = loadConfig({ BASE_URL: BASE_URL, LOG_LEVEL: 'silent', ...options.env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = await buildFhirServices({
@@ -80,7 +82,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     admin,
     config,
     workflows: (workflowOptions = {}) => buildWorkflows({ services, config, connection: database.connection, logger, ...workflowOptions }),
-    close: () => database.drop(),
+    close: () => (options.database ? Promise.resolve() : database.drop()),
   };
 }
 
