@@ -95,6 +95,8 @@ export interface CommandPlan {
    * at the command's field the caller wrote (`answers[3]`).
    */
   readonly locate?: (err: FhirError) => FhirError;
+  /** The writes record a referral status the receiving organisation reported (RequestContext.recordsForReferralOwner). */
+  readonly recordsForReferralOwner?: boolean;
 }
 
 export interface CaseCommand<P> {
@@ -132,7 +134,7 @@ export async function runCommand<P extends { recordedBy?: string }>(
       const { outcome } = await writeConditionally(services, conditions, async () => {
         const now = services.now();
         const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
-        const prepared = await preparedPlan(services, ctx, plan);
+        const prepared = await preparedPlan(services, plan.recordsForReferralOwner ? { ...ctx, recordsForReferralOwner: true } : ctx, plan);
         const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
         const patients = patientsOf(services, unitWrites(prepared));
         prepared.push(await prepareWrite(services, ctx, created(provenance), patientsWritten(plan.writes)));

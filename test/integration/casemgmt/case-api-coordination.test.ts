@@ -56,11 +56,13 @@ describe('referrals', () => {
     expect((await h.fhir(referral)).body.status).toBe('completed');
   });
 
-  test('a transition the workflow does not allow: 409 at status, nothing written', async () => {
+  test('a transition the workflow does not allow: 422 at status naming what is allowed, nothing written', async () => {
     const before = await h.snapshot();
     const res = await h.command(`/cases/${caseId}/referrals/${referral.split('/')[1]}/status`, { status: 'accepted' });
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(422);
+    expect(res.body.issue[0].code).toBe('business-rule');
     expect(res.body.issue[0].expression).toEqual(['status']);
+    expect(res.body.issue[0].diagnostics).toMatch(/completed: it may become nothing further/);
     expect(await h.snapshot()).toEqual(before);
   });
 
