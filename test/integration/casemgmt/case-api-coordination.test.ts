@@ -64,6 +64,14 @@ describe('referrals', () => {
     expect(await h.snapshot()).toEqual(before);
   });
 
+  test('a referral to an organization that does not exist: 422 at to, nothing written', async () => {
+    const before = await h.snapshot();
+    const res = await h.command(`/cases/${caseId}/referrals`, { service: { text: 'Food bank' }, to: 'Organization/does-not-exist', reason: 'Food insecurity' });
+    expect(res.status).toBe(422);
+    expect(res.body.issue).toEqual([expect.objectContaining({ code: 'not-found', expression: ['to'] })]);
+    expect(await h.snapshot()).toEqual(before);
+  });
+
   test('rejected needs a reason (400); an unknown referral is 404', async () => {
     const other = await h.command(`/cases/${caseId}/referrals`, { service: { text: 'Job coaching' }, to: 'Organization/jobs', reason: 'Wants work' });
     const id = (refsOf(other.body, 'ServiceRequest')[0] as string).split('/')[1];
