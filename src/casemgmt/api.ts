@@ -4,6 +4,7 @@
  */
 import type { CaseCommand } from './command';
 import { logContact, recordSignificantEvent } from './commands/contact';
+import { changeCaseStatus, reassignCase, reopenCase } from './commands/lifecycle';
 import { openCase } from './commands/open-case';
 import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
@@ -174,6 +175,37 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'The client withdraws a consent: the Consent becomes inactive and its provision ends on the date given (default today). Nothing is disclosed under it from then on. 404 for a consent of another client; 409 when it is not active. Allowed on a closed case.',
     command: revokeConsent,
+  },
+  // ── Issue 15: the case's life (lifecycle.ts) ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/status',
+    operationId: 'changeCaseStatus',
+    summary: 'Put the case on the waitlist, activate, hold, resume or cancel it',
+    description:
+      'Moves the case (EpisodeOfCare status and statusHistory) along its state machine: planned → waitlist | active | cancelled; waitlist → active | cancelled; active → onhold; onhold → active. On hold, the plan and its interventions are on hold too; resuming makes them active again; cancelling winds the case up as closing does. A reason (required for onhold and cancelled) is kept in a case note. Any other move is 422 naming the moves allowed.',
+    command: changeCaseStatus,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/reopen',
+    operationId: 'reopenCase',
+    summary: 'Reopen a finished or cancelled case',
+    description:
+      'The case becomes active again (a new statusHistory entry; period.end removed), its CareTeam active; the completed plan stays in the plan history (create a new one). The reason is kept in a case note. 422 from any other state.',
+    command: reopenCase,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/reassign',
+    operationId: 'reassignCase',
+    summary: 'Reassign the case to another case manager',
+    description:
+      'EpisodeOfCare.careManager becomes the new case manager; on the CareTeam the previous case manager’s participation ends and the new one’s begins; appointments still to come with the previous case manager move to the new one (participant status needs-action). The reason is kept in a case note. 409 on a closed case.',
+    command: reassignCase,
   },
 ];
 

@@ -47,6 +47,18 @@ export const COMMANDS = {
   'close-case': 'Close the case',
   'record-consent': 'Record a consent',
   'revoke-consent': 'Revoke a consent',
+  // Issue 15: the case's life, safety, scheduling, assessment and evaluation.
+  'change-case-status': 'Change the case status (waitlist, activate, hold, resume, cancel)',
+  'reopen-case': 'Reopen a closed case',
+  'reassign-case': 'Reassign the case to another case manager',
+  'review-flags': 'Review safety flags',
+  'book-appointment': 'Book an appointment',
+  'reschedule-appointment': 'Reschedule an appointment',
+  'cancel-appointment': 'Cancel an appointment',
+  'record-no-show': 'Record a missed appointment (no-show)',
+  'record-attendance': 'Record an attended appointment',
+  'record-assessment': 'Record a comprehensive needs assessment',
+  'evaluate-case': 'Evaluate the outcomes of the case',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -26,7 +26,7 @@ export const openCaseSchema: JsonSchema = object(
     caseManager: reference(['PractitionerRole', 'Practitioner'], 'The case manager responsible for the case'),
     agency: reference(['Organization'], 'The agency managing the case'),
     opened: date('The day the case opens (default: today)'),
-    status: enumOf(['active', 'waitlist'], 'active (default) or waitlist'),
+    status: enumOf(['active', 'waitlist', 'planned'], 'active (default), waitlist, or planned (a referral received: eligibility is being assessed)'),
     team: arrayOf(
       object(
         { member: reference(['Practitioner', 'PractitionerRole', 'RelatedPerson', 'Organization'], 'Team member'), role: text('Their role on the team', 256) },
@@ -69,7 +69,7 @@ export interface OpenCasePayload {
   caseManager: string;
   agency: string;
   opened?: string;
-  status?: 'active' | 'waitlist';
+  status?: 'active' | 'waitlist' | 'planned';
   team?: { member: string; role: string }[];
   presentingProblems?: { description: string; code?: { system: string; code: string; display?: string }; category?: 'health-concern' | 'problem-list-item'; onset?: string }[];
   recordedBy?: string;
