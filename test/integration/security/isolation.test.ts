@@ -6,7 +6,7 @@
  * organisation only under the client's consent, with the no-redisclosure obligation, and no
  * longer once the consent is revoked. Over real HTTP on FerretDB.
  */
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Observation } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, type TestClient, registerTestClient, testApp } from '../../support/app';
 import { seedDirectory } from '../../support/directory';
@@ -265,5 +265,54 @@ describe('AuditEvents', () => {
       source: { observer: { display: 'x' } },
     });
     expect(write.status).toBe(403);
+  });
+});
+
+describe('each case above leaves its AuditEvent', () => {
+  let auditorToken: string;
+  beforeAll(async () => {
+    const auditor = await registerTestClient(t, { role: 'auditor', scopes: ['system/AuditEvent.rs'] });
+    auditorToken = await auditor.token();
+  });
+
+  /** The events of one request, as an auditor finds them (by the request id entity). */
+  async function eventsOf(requestId: string) {
+    const res = await request(t.bareApp).get(`/fhir/AuditEvent?entity:identifier=${requestId}&_count=50`).set('Authorization', `Bearer ${auditorToken}`);
+    expect(res.status).toBe(200);
+    return ((res.body as Bundle).entry ?? []).map((e) => e.resource as AuditEvent);
+  }
+  const clientOf = (e: AuditEvent) => e.agent.find((a) => a.requestor)?.who?.identifier?.value;
+
+  test.each([
+    ['a 403 of a scope too narrow', () => as('narrow').get('/fhir/Observation'), 'narrow', '4'],
+    ["a 404 of another agency's client", () => as('agencyA').get(`/fhir/${pb}`), 'agencyA', '4'],
+    ['a read of its own client', () => as('agencyA').get(`/fhir/${pa}`), 'agencyA', '0'],
+  ] as const)('%s: outcome %s, the client named', async (_title, send, who, outcome) => {
+    const id = `iso-${Math.random().toString(36).slice(2)}`;
+    await send().set('X-Request-Id', id);
+    const events = await eventsOf(id);
+    expect(events.map((e) => [e.outcome, clientOf(e)])).toEqual([[outcome, ({ narrow, agencyA } as Record<string, TestClient>)[who]?.clientId]]);
+  });
+
+  test('a token refused at the API is a failed login', async () => {
+    const id = `iso-${Math.random().toString(36).slice(2)}`;
+    const res = await request(t.bareApp).get('/fhir/Patient').set('Authorization', 'Bearer not.a.token').set('X-Request-Id', id);
+    expect(res.status).toBe(401);
+    expect((await eventsOf(id)).map((e) => [e.type.code, e.outcome])).toEqual([['110114', '4']]);
+  });
+
+  test('Part 2 data shown under consent is recorded as a disclosure to the recipient, for its purpose', async () => {
+    const consent = await as('clearwater').post(
+      `/cm/v1/cases/${clearwaterCase}/consents`,
+      { kind: '42cfr-part2', date: '2025-01-01', expires: '2099-12-31', recipients: [A], purposes: ['TREAT'] },
+      'application/json',
+    );
+    expect(consent.status).toBe(201);
+    const id = `iso-${Math.random().toString(36).slice(2)}`;
+    expect((await as('agencyA').get(`/fhir/${obsC}`).set('X-Request-Id', id)).status).toBe(200);
+    const [event] = await eventsOf(id);
+    expect(event?.subtype?.map((c) => c.code)).toContain('disclose');
+    expect(event?.entity?.some((e) => e.what?.reference?.startsWith(obsC))).toBe(true);
+    expect(clientOf(event as AuditEvent)).toBe(agencyA.clientId);
   });
 });
