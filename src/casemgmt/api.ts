@@ -10,6 +10,7 @@ import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
 import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
+import { reviewFlags } from './commands/review-flags';
 import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
 import { setRiskLevel } from './commands/set-risk-level';
@@ -206,6 +207,17 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'EpisodeOfCare.careManager becomes the new case manager; on the CareTeam the previous case manager’s participation ends and the new one’s begins; appointments still to come with the previous case manager move to the new one (participant status needs-action). The reason is kept in a case note. 409 on a closed case.',
     command: reassignCase,
+  },
+  // ── Issue 15: safety ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/flags/review',
+    operationId: 'reviewFlags',
+    summary: 'Review the client’s safety flags: keep or resolve each, with a reason',
+    description:
+      'For each active Flag of the client: keep (the alert still applies) or resolve (the Flag becomes inactive, period.end the review day). Each decision and its reason is a case note whose context.related names the Flag (R4 Flag has no reason element); the case view shows each flag’s latest review, open flags first. 422 for a flag of another client, 409 for one not active. Allowed whatever the case’s state.',
+    command: reviewFlags,
   },
 ];
 

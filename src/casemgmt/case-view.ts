@@ -35,10 +35,12 @@ import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../core/services';
 import type { RequestContext } from '../core/context';
 import { readOrUndefined, searchAll } from './case-record';
+import { caseload, parseCaseloadQuery } from './caseload';
 import { instrumentFor } from './instruments';
 import { milestonesOf } from './plan-mapping';
 import { achievementCode } from './progress';
-import { PERTAINS_TO_GOAL, WORKFLOW_EPISODE, localReference } from './vocabulary';
+import { currentRisk, flagReviewOf, flagsOpenFirst, isScoreDerived } from './safety';
+import { PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference } from './vocabulary';
 
 export const CASE_QUERY = (caseId: string): Record<string, string | string[]> => ({
   _id: caseId,
@@ -55,7 +57,7 @@ export const CASE_QUERY = (caseId: string): Record<string, string | string[]> =>
   '_revinclude:iterate': ['Task:focus', 'Observation:derived-from'],
 });
 
-const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent'];
+const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent', 'Appointment'];
 
 type Display = string | undefined;
 
@@ -143,10 +145,10 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
     timeline: timeline({ encounters, notes, responses, observations, requests }),
     screenings: responses.sort((a, b) => compareDates(b.authored, a.authored)).map((qr) => screeningView(qr, observations)),
     risk: riskView(risks.matches.map((m) => m.resource as RiskAssessment & { id: string })),
-    flags: flags.matches
-      .map((m) => m.resource as Flag & { id: string })
-      .filter((f) => f.status === 'active')
-      .map((f) => ({ id: f.id, alert: conceptText(f.code), category: f.category?.[0]?.coding?.[0]?.code, since: f.period?.start })),
+    flags: flagsView(
+      flags.matches.map((m) => m.resource as Flag & { id: string }),
+      notes,
+    ),
     consents: consents.matches.map((m) => {
       const c = m.resource as Consent & { id: string };
       return {
@@ -245,17 +247,49 @@ function screeningView(qr: QuestionnaireResponse & { id: string }, observations:
   };
 }
 
+/**
+ * The current risk (safety.ts): the case manager's latest judgement, raised — never lowered — by a
+ * newer score; with the scores since the judgement and the earlier assessments.
+ */
 function riskView(assessments: readonly (RiskAssessment & { id: string })[]) {
-  const current = assessments.filter((r) => r.status !== 'entered-in-error');
+  const all = assessments.filter((r) => r.status !== 'entered-in-error');
   const view = (r: RiskAssessment & { id: string }) => ({
     id: r.id,
     level: r.prediction?.[0]?.qualitativeRisk?.coding?.[0]?.code,
     assessed: r.occurrenceDateTime,
     method: conceptText(r.method),
+    source: isScoreDerived(r) ? ('score' as const) : ('judgement' as const),
     ...(r.prediction?.[0]?.rationale ? { rationale: r.prediction[0].rationale } : {}),
   });
-  const [latest] = current;
-  return latest ? { ...view(latest), history: current.slice(1, 10).map(view) } : null;
+  const current = currentRisk(all);
+  if (!current) return null;
+  return {
+    ...view(current.assessment),
+    source: current.source,
+    reviewNeeded: current.reviewNeeded,
+    ...(current.judgement ? { judgement: view(current.judgement) } : {}),
+    newerScores: current.newerScores.map(view),
+    history: all.filter((r) => r.id !== current.assessment.id).slice(0, 10).map(view),
+  };
+}
+
+/** Flags of the client, open first, each with its latest review (a case note whose context.related names it). */
+function flagsView(flags: readonly (Flag & { id: string })[], notes: readonly (DocumentReference & { id: string })[]) {
+  return flagsOpenFirst(flags).map((f) => {
+    const reviews = notes
+      .filter((n) => (n.context?.related ?? []).some((r) => localReference(r) === `Flag/${f.id}`))
+      .sort((a, b) => compareDates(b.date, a.date));
+    const review = reviews.map(flagReviewOf).find((r) => r !== undefined);
+    return {
+      id: f.id,
+      status: f.status,
+      alert: conceptText(f.code),
+      category: f.category?.[0]?.coding?.[0]?.code,
+      since: f.period?.start,
+      ...(f.period?.end ? { until: f.period.end } : {}),
+      ...(review ? { lastReview: review } : {}),
+    };
+  });
 }
 
 interface TimelineEntry {
@@ -332,31 +366,30 @@ function compareDates(a: string | undefined, b: string | undefined): number {
   return Date.parse(a) - Date.parse(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** GET /cm/v1/cases?client=<Patient id>: the client's cases, newest first. */
-export async function caseList(services: FhirServices, ctx: RequestContext, client: string | undefined) {
+/**
+ * GET /cm/v1/cases?caseManager=…&status=…&sort=…: a caseload (caseload.ts), or a client's cases
+ * (`client`). An unknown client is 404.
+ */
+export async function caseList(services: FhirServices, ctx: RequestContext, query: Record<string, unknown>) {
   assertAllowed(services, ctx);
-  if (client === undefined || !/^(Patient\/)?[A-Za-z0-9\-.]{1,64}$/.test(client)) {
-    throw new FhirError('INVALID_REQUEST', 'List cases by client: GET /cm/v1/cases?client=<client id>', { expression: ['client'] });
+  const parsed = parseCaseloadQuery(query);
+  const client = parsed.search.patient;
+  if (client !== undefined && !(await readOrUndefined(services, 'Patient', idOf(client)))) {
+    throw new FhirError('NOT_FOUND', `There is no client ${idOf(client)} (${client})`, { expression: ['client'] });
   }
-  const clientId = client.replace(/^Patient\//, '');
-  if (!(await readOrUndefined(services, 'Patient', clientId))) {
-    throw new FhirError('NOT_FOUND', `There is no client ${clientId} (Patient/${clientId})`, { expression: ['client'] });
-  }
-  const found = await searchAll(services, 'EpisodeOfCare', { patient: `Patient/${clientId}`, _sort: '-date' });
+  const { total, rows } = await caseload(services, parsed);
+  const pages = Math.max(1, Math.ceil(total / parsed.count));
+  const link = (page: number) => `/cm/v1/cases?${new URLSearchParams({ ...(query as Record<string, string>), page: String(page), count: String(parsed.count) }).toString()}`;
   return {
-    client: clientId,
-    cases: found.matches.map((m) => {
-      const e = m.resource as EpisodeOfCare & { id: string };
-      return {
-        id: e.id,
-        status: e.status,
-        opened: e.period?.start,
-        ...(e.period?.end ? { closed: e.period.end } : {}),
-        caseManager: text(e.careManager),
-        agency: text(e.managingOrganization),
-        view: `/cm/v1/cases/${e.id}`,
-      };
-    }),
+    total,
+    page: parsed.page,
+    pages,
+    count: parsed.count,
+    sort: parsed.sort,
+    ...(client !== undefined ? { client: idOf(client) } : {}),
+    fhirSearch: `EpisodeOfCare?${new URLSearchParams(parsed.search).toString()}`,
+    links: { self: link(parsed.page), ...(parsed.page < pages ? { next: link(parsed.page + 1) } : {}), ...(parsed.page > 1 ? { previous: link(Math.min(parsed.page - 1, pages)) } : {}) },
+    cases: rows,
   };
 }
 

@@ -39,7 +39,8 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const client = typeof req.query.client === 'string' ? req.query.client : undefined;
     const ctx = requestContextOf(res, {});
     const scoped = await servicesFor(services, ctx);
-    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, client), facts: () => caseListAudit(client, `${req.method} ${req.originalUrl}`) });
+    const query = req.query as Record<string, unknown>;
+    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, query), facts: (answer) => caseListAudit(client, `${req.method} ${req.originalUrl}`, answer) });
     sendJson(res, 200, list);
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {

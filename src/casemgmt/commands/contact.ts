@@ -148,6 +148,8 @@ export function caseNote(args: {
   period: { start: string; end?: string };
   description: string;
   event?: ReturnType<typeof coded>;
+  /** What the note is about beside the case (context.related), e.g. the Flag a review settles. */
+  related?: readonly string[];
 }): DocumentReference & { id: string } {
   return {
     resourceType: 'DocumentReference',
@@ -162,6 +164,10 @@ export function caseNote(args: {
     author: [args.author],
     description: args.description,
     content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from(args.text, 'utf8').toString('base64'), title: args.description } }],
-    context: { encounter: [...args.context.map((r) => ref(r)), ref(`EpisodeOfCare/${args.caseRecord.resource.id}`)], period: args.period },
+    context: {
+      encounter: [...args.context.map((r) => ref(r)), ref(`EpisodeOfCare/${args.caseRecord.resource.id}`)],
+      period: args.period,
+      ...(args.related && args.related.length > 0 ? { related: args.related.map((r) => ref(r)) } : {}),
+    },
   };
 }
