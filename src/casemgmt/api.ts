@@ -3,6 +3,7 @@
  * the OpenAPI document (openapi.ts) describes, so the two cannot drift apart.
  */
 import type { CaseCommand } from './command';
+import { bookAppointment, cancelAppointment, recordAttendance, recordNoShow, rescheduleAppointment } from './commands/appointments';
 import { logContact, recordSignificantEvent } from './commands/contact';
 import { changeCaseStatus, reassignCase, reopenCase } from './commands/lifecycle';
 import { openCase } from './commands/open-case';
@@ -218,6 +219,54 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'For each active Flag of the client: keep (the alert still applies) or resolve (the Flag becomes inactive, period.end the review day). Each decision and its reason is a case note whose context.related names the Flag (R4 Flag has no reason element); the case view shows each flag’s latest review, open flags first. 422 for a flag of another client, 409 for one not active. Allowed whatever the case’s state.',
     command: reviewFlags,
+  },
+  // ── Issue 15: scheduling ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments',
+    operationId: 'bookAppointment',
+    summary: 'Book an appointment',
+    description:
+      'An Appointment (booked) for the case: supportingInformation → the EpisodeOfCare, participants the client and the case manager (or `with`), serviceType the contact type and service, basedOn the intervention. Found by EHR schedulers with Appointment?patient=…&date=…&status=booked or Appointment?actor=…. 409 on a closed case; 422 when the end is not after the start.',
+    command: bookAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/reschedule',
+    operationId: 'rescheduleAppointment',
+    summary: 'Move an appointment to another time',
+    description: 'The Appointment keeps its id and becomes booked at the new time; the comment says from when and why (the earlier version stays in its history). 409 unless proposed, pending or booked.',
+    command: rescheduleAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/cancel',
+    operationId: 'cancelAppointment',
+    summary: 'Cancel an appointment',
+    description: 'The Appointment becomes cancelled with cancelationReason (appointment-cancellation-reason pat, prov or other, the reason as text). 409 unless proposed, pending, booked or waitlist.',
+    command: cancelAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/no-show',
+    operationId: 'recordNoShow',
+    summary: 'Record that the client did not come',
+    description: 'The Appointment becomes noshow (the client’s participation declined). 409 unless booked or pending.',
+    command: recordNoShow,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/attended',
+    operationId: 'recordAttendance',
+    summary: 'Record an attended appointment: the contact it became',
+    description:
+      'The Appointment becomes fulfilled and the contact is recorded as log-contact does (Encounter with appointment → the Appointment, its case note, its service units and ChargeItem), its times, type, service and intervention defaulting to the appointment’s. 409 unless booked, arrived, checked-in or pending.',
+    command: recordAttendance,
   },
 ];
 

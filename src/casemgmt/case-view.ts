@@ -13,6 +13,7 @@
  * assessments (newest first), flags and consents.
  */
 import type {
+  Appointment,
   CarePlan,
   CareTeam,
   Condition,
@@ -52,6 +53,7 @@ export const CASE_QUERY = (caseId: string): Record<string, string | string[]> =>
     'Observation:episode-of-care',
     'Encounter:episode-of-care',
     'DocumentReference:encounter',
+    'Appointment:supporting-info',
   ],
   '_include:iterate': 'CarePlan:goal',
   '_revinclude:iterate': ['Task:focus', 'Observation:derived-from'],
@@ -88,6 +90,11 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
   const notes = byType<DocumentReference>('DocumentReference');
   const encounters = byType<Encounter>('Encounter');
   const responses = byType<QuestionnaireResponse>('QuestionnaireResponse');
+  const appointments = byType<Appointment>('Appointment')
+    .filter((a) => (a.supportingInformation ?? []).some((s) => localReference(s) === `EpisodeOfCare/${caseId}`))
+    .sort((a, b) => compareDates(a.start, b.start));
+  const nowMs = services.now().getTime();
+  const next = appointments.find((a) => ['proposed', 'pending', 'booked'].includes(a.status) && Date.parse(a.start ?? '') >= nowMs);
   const current = plans.filter((p) => p.status === 'active').sort(newestFirst)[0];
 
   return {
@@ -142,6 +149,8 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
             : null,
         };
       }),
+    nextAppointment: next ? appointmentView(next) : null,
+    appointments: appointments.map(appointmentView),
     timeline: timeline({ encounters, notes, responses, observations, requests }),
     screenings: responses.sort((a, b) => compareDates(b.authored, a.authored)).map((qr) => screeningView(qr, observations)),
     risk: riskView(risks.matches.map((m) => m.resource as RiskAssessment & { id: string })),
@@ -314,6 +323,9 @@ function timeline(args: {
       kind: 'contact',
       id: e.id,
       type: conceptText(e.type?.[0]),
+      ...(e.type?.[1] ? { service: conceptText(e.type[1]) } : {}),
+      ...(e.length?.value !== undefined ? { minutes: e.length.value } : {}),
+      ...(e.appointment?.[0] ? { appointment: text(e.appointment[0]) } : {}),
       setting: e.class?.code,
       ...(e.period?.end ? { end: e.period.end } : {}),
       ...(e.location?.[0]?.location.display ? { location: e.location[0].location.display } : {}),
@@ -336,6 +348,21 @@ function timeline(args: {
       .map((o) => ({ date: o.effectiveDateTime, kind: 'progress', id: o.id, objective: text(o.focus?.[0]), ...(o.valueQuantity ? { value: o.valueQuantity.value } : { text: o.valueString }) })),
   ];
   return entries.sort((a, b) => compareDates(a.date, b.date));
+}
+
+function appointmentView(a: Appointment & { id: string }) {
+  return {
+    id: a.id,
+    status: a.status,
+    start: a.start,
+    end: a.end,
+    type: conceptText(a.serviceType?.[0]),
+    ...(a.serviceType?.[1] ? { service: conceptText(a.serviceType[1]) } : {}),
+    with: a.participant.map((p) => text(p.actor)).filter((r): r is string => r !== undefined && !r.startsWith('Patient/')),
+    ...(a.description ? { description: a.description } : {}),
+    ...(a.cancelationReason ? { cancellation: conceptText(a.cancelationReason) } : {}),
+    ...(a.comment ? { comment: a.comment } : {}),
+  };
 }
 
 function noteView(n: DocumentReference & { id: string }) {
