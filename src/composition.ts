@@ -12,6 +12,7 @@ import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
+import { evaluateMeasureOperation } from './casemgmt/evaluate-measure';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
@@ -65,7 +66,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, evaluateMeasureOperation];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,

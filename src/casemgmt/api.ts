@@ -11,6 +11,7 @@ import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
 import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
+import { evaluateCase } from './commands/evaluate-case';
 import { reviewFlags } from './commands/review-flags';
 import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
@@ -267,6 +268,17 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'The Appointment becomes fulfilled and the contact is recorded as log-contact does (Encounter with appointment → the Appointment, its case note, its service units and ChargeItem), its times, type, service and intervention defaulting to the appointment’s. 409 unless booked, arrived, checked-in or pending.',
     command: recordAttendance,
+  },
+  // ── Issue 15: evaluation (phase 9) ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/evaluation',
+    operationId: 'evaluateCase',
+    summary: 'Evaluate the outcomes of the case',
+    description:
+      'An Observation (case-management#case-evaluation: the outcome, with the goals achieved out of the goals of the latest plan and the PHQ-9 totals at intake and at the last screening, computed from the record) and the evaluation as a case note. Allowed on an active, on-hold or finished case; the case view shows it after closure.',
+    command: evaluateCase,
   },
 ];
 

@@ -56,3 +56,13 @@ export function caseListAudit(client: string | undefined, request: string, answe
     query: request,
   };
 }
+
+/** A CSV report: a search (BALP Query) naming every client whose cases it counts. */
+export function reportAudit(request: string, answer: Answer<{ readonly patients: readonly string[] }>): AuditFacts {
+  return {
+    subtype: restfulInteraction('search-type'),
+    action: 'E',
+    patients: 'value' in answer ? [...answer.value.patients] : [],
+    query: request,
+  };
+}

@@ -40,8 +40,10 @@ import { caseload, parseCaseloadQuery } from './caseload';
 import { instrumentFor } from './instruments';
 import { milestonesOf } from './plan-mapping';
 import { achievementCode } from './progress';
+import { CLOSING_NOTE_TITLE } from './commands/transition';
+import { PHQ9_TOTAL, caseOutcome, latestPlan } from './outcomes';
 import { currentRisk, flagReviewOf, flagsOpenFirst, isScoreDerived } from './safety';
-import { PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference } from './vocabulary';
+import { CASE_MANAGEMENT_SYSTEM, PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference } from './vocabulary';
 
 export const CASE_QUERY = (caseId: string): Record<string, string | string[]> => ({
   _id: caseId,
@@ -95,7 +97,23 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
     .sort((a, b) => compareDates(a.start, b.start));
   const nowMs = services.now().getTime();
   const next = appointments.find((a) => ['proposed', 'pending', 'booked'].includes(a.status) && Date.parse(a.start ?? '') >= nowMs);
-  const current = plans.filter((p) => p.status === 'active').sort(newestFirst)[0];
+  // The plan in force: the active (or paused) one; on a closed case, the last one, so the view
+  // still shows what the case worked on after closure.
+  const closed = episode.status === 'finished' || episode.status === 'cancelled';
+  const current = plans.filter((p) => p.status === 'active' || p.status === 'on-hold').sort(newestFirst)[0] ?? (closed ? latestPlan(plans) : undefined);
+  const outcome = caseOutcome({
+    episode,
+    plans,
+    goals,
+    encounters: [],
+    referrals: [],
+    tasks: [],
+    phq9: observations.filter((o) => o.code?.coding?.some((c) => c.system === 'http://loinc.org' && c.code === PHQ9_TOTAL)),
+  });
+  const evaluation = observations
+    .filter((o) => o.code?.coding?.some((c) => c.system === CASE_MANAGEMENT_SYSTEM && c.code === 'case-evaluation') && o.status !== 'entered-in-error')
+    .sort((a, b) => compareDates(b.effectiveDateTime, a.effectiveDateTime))[0];
+  const closingNote = notes.filter((n) => n.description === CLOSING_NOTE_TITLE).sort((a, b) => compareDates(b.date, a.date))[0];
 
   return {
     id: episode.id,
@@ -149,6 +167,19 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
             : null,
         };
       }),
+    evaluation: {
+      goals: { total: outcome.goals.total, achieved: outcome.goals.achieved },
+      phq9: outcome.phq9,
+      closure: closed ? { date: episode.period?.end ?? null, reason: closingNote ? noteView(closingNote).text ?? null : null } : null,
+      recorded: evaluation
+        ? {
+            id: evaluation.id,
+            date: evaluation.effectiveDateTime,
+            outcome: evaluation.valueCodeableConcept?.coding?.[0]?.code,
+            summary: evaluation.note?.[0]?.text,
+          }
+        : null,
+    },
     nextAppointment: next ? appointmentView(next) : null,
     appointments: appointments.map(appointmentView),
     timeline: timeline({ encounters, notes, responses, observations, requests }),
@@ -421,7 +452,7 @@ export async function caseList(services: FhirServices, ctx: RequestContext, quer
 }
 
 /** The view reads many types: the caller must be allowed to search each (deny by default). */
-function assertAllowed(services: FhirServices, ctx: RequestContext): void {
+export function assertAllowed(services: FhirServices, ctx: RequestContext): void {
   const denied = READ_TYPES.filter((resourceType) => !services.access.allows(ctx.caller, { interaction: 'search-type', resourceType }));
   if (denied.length > 0) {
     throw new FhirError('FORBIDDEN', `Not allowed: reading a case needs search access to ${denied.join(', ')}`);

@@ -14,7 +14,10 @@ import { type CaseCommand, created } from '../command';
 import { assertMove } from '../lifecycle';
 import { type CloseCasePayload, type TransferCasePayload, closeCaseSchema, transferCaseSchema } from '../schemas/transition';
 import { SYSTEMS, coded, ref, today } from '../vocabulary';
-import { authorOf } from './contact';
+import { authorOf, caseNote } from './contact';
+
+/** The description of the case note that keeps the reason for closure. */
+export const CLOSING_NOTE_TITLE = 'Case closed';
 import { referralResources } from './referral';
 import { closingWrites } from './wind-up';
 
@@ -26,11 +29,27 @@ export const SUMMARY_TYPES = {
 export const closeCase: CaseCommand<CloseCasePayload> = {
   name: 'close-case',
   schema: closeCaseSchema,
-  async plan({ services, payload, params, now }) {
+  async plan({ services, payload, params, now, ids, agent }) {
     const caseRecord = await loadCase(services, params.caseId as string);
     assertMove(caseRecord.resource, 'finished', 'close-case');
     const date = payload.date ?? today(now);
     const writes = await closingWrites({ services, caseRecord, status: 'finished', date, why: `Case closed: ${payload.reason}`, keepReferrals: new Set(payload.keepReferrals ?? []) });
+    // The reason for closure, kept for the evaluation (EpisodeOfCare has no element for it).
+    writes.push(
+      created(
+        caseNote({
+          id: ids.next('closing-note'),
+          caseRecord,
+          type: 'social-work-note',
+          text: payload.reason,
+          date: now.toISOString(),
+          author: authorOf(agent, caseRecord),
+          context: [],
+          period: { start: date },
+          description: CLOSING_NOTE_TITLE,
+        }),
+      ),
+    );
     return { caseId: caseRecord.resource.id, writes };
   },
 };

@@ -108,7 +108,10 @@ function referralsCancelled(holdings: CaseHoldings, args: { why: string; at: str
   for (const task of holdings.tasks) {
     const focus = localReference(task.resource.focus) ?? '';
     if (!OPEN_TASK_STATUSES.has(task.resource.status) || args.keep.has(focus)) continue;
-    const next: Task & { id: string } = { ...withoutServerMeta(task.resource), status: 'cancelled', statusReason: { text: args.why }, lastModified: args.at };
+    // lastModified cannot precede authoredOn (Task inv-1).
+    const authored = task.resource.authoredOn;
+    const lastModified = authored !== undefined && Date.parse(authored) > Date.parse(args.at) ? authored : args.at;
+    const next: Task & { id: string } = { ...withoutServerMeta(task.resource), status: 'cancelled', statusReason: { text: args.why }, lastModified };
     writes.push(updated(next, task.versionId));
     cancelled.add(focus);
   }

@@ -114,7 +114,9 @@ describe('GET /cm/v1/cases/{id}', () => {
     const view = (await h.get(`/cases/${caseId}`)).body;
     expect(view.planHistory.map((p: { status: string }) => p.status)).toEqual(['completed', 'revoked']);
     expect(view.planHistory[0].replaces).toEqual([`CarePlan/${ids.plan}`]);
-    expect(view.plan).toBeNull();
+    // After closure the view keeps the plan the case worked on, and the reason for closure.
+    expect(view.plan).toMatchObject({ id: view.planHistory[0].id, status: 'completed' });
+    expect(view.evaluation.closure).toEqual({ date: '2025-06-01', reason: 'Goals met' });
     expect(view).toMatchObject({ status: 'finished', closed: '2025-06-01' });
     expect(view.statusHistory).toEqual([
       { status: 'active', start: '2025-01-20', end: '2025-06-01' },
