@@ -12,6 +12,7 @@ import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
+import { evaluateMeasureOperation } from './casemgmt/evaluate-measure';
 import { caseEverything } from './operations/case-everything';
 import { exportOperation } from './operations/export';
 import { patientEverything } from './operations/everything';
@@ -95,7 +96,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs })];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs }), evaluateMeasureOperation];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,

@@ -10,7 +10,8 @@
 import type { ServiceRequest, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import type { FhirServices } from '../../core/services';
-import { type CaseRecord, assertOpen, loadCase, readVersioned, searchAll } from '../case-record';
+import { type CaseRecord, loadCase, readVersioned, searchAll } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { allowedNext } from '../../workflows/referrals/task-status';
 import { type CaseCommand, created, updated } from '../command';
@@ -84,7 +85,7 @@ export const makeReferral: CaseCommand<MakeReferralPayload> = {
   schema: makeReferralSchema,
   async plan({ services, payload, params, ids, now }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'make a referral');
+    assertCommandAllowed(caseRecord.resource, 'make-referral', 'make a referral');
     const [referral, task] = referralResources({
       caseRecord,
       ...payload,
