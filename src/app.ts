@@ -4,7 +4,8 @@
  * logging → health → OAuth endpoints and SMART discovery (public; the token endpoint has a budget
  * per address) → authentication (Bearer token → Caller; the CapabilityStatement and the case
  * API's OpenAPI document stay public) → the client's request budget (429) → FHIR API (raw body,
- * size limit; audit and access check as route-table hooks) → case API (/cm/v1) → not found →
+ * size limit; the Bulk Data status and file endpoints beside it; audit and access check as
+ * route-table hooks) → case API (/cm/v1) → not found →
  * error handler (which audits what was refused before reaching an interaction). Nothing is read
  * from a request body before its token is checked.
  */
@@ -17,6 +18,7 @@ import type { AuthService } from './auth/service';
 import { FhirError } from './fhir/outcomes';
 import { auditContext } from './http/audit';
 import { authentication, publicRead } from './http/authentication';
+import { type BulkDataStore, bulkDataRoutes } from './http/bulk-data';
 import { caseApi } from './http/case-api';
 import { type CorsOrigins, corsPolicy } from './http/cors';
 import { RETRY_AFTER_SECONDS, errorHandler } from './http/error-handler';
@@ -47,6 +49,8 @@ export interface AppDependencies {
    * restart): requests are answered 503 at once instead of waiting for the driver to give up.
    */
   readonly databaseAvailable?: () => boolean;
+  /** Export jobs and files: serves the Bulk Data status and file endpoints when given (http/bulk-data.ts). */
+  readonly bulkData?: BulkDataStore;
 }
 
 /** Request budgets shared by instances (composition.ts buildRateLimits). */
@@ -95,6 +99,7 @@ export function createApp(deps: AppDependencies): Express {
     '/fhir',
     authentication(deps.auth, publicRead('/metadata')),
     perClient,
+    ...(deps.bulkData ? [bulkDataRoutes(deps.services, deps.bulkData)] : []),
     express.raw({ type: () => true, limit: deps.bodyLimitBytes }),
     fhirEndpoint(dispatch),
   );

@@ -12,6 +12,9 @@ import { scoringDerivation } from './casemgmt/derivations/scoring-derivation';
 import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
+import { evaluateMeasureOperation } from './casemgmt/evaluate-measure';
+import { caseEverything } from './operations/case-everything';
+import { exportOperation } from './operations/export';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
 import { loadValidator } from './fhir/validation';
@@ -23,6 +26,17 @@ import type { FhirOperation, FhirServices } from './core/services';
 import { extractIndex } from './search/extract';
 import { buildSearchParameterRegistry } from './search/registry';
 import { MongoRepository, type WriteObserver } from './store/mongo/mongo-repository';
+import { referralTaskRule } from './workflows/referrals/referral-rule';
+import { storeAuditLog } from './audit/audit-log';
+import type { AccessPolicy } from './auth/caller';
+import { type WorkflowRecords, operationalRecords, workflowRecords } from './store/records';
+import { allowedDestinations } from './workflows/context';
+import type { Fetch } from './workflows/outbound';
+import { Workflows } from './workflows/runtime';
+import { ExportWorker } from './workflows/export/export-worker';
+import { ReferralExchange } from './workflows/referrals/referral-exchange';
+import type { BulkDataStore } from './http/bulk-data';
+import { subscriptionRule } from './workflows/subscriptions/subscription-rule';
 
 export interface ServiceDependencies {
   readonly config: Config;
@@ -46,6 +60,7 @@ export type RunningFhirServices = FhirServices & { readonly stopMaintenance: () 
 export async function buildFhirServices(deps: ServiceDependencies): Promise<RunningFhirServices> {
   const { config, connection } = deps;
   const now = deps.now ?? (() => new Date());
+  const records = await recordsOf(connection);
   // Load the generated JSON-schema validator now rather than on the first write.
   loadValidator();
   // Our profiles, value sets, Questionnaires and search parameters; a definition that cannot be
@@ -81,7 +96,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs }), evaluateMeasureOperation];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
@@ -95,13 +110,91 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
       oauthUris: { token: urls.tokenUrl, introspect: urls.introspectionUrl },
     },
     // Real time, not the injectable clock: consent periods and cache ages are not test fixtures.
-    access: accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }),
+    access: observedWrites(accessPolicy({ registry, baseUrl: config.baseUrl, now: () => new Date(), cacheMs: config.accessCacheSeconds * 1000 }), connection),
     now,
-    operations: new Map(operations.map((o) => [o.name, o])),
+    // Keyed by definition: several operations may share a name on different types ($everything).
+    operations: new Map(operations.map((o) => [o.definition, o])),
     derivations: [scoringDerivation],
+    rules: [
+      referralTaskRule,
+      subscriptionRule({ states: records.subscriptions, destinations: () => allowedDestinations(records.partners, config.subscriptionEndpointOrigins), now }),
+    ],
     profiles,
     stopMaintenance: stopSweep,
   };
+}
+
+/** The workflow records of a connection, opened once (the services' rules and the workflows share them). */
+const openedRecords = new WeakMap<MongoConnection, Promise<WorkflowRecords>>();
+function recordsOf(connection: MongoConnection): Promise<WorkflowRecords> {
+  let records = openedRecords.get(connection);
+  if (!records) openedRecords.set(connection, (records = workflowRecords(connection)));
+  return records;
+}
+
+/** Told of the types each applied unit wrote in this process, besides the access policy: the workflows' nudge. */
+const writeListeners = new WeakMap<MongoConnection, Set<(types: readonly string[]) => void>>();
+function observedWrites(policy: AccessPolicy, connection: MongoConnection): AccessPolicy {
+  const listeners = new Set<(types: readonly string[]) => void>();
+  writeListeners.set(connection, listeners);
+  return {
+    ...policy,
+    written(types) {
+      policy.written?.(types);
+      for (const listener of listeners) listener(types);
+    },
+  };
+}
+
+export interface WorkflowDependencies {
+  readonly services: FhirServices;
+  readonly config: Config;
+  readonly connection: MongoConnection;
+  readonly logger: Logger;
+  /** When work is due (default: the services' clock); tests move it. */
+  readonly now?: () => Date;
+  /** Outbound HTTP (default: fetch); tests put faults in it. */
+  readonly fetch?: Fetch;
+  readonly instanceId?: string;
+}
+
+/**
+ * The workflows (workflows/runtime.ts) on the services: subscriptions, referral exchange with
+ * partners, payers' documentation requests, Bulk Data exports. Not started: main.ts starts them
+ * (WORKFLOWS_ENABLED), tests run their rounds.
+ */
+export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workflows> {
+  const { config, connection } = deps;
+  const records = await recordsOf(connection);
+  const clients = (await operationalRecords(connection)).clients;
+  const workflows = new Workflows({
+    services: deps.services,
+    records,
+    auditLog: storeAuditLog(deps.services.repo),
+    clientActive: async (clientId) => (await clients.find(clientId))?.active === true,
+    settings: {
+      subscriptionEndpointOrigins: config.subscriptionEndpointOrigins,
+      referralPollSeconds: config.referralPollSeconds,
+      bulkExportTtlSeconds: config.bulkExportTtlSeconds,
+      cdexAutomatic: config.cdexAutomatic,
+      intervalMs: config.workflowIntervalMs,
+      outboundTimeoutMs: config.outboundTimeoutMs,
+    },
+    logger: deps.logger,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
+  });
+  workflows.add(new ReferralExchange(workflows.context));
+  workflows.add(new ExportWorker(workflows.context));
+  writeListeners.get(connection)?.add(() => workflows.nudge());
+  return workflows;
+}
+
+/** Export jobs and their files, for the Bulk Data status and file endpoints (http/bulk-data.ts). */
+export async function buildBulkDataStore(deps: { services: FhirServices; connection: MongoConnection }): Promise<BulkDataStore> {
+  const records = await recordsOf(deps.connection);
+  return { jobs: records.exportJobs, files: records.exportFiles, now: deps.services.now };
 }
 
 /** The authorization server and token check on the same connection (auth/service.ts). */

@@ -1,7 +1,8 @@
 /**
  * Composition root, readable top to bottom: config → database (MONGODB_URI, or the embedded
  * FerretDB) → repository → FHIR services → authorization server (and, on the embedded database
- * with no client registered, the local development client) → HTTP app → listen; graceful
+ * with no client registered, the local development client) → workflows (background work) →
+ * HTTP app → listen; graceful
  * shutdown on SIGINT/SIGTERM. Closed by default: every FHIR and case API request needs a token.
  */
 import { createApp } from './app';
@@ -10,7 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { EMBEDDED_SERVER_SELECTION_TIMEOUT_MS, connectMongo, type MongoConnection } from './platform/mongo';
-import { buildAuthService, buildFhirServices, buildRateLimits } from './composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
@@ -57,7 +58,14 @@ async function main(): Promise<void> {
     stack.push(async () => stopMaintenance());
     // Before listening, so that once it answers, the development client can get a token.
     const development = await ensureDevelopmentClient(auth, { embedded: config.mongodbUri === undefined, dataDir: config.dataDir, logger });
+    // Deliveries, referral exchange, documentation requests, exports (docs/workflows.md).
+    const workflows = await buildWorkflows({ services, config, connection, logger });
+    if (config.workflowsEnabled) {
+      workflows.start();
+      stack.push(() => workflows.stop());
+    }
     const rateLimits = await buildRateLimits({ config, connection });
+    const bulkData = await buildBulkDataStore({ services, connection });
     const app = createApp({
       services,
       auth,
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
       corsOrigins: config.corsOrigins,
       rateLimits,
       trustProxy: config.trustProxy,
+      bulkData,
       ...(embedded ? { databaseAvailable: () => embedded.available() } : {}),
     });
     const server = await listen(createHttpServer(app, config.http), config.port);

@@ -38,6 +38,9 @@ const URI = 'urn:ietf:rfc:3986';
 
 const REST: Coding = { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'Restful Operation' };
 const USER_AUTHENTICATED: Coding = { system: DICOM, code: '110114', display: 'User Authenticated' };
+const EXPORT: Coding = { system: DICOM, code: '110106', display: 'Export' };
+const IMPORT: Coding = { system: DICOM, code: '110107', display: 'Import' };
+const EVENT_TYPES: Record<AuditRecord['type'], Coding> = { rest: REST, login: USER_AUTHENTICATED, export: EXPORT, import: IMPORT };
 export const LOGIN: Coding = { system: DICOM, code: '110122', display: 'Login' };
 export const DISCLOSE: Coding = { system: LIFECYCLE, code: 'disclose', display: 'Disclose Record Lifecycle Event' };
 
@@ -65,8 +68,15 @@ export interface AuditedEntity {
 }
 
 export interface AuditRecord {
-  /** `rest`: an interaction of the FHIR or case API (or a request refused before it reached one); `login`: an authentication. */
-  readonly type: 'rest' | 'login';
+  /**
+   * `rest`: an interaction of the FHIR or case API (or a request refused before it reached one);
+   * `login`: an authentication; `export` / `import`: CaseBridge sending data to another system
+   * (a subscription notification, a referral sent to a partner, an attachment pushed to a payer)
+   * or fetching it from one (a partner's referral and its outcome) — DICOM 110106 / 110107.
+   */
+  readonly type: 'rest' | 'login' | 'export' | 'import';
+  /** For `export` and `import`: the other system's URL (the destination, or the source). */
+  readonly remote?: string;
   /** What exactly: a restful-interaction code, a case command; absent when the request never reached one. */
   readonly subtype?: Coding;
   readonly action: AuditAction;
@@ -98,14 +108,14 @@ export function auditEvent(record: AuditRecord, source: AuditSource): AuditEvent
   const purposes = record.caller.purposes.map(purpose);
   return {
     resourceType: 'AuditEvent',
-    type: record.type === 'login' ? USER_AUTHENTICATED : REST,
+    type: EVENT_TYPES[record.type],
     ...(subtype.length > 0 ? { subtype } : {}),
     action: record.action,
     recorded: record.recorded.toISOString(),
     outcome: record.outcome.code,
     ...(record.outcome.description ? { outcomeDesc: record.outcome.description } : {}),
     ...(purposes.length > 0 ? { purposeOfEvent: purposes } : {}),
-    agent: [...callerAgents(record.caller, purposes), serverAgent(source), ...custodianAgents(entities)],
+    agent: [...callerAgents(record.caller, purposes), ...(record.remote !== undefined ? transferAgents(record.type, record.remote, source) : [serverAgent(source)]), ...custodianAgents(entities)],
     source: {
       site: siteOf(source.baseUrl),
       observer: server(source),
@@ -211,6 +221,17 @@ function serverAgent(source: AuditSource): AuditEventAgent {
     requestor: false,
     network: { address: source.baseUrl, type: NETWORK_URI },
   };
+}
+
+/** An export or import: CaseBridge is the source (export) or the destination (import), the other system the other end. */
+function transferAgents(type: AuditRecord['type'], remote: string, source: AuditSource): AuditEventAgent[] {
+  const sourceRole = { system: DICOM, code: '110153', display: 'Source Role ID' };
+  const destinationRole = { system: DICOM, code: '110152', display: 'Destination Role ID' };
+  const exporting = type === 'export';
+  return [
+    { type: { coding: [exporting ? sourceRole : destinationRole] }, who: server(source), requestor: false, network: { address: source.baseUrl, type: NETWORK_URI } },
+    { type: { coding: [exporting ? destinationRole : sourceRole] }, who: { identifier: { system: URI, value: remote } }, requestor: false, network: { address: remote, type: NETWORK_URI } },
+  ];
 }
 
 /** BALP PrivacyDisclosure.Source: the organisation whose records were disclosed is their custodian. */

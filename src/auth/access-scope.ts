@@ -5,7 +5,8 @@
  * - agency, ehr: the clients of the cases its organisation manages (EpisodeOfCare.managingOrganization)
  *   or whose care team it is on (CareTeam.participant: the organisation or one of its
  *   PractitionerRoles) — their whole Patient compartments; the referrals it sent or receives
- *   (ServiceRequest requester/performer, Task requester/owner) and the client each names;
+ *   (ServiceRequest requester/performer, Task requester/owner) and the client each names, what
+ *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent;
  *   and whatever it wrote itself;
  * - payer: the members it covers (Coverage.payor → beneficiary), the Tasks it sent or owns
  *   (Da Vinci CDex requests), and what it wrote — only for the purposes of use it stated;
@@ -98,13 +99,24 @@ async function organisationScope(caller: Caller, organization: string, sources: 
       (await repo.referencesOf(search(type, { [param]: any }), 'patient', LIMIT)).filter((r) => r.startsWith('Patient/')).forEach((r) => referred.add(r));
     }
   }
+  // A referral's receiver reads what its referrer sent along with it (ServiceRequest.supportingInfo:
+  // the consent, the screening), and the referrer reads the Procedures that fulfilled it (SDOHCC
+  // direct referral: the target GETs the supporting resources, the source GETs the outcome).
+  const outcomes: string[] = [];
+  if (!payer) {
+    (await repo.referencesOf(search('ServiceRequest', { performer: any }), 'supporting-info', LIMIT)).forEach((r) => referred.add(r));
+    outcomes.push(...(await repo.matchingIds(search('ServiceRequest', { requester: any }), LIMIT)).map((id) => `ServiceRequest/${id}`));
+  }
   const consents = await activeConsentsNaming(any, sources);
   return {
     openTypes: DIRECTORY_TYPES,
     closedTypes: AUDIT_TYPES,
     owner: organization,
     compartments: patients,
-    references: new Map(linked.map(([type, params]) => [type, { params, targets: representing }])),
+    references: new Map<string, { params: readonly string[]; targets: readonly string[] }>([
+      ...linked.map(([type, params]): [string, { params: readonly string[]; targets: readonly string[] }] => [type, { params, targets: representing }]),
+      ...(outcomes.length > 0 ? [['Procedure', { params: ['based-on'], targets: outcomes }] as [string, { params: readonly string[]; targets: readonly string[] }]] : []),
+    ]),
     resources: referred,
     sensitive: consentedPatients(consents, { references: new Set(representing), purposes: purposesOf(caller), now: sources.now }),
     obligations: OBLIGATIONS,

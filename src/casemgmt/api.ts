@@ -3,12 +3,16 @@
  * the OpenAPI document (openapi.ts) describes, so the two cannot drift apart.
  */
 import type { CaseCommand } from './command';
+import { bookAppointment, cancelAppointment, recordAttendance, recordNoShow, rescheduleAppointment } from './commands/appointments';
 import { logContact, recordSignificantEvent } from './commands/contact';
+import { changeCaseStatus, reassignCase, reopenCase } from './commands/lifecycle';
 import { openCase } from './commands/open-case';
 import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
 import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
+import { evaluateCase } from './commands/evaluate-case';
+import { reviewFlags } from './commands/review-flags';
 import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
 import { setRiskLevel } from './commands/set-risk-level';
@@ -174,6 +178,107 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'The client withdraws a consent: the Consent becomes inactive and its provision ends on the date given (default today). Nothing is disclosed under it from then on. 404 for a consent of another client; 409 when it is not active. Allowed on a closed case.',
     command: revokeConsent,
+  },
+  // ── Issue 15: the case's life (lifecycle.ts) ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/status',
+    operationId: 'changeCaseStatus',
+    summary: 'Put the case on the waitlist, activate, hold, resume or cancel it',
+    description:
+      'Moves the case (EpisodeOfCare status and statusHistory) along its state machine: planned → waitlist | active | cancelled; waitlist → active | cancelled; active → onhold; onhold → active. On hold, the plan and its interventions are on hold too; resuming makes them active again; cancelling winds the case up as closing does. A reason (required for onhold and cancelled) is kept in a case note. Any other move is 422 naming the moves allowed.',
+    command: changeCaseStatus,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/reopen',
+    operationId: 'reopenCase',
+    summary: 'Reopen a finished or cancelled case',
+    description:
+      'The case becomes active again (a new statusHistory entry; period.end removed), its CareTeam active; the completed plan stays in the plan history (create a new one). The reason is kept in a case note. 422 from any other state.',
+    command: reopenCase,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/reassign',
+    operationId: 'reassignCase',
+    summary: 'Reassign the case to another case manager',
+    description:
+      'EpisodeOfCare.careManager becomes the new case manager; on the CareTeam the previous case manager’s participation ends and the new one’s begins; appointments still to come with the previous case manager move to the new one (participant status needs-action). The reason is kept in a case note. 409 on a closed case.',
+    command: reassignCase,
+  },
+  // ── Issue 15: safety ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/flags/review',
+    operationId: 'reviewFlags',
+    summary: 'Review the client’s safety flags: keep or resolve each, with a reason',
+    description:
+      'For each active Flag of the client: keep (the alert still applies) or resolve (the Flag becomes inactive, period.end the review day). Each decision and its reason is a case note whose context.related names the Flag (R4 Flag has no reason element); the case view shows each flag’s latest review, open flags first. 422 for a flag of another client, 409 for one not active. Allowed whatever the case’s state.',
+    command: reviewFlags,
+  },
+  // ── Issue 15: scheduling ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments',
+    operationId: 'bookAppointment',
+    summary: 'Book an appointment',
+    description:
+      'An Appointment (booked) for the case: supportingInformation → the EpisodeOfCare, participants the client and the case manager (or `with`), serviceType the contact type and service, basedOn the intervention. Found by EHR schedulers with Appointment?patient=…&date=…&status=booked or Appointment?actor=…. 409 on a closed case; 422 when the end is not after the start.',
+    command: bookAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/reschedule',
+    operationId: 'rescheduleAppointment',
+    summary: 'Move an appointment to another time',
+    description: 'The Appointment keeps its id and becomes booked at the new time; the comment says from when and why (the earlier version stays in its history). 409 unless proposed, pending or booked.',
+    command: rescheduleAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/cancel',
+    operationId: 'cancelAppointment',
+    summary: 'Cancel an appointment',
+    description: 'The Appointment becomes cancelled with cancelationReason (appointment-cancellation-reason pat, prov or other, the reason as text). 409 unless proposed, pending, booked or waitlist.',
+    command: cancelAppointment,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/no-show',
+    operationId: 'recordNoShow',
+    summary: 'Record that the client did not come',
+    description: 'The Appointment becomes noshow (the client’s participation declined). 409 unless booked or pending.',
+    command: recordNoShow,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/appointments/{appointmentId}/attended',
+    operationId: 'recordAttendance',
+    summary: 'Record an attended appointment: the contact it became',
+    description:
+      'The Appointment becomes fulfilled and the contact is recorded as log-contact does (Encounter with appointment → the Appointment, its case note, its service units and ChargeItem), its times, type, service and intervention defaulting to the appointment’s. 409 unless booked, arrived, checked-in or pending.',
+    command: recordAttendance,
+  },
+  // ── Issue 15: evaluation (phase 9) ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/evaluation',
+    operationId: 'evaluateCase',
+    summary: 'Evaluate the outcomes of the case',
+    description:
+      'An Observation (case-management#case-evaluation: the outcome, with the goals achieved out of the goals of the latest plan and the PHQ-9 totals at intake and at the last screening, computed from the record) and the evaluation as a case note. Allowed on an active, on-hold or finished case; the case view shows it after closure.',
+    command: evaluateCase,
   },
 ];
 

@@ -4,7 +4,7 @@
  *    case-management); it names every resource it wrote with the version written, its Provenance,
  *    and the patients whose record it wrote to; a refused one names the case it was about;
  *  - a case view is a read of the case (EpisodeOfCare) and names its client;
- *  - a case list is a search (BALP Query) for one client.
+ *  - a case list (a client's cases, a caseload) is a search (BALP Query) naming every client listed.
  * Who called, when, the outcome and any disclosure are added by the HTTP adapter (http/audit.ts).
  */
 import { type AuditFacts, restfulInteraction } from '../audit/audit-event';
@@ -40,13 +40,29 @@ export function caseViewAudit(caseId: string, answer: Answer<{ readonly fhir: { 
   };
 }
 
-/** `request`: the request line as received (`GET /cm/v1/cases?client=…`). */
-export function caseListAudit(client: string | undefined, request: string): AuditFacts {
-  const id = client?.replace(/^Patient\//, '');
+/**
+ * `request`: the request line as received (`GET /cm/v1/cases?caseManager=…`). The patients are
+ * the clients of the cases listed (a caseload discloses each of them); a refused list names the
+ * client asked for, if any.
+ */
+export function caseListAudit(client: string | undefined, request: string, answer?: Answer<{ readonly cases: readonly { readonly client: { readonly id?: string | undefined } }[] }>): AuditFacts {
+  const asked = client?.replace(/^Patient\//, '');
+  const listed = answer && 'value' in answer ? answer.value.cases.map((c) => c.client.id).filter((id): id is string => id !== undefined) : [];
+  const ids = [...new Set([...(asked !== undefined && /^[A-Za-z0-9\-.]{1,64}$/.test(asked) ? [asked] : []), ...listed])];
   return {
     subtype: restfulInteraction('search-type'),
     action: 'E',
-    patients: id !== undefined && /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? [`Patient/${id}`] : [],
+    patients: ids.map((id) => `Patient/${id}`),
+    query: request,
+  };
+}
+
+/** A CSV report: a search (BALP Query) naming every client whose cases it counts. */
+export function reportAudit(request: string, answer: Answer<{ readonly patients: readonly string[] }>): AuditFacts {
+  return {
+    subtype: restfulInteraction('search-type'),
+    action: 'E',
+    patients: 'value' in answer ? [...answer.value.patients] : [],
     query: request,
   };
 }

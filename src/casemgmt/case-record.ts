@@ -3,12 +3,12 @@
  * whether it is still open, its active service plan with the plan's goals, and searches run
  * through the same parser as the FHIR API (so the case API reads exactly what FHIR clients see).
  */
-import type { CarePlan, EpisodeOfCare, Goal, Resource } from '@medplum/fhirtypes';
+import type { Appointment, CarePlan, CareTeam, EpisodeOfCare, Goal, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../core/services';
 import { parseSearch } from '../search/parse';
 import { type CurrentResource, type SearchPage, readIfPresent } from '../store/repository';
-import { localReference } from './vocabulary';
+import { WORKFLOW_EPISODE, localReference } from './vocabulary';
 
 export interface Versioned<T extends Resource> {
   readonly resource: T & { id: string };
@@ -20,7 +20,6 @@ export interface CaseRecord extends Versioned<EpisodeOfCare> {
   readonly client: string;
 }
 
-const CLOSED = new Set(['finished', 'cancelled', 'entered-in-error']);
 
 /** The case, or 404. */
 export async function loadCase(services: FhirServices, caseId: string): Promise<CaseRecord> {
@@ -34,20 +33,6 @@ export async function loadCase(services: FhirServices, caseId: string): Promise<
     throw new FhirError('BUSINESS_RULE', `Case ${caseId} does not name its client with a local reference`, { expression: ['EpisodeOfCare.patient'] });
   }
   return { resource: episode, versionId: found.versionId, client };
-}
-
-export function isClosed(record: CaseRecord): boolean {
-  return CLOSED.has(record.resource.status);
-}
-
-/** Refuses (409) a command on a case that is finished, cancelled or entered in error; writes nothing. */
-export function assertOpen(record: CaseRecord, what: string): void {
-  if (isClosed(record)) {
-    const end = record.resource.period?.end;
-    throw new FhirError('CONFLICT', `Case ${record.resource.id} is ${record.resource.status}${end ? ` (since ${end})` : ''}: cannot ${what}`, {
-      expression: ['EpisodeOfCare.status'],
-    });
-  }
 }
 
 export function readOrUndefined(services: FhirServices, type: string, id: string): Promise<CurrentResource | undefined> {
@@ -88,11 +73,11 @@ export interface ActivePlan extends Versioned<CarePlan> {
   readonly goals: ReadonlyMap<string, Versioned<Goal>>;
 }
 
-/** The case's active service plan with its goals, or undefined. */
-export async function activePlan(services: FhirServices, caseId: string): Promise<ActivePlan | undefined> {
+/** The case's active service plan with its goals, or undefined; `statuses` (FHIR search values) widens it, e.g. to a plan on hold. */
+export async function activePlan(services: FhirServices, caseId: string, statuses = 'active'): Promise<ActivePlan | undefined> {
   const found = await searchAll(services, 'CarePlan', {
     'episode-of-care': `EpisodeOfCare/${caseId}`,
-    status: 'active',
+    status: statuses,
     _include: 'CarePlan:goal',
   });
   const plans = found.matches.filter((m) => m.resource.resourceType === 'CarePlan');
@@ -106,4 +91,45 @@ export async function activePlan(services: FhirServices, caseId: string): Promis
   }
   const current = plan as CurrentResource;
   return { resource: current.resource as CarePlan & { id: string }, versionId: current.versionId, goals };
+}
+
+/** What belongs to a case and moves with its state: its care teams, referrals with their Tasks, appointments. */
+export interface CaseHoldings {
+  readonly teams: readonly Versioned<CareTeam>[];
+  /** The case's ServiceRequests (planned interventions and referrals). */
+  readonly requests: readonly Versioned<ServiceRequest>[];
+  /** The Tasks whose focus is one of the requests (referral Tasks). */
+  readonly tasks: readonly Versioned<Task>[];
+  /** Appointments for the case (supportingInformation → the case) or based on its requests. */
+  readonly appointments: readonly Versioned<Appointment>[];
+}
+
+/**
+ * One search: `EpisodeOfCare?_id=<case>&_include=EpisodeOfCare:team&_revinclude=ServiceRequest:episode-of-care
+ * &_revinclude=Appointment:supporting-info&_revinclude:iterate=Task:focus&_revinclude:iterate=Appointment:based-on`.
+ */
+export async function caseHoldings(services: FhirServices, caseId: string): Promise<CaseHoldings> {
+  const found = await searchAll(services, 'EpisodeOfCare', {
+    _id: caseId,
+    _include: 'EpisodeOfCare:team',
+    _revinclude: ['ServiceRequest:episode-of-care', 'Appointment:supporting-info'],
+    '_revinclude:iterate': ['Task:focus', 'Appointment:based-on'],
+  });
+  const of = <T extends Resource>(type: string): Versioned<T>[] => {
+    const seen = new Set<string>();
+    return found.included
+      .filter((r) => r.resource.resourceType === type && !seen.has(r.id) && seen.add(r.id))
+      .map((r) => ({ resource: r.resource as T & { id: string }, versionId: r.versionId }));
+  };
+  const requests = of<ServiceRequest>('ServiceRequest').filter((sr) => sr.resource.extension?.some((e) => e.url === WORKFLOW_EPISODE && localReference(e.valueReference) === `EpisodeOfCare/${caseId}`));
+  const requestRefs = new Set(requests.map((r) => `ServiceRequest/${r.resource.id}`));
+  const appointments = of<Appointment>('Appointment').filter(
+    (a) => (a.resource.supportingInformation ?? []).some((s) => localReference(s) === `EpisodeOfCare/${caseId}`) || (a.resource.basedOn ?? []).some((b) => requestRefs.has(localReference(b) ?? '')),
+  );
+  return {
+    teams: of<CareTeam>('CareTeam'),
+    requests,
+    tasks: of<Task>('Task').filter((t) => requestRefs.has(localReference(t.resource.focus) ?? '')),
+    appointments,
+  };
 }

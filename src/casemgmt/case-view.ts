@@ -13,6 +13,7 @@
  * assessments (newest first), flags and consents.
  */
 import type {
+  Appointment,
   CarePlan,
   CareTeam,
   Condition,
@@ -35,10 +36,14 @@ import { FhirError } from '../fhir/outcomes';
 import type { FhirServices } from '../core/services';
 import type { RequestContext } from '../core/context';
 import { readOrUndefined, searchAll } from './case-record';
+import { caseload, parseCaseloadQuery } from './caseload';
 import { instrumentFor } from './instruments';
 import { milestonesOf } from './plan-mapping';
 import { achievementCode } from './progress';
-import { PERTAINS_TO_GOAL, WORKFLOW_EPISODE, localReference } from './vocabulary';
+import { CLOSING_NOTE_TITLE } from './commands/transition';
+import { PHQ9_TOTAL, caseOutcome, latestPlan } from './outcomes';
+import { currentRisk, flagReviewOf, flagsOpenFirst, isScoreDerived } from './safety';
+import { CASE_MANAGEMENT_SYSTEM, PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference } from './vocabulary';
 
 export const CASE_QUERY = (caseId: string): Record<string, string | string[]> => ({
   _id: caseId,
@@ -50,12 +55,13 @@ export const CASE_QUERY = (caseId: string): Record<string, string | string[]> =>
     'Observation:episode-of-care',
     'Encounter:episode-of-care',
     'DocumentReference:encounter',
+    'Appointment:supporting-info',
   ],
   '_include:iterate': 'CarePlan:goal',
   '_revinclude:iterate': ['Task:focus', 'Observation:derived-from'],
 });
 
-const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent'];
+const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent', 'Appointment'];
 
 type Display = string | undefined;
 
@@ -86,7 +92,28 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
   const notes = byType<DocumentReference>('DocumentReference');
   const encounters = byType<Encounter>('Encounter');
   const responses = byType<QuestionnaireResponse>('QuestionnaireResponse');
-  const current = plans.filter((p) => p.status === 'active').sort(newestFirst)[0];
+  const appointments = byType<Appointment>('Appointment')
+    .filter((a) => (a.supportingInformation ?? []).some((s) => localReference(s) === `EpisodeOfCare/${caseId}`))
+    .sort((a, b) => compareDates(a.start, b.start));
+  const nowMs = services.now().getTime();
+  const next = appointments.find((a) => ['proposed', 'pending', 'booked'].includes(a.status) && Date.parse(a.start ?? '') >= nowMs);
+  // The plan in force: the active (or paused) one; on a closed case, the last one, so the view
+  // still shows what the case worked on after closure.
+  const closed = episode.status === 'finished' || episode.status === 'cancelled';
+  const current = plans.filter((p) => p.status === 'active' || p.status === 'on-hold').sort(newestFirst)[0] ?? (closed ? latestPlan(plans) : undefined);
+  const outcome = caseOutcome({
+    episode,
+    plans,
+    goals,
+    encounters: [],
+    referrals: [],
+    tasks: [],
+    phq9: observations.filter((o) => o.code?.coding?.some((c) => c.system === 'http://loinc.org' && c.code === PHQ9_TOTAL)),
+  });
+  const evaluation = observations
+    .filter((o) => o.code?.coding?.some((c) => c.system === CASE_MANAGEMENT_SYSTEM && c.code === 'case-evaluation') && o.status !== 'entered-in-error')
+    .sort((a, b) => compareDates(b.effectiveDateTime, a.effectiveDateTime))[0];
+  const closingNote = notes.filter((n) => n.description === CLOSING_NOTE_TITLE).sort((a, b) => compareDates(b.date, a.date))[0];
 
   return {
     id: episode.id,
@@ -140,13 +167,28 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
             : null,
         };
       }),
+    evaluation: {
+      goals: { total: outcome.goals.total, achieved: outcome.goals.achieved },
+      phq9: outcome.phq9,
+      closure: closed ? { date: episode.period?.end ?? null, reason: closingNote ? noteView(closingNote).text ?? null : null } : null,
+      recorded: evaluation
+        ? {
+            id: evaluation.id,
+            date: evaluation.effectiveDateTime,
+            outcome: evaluation.valueCodeableConcept?.coding?.[0]?.code,
+            summary: evaluation.note?.[0]?.text,
+          }
+        : null,
+    },
+    nextAppointment: next ? appointmentView(next) : null,
+    appointments: appointments.map(appointmentView),
     timeline: timeline({ encounters, notes, responses, observations, requests }),
     screenings: responses.sort((a, b) => compareDates(b.authored, a.authored)).map((qr) => screeningView(qr, observations)),
     risk: riskView(risks.matches.map((m) => m.resource as RiskAssessment & { id: string })),
-    flags: flags.matches
-      .map((m) => m.resource as Flag & { id: string })
-      .filter((f) => f.status === 'active')
-      .map((f) => ({ id: f.id, alert: conceptText(f.code), category: f.category?.[0]?.coding?.[0]?.code, since: f.period?.start })),
+    flags: flagsView(
+      flags.matches.map((m) => m.resource as Flag & { id: string }),
+      notes,
+    ),
     consents: consents.matches.map((m) => {
       const c = m.resource as Consent & { id: string };
       return {
@@ -245,17 +287,49 @@ function screeningView(qr: QuestionnaireResponse & { id: string }, observations:
   };
 }
 
+/**
+ * The current risk (safety.ts): the case manager's latest judgement, raised — never lowered — by a
+ * newer score; with the scores since the judgement and the earlier assessments.
+ */
 function riskView(assessments: readonly (RiskAssessment & { id: string })[]) {
-  const current = assessments.filter((r) => r.status !== 'entered-in-error');
+  const all = assessments.filter((r) => r.status !== 'entered-in-error');
   const view = (r: RiskAssessment & { id: string }) => ({
     id: r.id,
     level: r.prediction?.[0]?.qualitativeRisk?.coding?.[0]?.code,
     assessed: r.occurrenceDateTime,
     method: conceptText(r.method),
+    source: isScoreDerived(r) ? ('score' as const) : ('judgement' as const),
     ...(r.prediction?.[0]?.rationale ? { rationale: r.prediction[0].rationale } : {}),
   });
-  const [latest] = current;
-  return latest ? { ...view(latest), history: current.slice(1, 10).map(view) } : null;
+  const current = currentRisk(all);
+  if (!current) return null;
+  return {
+    ...view(current.assessment),
+    source: current.source,
+    reviewNeeded: current.reviewNeeded,
+    ...(current.judgement ? { judgement: view(current.judgement) } : {}),
+    newerScores: current.newerScores.map(view),
+    history: all.filter((r) => r.id !== current.assessment.id).slice(0, 10).map(view),
+  };
+}
+
+/** Flags of the client, open first, each with its latest review (a case note whose context.related names it). */
+function flagsView(flags: readonly (Flag & { id: string })[], notes: readonly (DocumentReference & { id: string })[]) {
+  return flagsOpenFirst(flags).map((f) => {
+    const reviews = notes
+      .filter((n) => (n.context?.related ?? []).some((r) => localReference(r) === `Flag/${f.id}`))
+      .sort((a, b) => compareDates(b.date, a.date));
+    const review = reviews.map(flagReviewOf).find((r) => r !== undefined);
+    return {
+      id: f.id,
+      status: f.status,
+      alert: conceptText(f.code),
+      category: f.category?.[0]?.coding?.[0]?.code,
+      since: f.period?.start,
+      ...(f.period?.end ? { until: f.period.end } : {}),
+      ...(review ? { lastReview: review } : {}),
+    };
+  });
 }
 
 interface TimelineEntry {
@@ -280,6 +354,9 @@ function timeline(args: {
       kind: 'contact',
       id: e.id,
       type: conceptText(e.type?.[0]),
+      ...(e.type?.[1] ? { service: conceptText(e.type[1]) } : {}),
+      ...(e.length?.value !== undefined ? { minutes: e.length.value } : {}),
+      ...(e.appointment?.[0] ? { appointment: text(e.appointment[0]) } : {}),
       setting: e.class?.code,
       ...(e.period?.end ? { end: e.period.end } : {}),
       ...(e.location?.[0]?.location.display ? { location: e.location[0].location.display } : {}),
@@ -302,6 +379,21 @@ function timeline(args: {
       .map((o) => ({ date: o.effectiveDateTime, kind: 'progress', id: o.id, objective: text(o.focus?.[0]), ...(o.valueQuantity ? { value: o.valueQuantity.value } : { text: o.valueString }) })),
   ];
   return entries.sort((a, b) => compareDates(a.date, b.date));
+}
+
+function appointmentView(a: Appointment & { id: string }) {
+  return {
+    id: a.id,
+    status: a.status,
+    start: a.start,
+    end: a.end,
+    type: conceptText(a.serviceType?.[0]),
+    ...(a.serviceType?.[1] ? { service: conceptText(a.serviceType[1]) } : {}),
+    with: a.participant.map((p) => text(p.actor)).filter((r): r is string => r !== undefined && !r.startsWith('Patient/')),
+    ...(a.description ? { description: a.description } : {}),
+    ...(a.cancelationReason ? { cancellation: conceptText(a.cancelationReason) } : {}),
+    ...(a.comment ? { comment: a.comment } : {}),
+  };
 }
 
 function noteView(n: DocumentReference & { id: string }) {
@@ -332,36 +424,35 @@ function compareDates(a: string | undefined, b: string | undefined): number {
   return Date.parse(a) - Date.parse(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** GET /cm/v1/cases?client=<Patient id>: the client's cases, newest first. */
-export async function caseList(services: FhirServices, ctx: RequestContext, client: string | undefined) {
+/**
+ * GET /cm/v1/cases?caseManager=…&status=…&sort=…: a caseload (caseload.ts), or a client's cases
+ * (`client`). An unknown client is 404.
+ */
+export async function caseList(services: FhirServices, ctx: RequestContext, query: Record<string, unknown>) {
   assertAllowed(services, ctx);
-  if (client === undefined || !/^(Patient\/)?[A-Za-z0-9\-.]{1,64}$/.test(client)) {
-    throw new FhirError('INVALID_REQUEST', 'List cases by client: GET /cm/v1/cases?client=<client id>', { expression: ['client'] });
+  const parsed = parseCaseloadQuery(query);
+  const client = parsed.search.patient;
+  if (client !== undefined && !(await readOrUndefined(services, 'Patient', idOf(client)))) {
+    throw new FhirError('NOT_FOUND', `There is no client ${idOf(client)} (${client})`, { expression: ['client'] });
   }
-  const clientId = client.replace(/^Patient\//, '');
-  if (!(await readOrUndefined(services, 'Patient', clientId))) {
-    throw new FhirError('NOT_FOUND', `There is no client ${clientId} (Patient/${clientId})`, { expression: ['client'] });
-  }
-  const found = await searchAll(services, 'EpisodeOfCare', { patient: `Patient/${clientId}`, _sort: '-date' });
+  const { total, rows } = await caseload(services, parsed);
+  const pages = Math.max(1, Math.ceil(total / parsed.count));
+  const link = (page: number) => `/cm/v1/cases?${new URLSearchParams({ ...(query as Record<string, string>), page: String(page), count: String(parsed.count) }).toString()}`;
   return {
-    client: clientId,
-    cases: found.matches.map((m) => {
-      const e = m.resource as EpisodeOfCare & { id: string };
-      return {
-        id: e.id,
-        status: e.status,
-        opened: e.period?.start,
-        ...(e.period?.end ? { closed: e.period.end } : {}),
-        caseManager: text(e.careManager),
-        agency: text(e.managingOrganization),
-        view: `/cm/v1/cases/${e.id}`,
-      };
-    }),
+    total,
+    page: parsed.page,
+    pages,
+    count: parsed.count,
+    sort: parsed.sort,
+    ...(client !== undefined ? { client: idOf(client) } : {}),
+    fhirSearch: `EpisodeOfCare?${new URLSearchParams(parsed.search).toString()}`,
+    links: { self: link(parsed.page), ...(parsed.page < pages ? { next: link(parsed.page + 1) } : {}), ...(parsed.page > 1 ? { previous: link(Math.min(parsed.page - 1, pages)) } : {}) },
+    cases: rows,
   };
 }
 
 /** The view reads many types: the caller must be allowed to search each (deny by default). */
-function assertAllowed(services: FhirServices, ctx: RequestContext): void {
+export function assertAllowed(services: FhirServices, ctx: RequestContext): void {
   const denied = READ_TYPES.filter((resourceType) => !services.access.allows(ctx.caller, { interaction: 'search-type', resourceType }));
   if (denied.length > 0) {
     throw new FhirError('FORBIDDEN', `Not allowed: reading a case needs search access to ${denied.join(', ')}`);

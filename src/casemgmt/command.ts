@@ -5,10 +5,12 @@
  *     the command as the first time did (same body, status 200), or refuses a different payload
  *     with the same key (409) — before anything else is checked, so a replay never fails on what
  *     changed since;
- *  3. the command plans its writes (reading what it needs; its own rules answer 404/409/422);
- *  4. the writes go through the write pipeline (core/write-pipeline: authorized, validated
+ *  3. every reference its payload names must exist and be visible to the caller (references.ts:
+ *     422 naming the field);
+ *  4. the command plans its writes (reading what it needs; its own rules answer 404/409/422);
+ *  5. the writes go through the write pipeline (core/write-pipeline: authorized, validated
  *     against R4 and the CaseBridge profiles they claim, followed by what derives from them);
- *  5. the writes and a Provenance naming them (with their new versions), who did it and the
+ *  6. the writes and a Provenance naming them (with their new versions), who did it and the
  *     command, are applied as ONE all-or-nothing unit — inside the store's conditional scope
  *     when the command resolves criteria (a client matched by identifier), as a conditional
  *     create would be.
@@ -25,6 +27,7 @@ import type { SearchRequest } from '../search/request';
 import { type PlannedWrite, readIfPresent } from '../store/repository';
 import { COMMAND_HASH_SYSTEM, IdFactory, commandHash, idPrefix, storedHash } from './idempotency';
 import { validatePayload } from './payload';
+import { assertReferencesExist } from './references';
 import type { JsonSchema } from './schemas/common';
 import { CASE_MANAGEMENT_SYSTEM, CB, SYSTEMS, coding, localReference, ref } from './vocabulary';
 
@@ -44,6 +47,18 @@ export const COMMANDS = {
   'close-case': 'Close the case',
   'record-consent': 'Record a consent',
   'revoke-consent': 'Revoke a consent',
+  // Issue 15: the case's life, safety, scheduling, assessment and evaluation.
+  'change-case-status': 'Change the case status (waitlist, activate, hold, resume, cancel)',
+  'reopen-case': 'Reopen a closed case',
+  'reassign-case': 'Reassign the case to another case manager',
+  'review-flags': 'Review safety flags',
+  'book-appointment': 'Book an appointment',
+  'reschedule-appointment': 'Reschedule an appointment',
+  'cancel-appointment': 'Cancel an appointment',
+  'record-no-show': 'Record a missed appointment (no-show)',
+  'record-attendance': 'Record an attended appointment',
+  'record-assessment': 'Record a comprehensive needs assessment',
+  'evaluate-case': 'Evaluate the outcomes of the case',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -95,6 +110,8 @@ export interface CommandPlan {
    * at the command's field the caller wrote (`answers[3]`).
    */
   readonly locate?: (err: FhirError) => FhirError;
+  /** The writes record a referral status the receiving organisation reported (RequestContext.recordsForReferralOwner). */
+  readonly recordsForReferralOwner?: boolean;
 }
 
 export interface CaseCommand<P> {
@@ -125,6 +142,7 @@ export async function runCommand<P extends { recordedBy?: string }>(
     const replay = await replayOf(services, { provenanceId, hash, command: command.name, params: request.params, key: request.idempotencyKey });
     if (replay) return replay;
   }
+  await assertReferencesExist(services, command.schema, payload);
   const agent = payload.recordedBy ? ref(payload.recordedBy) : callerReference(ctx);
   const conditions = command.conditions?.(services, payload) ?? [];
   for (let attempt = 1; ; attempt++) {
@@ -132,7 +150,7 @@ export async function runCommand<P extends { recordedBy?: string }>(
       const { outcome } = await writeConditionally(services, conditions, async () => {
         const now = services.now();
         const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
-        const prepared = await preparedPlan(services, ctx, plan);
+        const prepared = await preparedPlan(services, plan.recordsForReferralOwner ? { ...ctx, recordsForReferralOwner: true } : ctx, plan);
         const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
         const patients = patientsOf(services, unitWrites(prepared));
         prepared.push(await prepareWrite(services, ctx, created(provenance), patientsWritten(plan.writes)));

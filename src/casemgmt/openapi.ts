@@ -6,6 +6,7 @@
  * See: https://spec.openapis.org/oas/v3.1.0
  */
 import { COMMAND_ENDPOINTS, pathParameters } from './api';
+import { CASELOAD_SORTS } from './caseload';
 import { COMMANDS } from './command';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import type { JsonSchema } from './schemas/common';
@@ -94,21 +95,68 @@ const CASE_VIEW_SCHEMA: JsonSchema = {
   },
 };
 
-const CASE_LIST_SCHEMA: JsonSchema = {
+const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: 'null' }] });
+
+const CASELOAD_ROW_SCHEMA: JsonSchema = {
   type: 'object',
-  required: ['client', 'cases'],
+  additionalProperties: false,
+  required: ['id', 'status', 'client', 'programmes', 'risk', 'openFlags', 'nextDue', 'nextAppointment', 'view'],
   properties: {
-    client: { type: 'string' },
-    cases: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'status', 'view'],
-        properties: { id: { type: 'string' }, status: { type: 'string' }, opened: { type: 'string' }, closed: { type: 'string' }, caseManager: { type: 'string' }, agency: { type: 'string' }, view: { type: 'string' } },
-      },
-    },
+    id: { type: 'string', description: 'The case: EpisodeOfCare id' },
+    status: { enum: ['planned', 'waitlist', 'active', 'onhold', 'finished', 'cancelled', 'entered-in-error'] },
+    client: { type: 'object', additionalProperties: false, properties: { id: { type: 'string' }, name: { type: 'string' } } },
+    caseManager: { type: 'string', description: 'EpisodeOfCare.careManager (Type/id)' },
+    agency: { type: 'string', description: 'EpisodeOfCare.managingOrganization (Type/id)' },
+    programmes: { type: 'array', items: { type: 'string' }, description: 'Programme codes (EpisodeOfCare.type)' },
+    opened: { type: 'string' },
+    closed: { type: 'string' },
+    risk: nullable({
+      type: 'object',
+      additionalProperties: false,
+      required: ['level', 'source', 'reviewNeeded'],
+      properties: { level: { type: 'string' }, source: { enum: ['judgement', 'score'] }, assessed: { type: 'string' }, reviewNeeded: { type: 'boolean' } },
+    }),
+    openFlags: { type: 'integer', minimum: 0 },
+    nextDue: nullable({ type: 'object', additionalProperties: false, required: ['date', 'goal'], properties: { date: { type: 'string' }, goal: { type: 'string' }, description: { type: 'string' } } }),
+    nextAppointment: nullable({ type: 'object', additionalProperties: false, required: ['id', 'start', 'status'], properties: { id: { type: 'string' }, start: { type: 'string' }, status: { type: 'string' } } }),
+    view: { type: 'string' },
   },
 };
+
+const CASE_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'A caseload page (or a client’s cases)',
+  required: ['total', 'page', 'pages', 'count', 'sort', 'fhirSearch', 'links', 'cases'],
+  properties: {
+    total: { type: 'integer', minimum: 0, description: 'Cases matching every filter' },
+    page: { type: 'integer', minimum: 1 },
+    pages: { type: 'integer', minimum: 1 },
+    count: { type: 'integer', minimum: 1, maximum: 100 },
+    sort: { type: 'string' },
+    client: { type: 'string' },
+    fhirSearch: { type: 'string', description: 'The FHIR search the filters stand for (risk and dueBefore apply after it)' },
+    links: { type: 'object', additionalProperties: false, required: ['self'], properties: { self: { type: 'string' }, next: { type: 'string' }, previous: { type: 'string' } } },
+    cases: { type: 'array', items: CASELOAD_ROW_SCHEMA },
+  },
+};
+
+const query = (name: string, description: string, schema: JsonSchema = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
+
+const CASELOAD_PARAMETERS_DOC: Json[] = [
+  query('client', 'A client’s cases: Patient id (EpisodeOfCare?patient=)'),
+  query('caseManager', 'PractitionerRole/[id] or Practitioner/[id] (EpisodeOfCare?care-manager=)'),
+  query('team', 'CareTeam/[id] (EpisodeOfCare?team=)'),
+  query('teamMember', 'A member of the case’s CareTeam: Type/id (EpisodeOfCare?team:CareTeam.participant=)'),
+  query('organization', 'The agency: Organization/[id] (EpisodeOfCare?organization=)'),
+  query('programme', 'A programme code, or system|code (EpisodeOfCare?type=)'),
+  query('status', 'One or more EpisodeOfCare statuses, comma-separated'),
+  query('risk', 'One or more current risk levels (low, moderate, high…), comma-separated'),
+  query('dueBefore', 'Cases with an open goal or objective due before this date', { type: 'string', format: 'date' }),
+  query('sort', 'nextDue (default), opened, risk, client, nextAppointment; a leading - for descending', { enum: [...CASELOAD_SORTS] }),
+  query('count', 'Cases per page (default 20, at most 100)', { type: 'integer', minimum: 1, maximum: 100 }),
+  query('page', 'The page, from 1', { type: 'integer', minimum: 1 }),
+];
 
 const error = (description: string): Json => ({ description, content: { [OUTCOME]: { schema: { $ref: '#/components/schemas/OperationOutcome' } } } });
 
@@ -148,9 +196,10 @@ export function openApiDocument(): Json {
     '/cases': {
       get: {
         operationId: 'listCases',
-        summary: 'List a client’s cases',
-        parameters: [{ name: 'client', in: 'query', required: true, description: 'The client: the id of their Patient', schema: { type: 'string' } }],
-        responses: { '200': { description: 'The client’s cases, newest first', content: json('CaseList') }, '400': error('No client given'), '404': error('No such client') },
+        summary: 'List cases: a caseload, or a client’s cases',
+        description: 'Filtered by case manager, team, organisation, programme, status, risk and next due date; sorted; paged. Each FHIR-searchable filter is a standard EpisodeOfCare search through the caller’s access (docs/case-api.md, Caseloads).',
+        parameters: CASELOAD_PARAMETERS_DOC,
+        responses: { '200': { description: 'One page of cases', content: json('CaseList') }, '400': error('A parameter that is unknown or malformed (its name in expression)'), '403': error('The caller may not read cases'), '404': error('No such client') },
       },
     },
     '/openapi.json': {

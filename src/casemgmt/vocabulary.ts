@@ -113,3 +113,15 @@ export const narrative = (html: string) => ({ status: 'generated' as const, div:
 
 /** Today (UTC) as a FHIR date. */
 export const today = (now: Date): string => now.toISOString().slice(0, 10);
+
+/**
+ * The agency's programmes a case is enrolled in (EpisodeOfCare.type, beside case-management; codes
+ * of CodeSystem case-management). Caseloads filter on them (`EpisodeOfCare?type=…`).
+ */
+export const PROGRAMMES = {
+  'targeted-case-management': 'Targeted case management',
+  'intensive-case-management': 'Intensive case management',
+  'housing-support': 'Housing support programme',
+  'recovery-support': 'Substance-use recovery support programme',
+} as const;
+export type Programme = keyof typeof PROGRAMMES;

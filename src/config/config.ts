@@ -42,6 +42,20 @@ export interface Config {
   readonly jwksFetchTimeoutMs: number;
   /** Socket limits of the HTTP server (http/server.ts). */
   readonly http: HttpServerLimits;
+  /** Run the workflows' background work (deliveries, referral exchange, exports) in this process. */
+  readonly workflowsEnabled: boolean;
+  /** How often the workflows look for due work (writes in this process wake them at once). */
+  readonly workflowIntervalMs: number;
+  /** Origins (besides registered partners') Subscription rest-hook endpoints may be at. */
+  readonly subscriptionEndpointOrigins: readonly string[];
+  /** How long an outbound request (notification, partner call) may take. */
+  readonly outboundTimeoutMs: number;
+  /** How often a referral sent to a partner is polled for its status (SDOHCC: 15 minutes at most often, daily at least). */
+  readonly referralPollSeconds: number;
+  /** How long the files of a finished export are kept. */
+  readonly bulkExportTtlSeconds: number;
+  /** Fulfil a payer's documentation request without a case manager when policy allows (docs/workflows.md). */
+  readonly cdexAutomatic: boolean;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -95,6 +109,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     accessTokenSeconds: integer(env, 'ACCESS_TOKEN_SECONDS', 300, { min: 30, max: 3600 }),
     jwksFetchTimeoutMs: integer(env, 'JWKS_FETCH_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
     http: Object.freeze(httpLimits(env)),
+    workflowsEnabled: flag(env, 'WORKFLOWS_ENABLED', true),
+    workflowIntervalMs: integer(env, 'WORKFLOW_INTERVAL_MS', 2000, { min: 50, max: 600_000 }),
+    subscriptionEndpointOrigins: endpointOrigins(env.SUBSCRIPTION_ENDPOINT_ORIGINS),
+    outboundTimeoutMs: integer(env, 'OUTBOUND_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
+    referralPollSeconds: integer(env, 'REFERRAL_POLL_SECONDS', 900, { min: 1, max: 86_400 }),
+    bulkExportTtlSeconds: integer(env, 'BULK_EXPORT_TTL_SECONDS', 86_400, { min: 60, max: 30 * 86_400 }),
+    cdexAutomatic: flag(env, 'CDEX_AUTOMATIC', true),
   });
 }
 
@@ -158,6 +179,23 @@ function references(env: Env, name: string, type: string): readonly string[] {
     throw new ConfigError(`${name} must be a comma-separated list of ${type}/<id> references, got "${bad}".`);
   }
   return Object.freeze(list);
+}
+
+/** A comma-separated list of http(s) origins (no path). */
+function endpointOrigins(raw: string | undefined): readonly string[] {
+  const list = (nonEmpty(raw) ?? '').split(',').map((origin) => origin.trim().replace(/\/+$/, '')).filter((origin) => origin !== '');
+  const bad = list.find((origin) => !/^https?:\/\/[^/\s?#@]+$/.test(origin));
+  if (bad !== undefined) {
+    throw new ConfigError(`SUBSCRIPTION_ENDPOINT_ORIGINS must be a comma-separated list of origins such as https://ehr.example.org, got "${bad}".`);
+  }
+  return Object.freeze(list);
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name} must be true or false, got "${raw}".`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

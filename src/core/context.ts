@@ -8,6 +8,12 @@ export interface RequestContext {
   readonly caller: Caller;
   readonly log: Logger;
   readonly prefer: Prefer;
+  /**
+   * Set by a case command that records what a referral's receiving organisation reported out of
+   * band (a phone call): the referring organisation may then record the owner's status changes
+   * (workflows/referrals/referral-rule.ts). Never set from a request.
+   */
+  readonly recordsForReferralOwner?: boolean;
 }
 
 /**

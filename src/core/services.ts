@@ -54,6 +54,8 @@ export interface FhirServices {
   readonly registry: SearchParameterRegistry;
   /** Writes that follow other writes, applied by the write pipeline's derive stage. */
   readonly derivations: readonly Derivation[];
+  /** Business rules on the writes of some types (who may move a referral where), checked before the derive stage. */
+  readonly rules?: readonly WriteRule[];
   /** CaseBridge's profiles and other conformance resources (profiles/), loaded at start-up. */
   readonly profiles: ConformancePackage;
   /** When these are one request's services (core/scoped-services): what its caller may see, as `repo` applies it. */
@@ -77,4 +79,22 @@ export interface Derivation {
    * refuses the whole write, e.g. a completed questionnaire that cannot be scored (422).
    */
   derive(services: FhirServices, resource: Resource & { id: string }): Promise<PlannedWrite[]>;
+}
+
+/**
+ * A business rule a write must follow that depends on who writes and on the version it replaces
+ * (a referral Task's status may move only as the requester's or the owner's role allows). The
+ * workflows layer provides them, the composition registers them, and the write pipeline checks
+ * them for every create, update and patch the caller asks for — FHIR API, transaction Bundle or
+ * case command alike — after validation and before the derive stage. Derived writes are the
+ * server's, and are not checked.
+ */
+export interface WriteRule {
+  /** The resource types whose writes it checks. */
+  readonly resourceTypes: readonly string[];
+  /**
+   * Throws a FhirError to refuse `write` (a create or update of one of `resourceTypes`, valid),
+   * made by `ctx.caller`; reads what it needs (the current version) through `services.repo`.
+   */
+  check(services: FhirServices, ctx: RequestContext, write: PlannedWrite & { readonly kind: 'create' | 'update' }): Promise<void>;
 }

@@ -7,6 +7,7 @@
  *   authorize  the caller may make this write (auth/authorize), about patients whose record it
  *              may write to (auth/access-scope assertMayWrite);
  *   validate   R4 and the profiles it claims (fhir/validation); warnings are kept for the answer;
+ *   rules      the business rules of its type (FhirServices.rules: who may move a referral where);
  *   derive     the writes that must land with it (the Derivations registered at composition);
  *   apply      one write alone, or a unit's writes all or nothing (the store).
  *
@@ -60,10 +61,17 @@ export function patientsWritten(unit: readonly PlannedWrite[]): Set<string> {
   return new Set(unit.flatMap((w) => (w.kind !== 'delete' && w.resource.resourceType === 'Patient' ? [`Patient/${w.resource.id}`] : [])));
 }
 
-/** derive: what the registered derivations make of a checked write. */
-export async function derive(services: FhirServices, checked: CheckedWrite): Promise<PreparedWrite> {
+/**
+ * The business rules (FhirServices.rules: a referral's state machine), then derive: what the
+ * registered derivations make of a checked write.
+ */
+export async function derive(services: FhirServices, ctx: RequestContext, checked: CheckedWrite): Promise<PreparedWrite> {
   const { write } = checked;
-  return { ...checked, derived: write.kind === 'delete' ? [] : await derivedWrites(services, write.resource) };
+  if (write.kind === 'delete') return { ...checked, derived: [] };
+  for (const rule of services.rules ?? []) {
+    if (rule.resourceTypes.includes(write.resource.resourceType)) await rule.check(services, ctx, write);
+  }
+  return { ...checked, derived: await derivedWrites(services, write.resource) };
 }
 
 /** What every registered derivation makes of `resource`, in registration order. */
@@ -79,7 +87,7 @@ export async function derivedWrites(services: FhirServices, resource: Resource &
 
 /** Every stage but apply. */
 export async function prepareWrite(services: FhirServices, ctx: RequestContext, write: PlannedWrite, unitPatients?: ReadonlySet<string>): Promise<PreparedWrite> {
-  return derive(services, checkWrite(services, ctx, write, unitPatients));
+  return derive(services, ctx, checkWrite(services, ctx, write, unitPatients));
 }
 
 /** Every write of a unit in order: each asked-for write followed by what derives from it. */

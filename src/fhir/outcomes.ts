@@ -51,6 +51,8 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, issue: 'too-long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, issue: 'not-supported' },
   BUSINESS_RULE: { status: 422, issue: 'business-rule' },
+  /** A command or write names a resource that does not exist (or that the caller may not see). */
+  UNKNOWN_REFERENCE: { status: 422, issue: 'not-found' },
   PATCH_FAILED: { status: 422, issue: 'processing' },
   PROFILE_VIOLATION: { status: 422, issue: 'invariant' },
   TOO_COSTLY: { status: 422, issue: 'too-costly' },

@@ -5,8 +5,9 @@
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { COMMAND_ENDPOINTS } from '../casemgmt/api';
-import { caseListAudit, caseViewAudit, commandAudit } from '../casemgmt/audit';
-import { caseList, caseView } from '../casemgmt/case-view';
+import { caseListAudit, caseViewAudit, commandAudit, reportAudit } from '../casemgmt/audit';
+import { assertAllowed, caseList, caseView } from '../casemgmt/case-view';
+import { measuresReport, outcomesReport, reportPeriod } from '../casemgmt/reports';
 import { runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
@@ -39,7 +40,8 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const client = typeof req.query.client === 'string' ? req.query.client : undefined;
     const ctx = requestContextOf(res, {});
     const scoped = await servicesFor(services, ctx);
-    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, client), facts: () => caseListAudit(client, `${req.method} ${req.originalUrl}`) });
+    const query = req.query as Record<string, unknown>;
+    const list = await audited(res, { services: scoped, work: () => caseList(scoped, ctx, query), facts: (answer) => caseListAudit(client, `${req.method} ${req.originalUrl}`, answer) });
     sendJson(res, 200, list);
   }));
   router.get(route('GET', '/cases/{caseId}'), handle(async (req, res) => {
@@ -48,6 +50,23 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const scoped = await servicesFor(services, ctx);
     sendJson(res, 200, await audited(res, { services: scoped, work: () => caseView(scoped, ctx, caseId), facts: (answer) => caseViewAudit(caseId, answer) }));
   }));
+  for (const [path, report] of [['/reports/measures.csv', measuresReport], ['/reports/outcomes.csv', outcomesReport]] as const) {
+    router.get(route('GET', path), handle(async (req, res) => {
+      const ctx = requestContextOf(res, {});
+      const scoped = await servicesFor(services, ctx);
+      const query = req.query as Record<string, unknown>;
+      const answer = await audited(res, {
+        services: scoped,
+        work: async () => {
+          assertAllowed(scoped, ctx);
+          return report(scoped, reportPeriod(query));
+        },
+        facts: (a) => reportAudit(`${req.method} ${req.originalUrl}`, a),
+      });
+      res.status(200).setHeader('Content-Type', 'text/csv; charset=utf-8; header=present');
+      res.send(answer.csv);
+    }));
+  }
   for (const endpoint of COMMAND_ENDPOINTS) {
     const path = route(endpoint.method, endpoint.path);
     const handler = handle(async (req, res) => {

@@ -1,12 +1,13 @@
 /**
  * Patient/[id]/$everything: the patient, every resource in their compartment, and the resources
  * those reference (practitioners, organisations, questionnaires…), paged with _count.
- * Parameters: start and end (care dates, on types that have a `date` parameter), _since
+ * Parameters: start and end (the date of care of each type: fhir/clinical-dates.ts), _since
  * (last updated), _type (restrict the types), _count.
  * See: https://hl7.org/fhir/R4/patient-operation-everything.html
  */
 import type { BundleEntry, BundleLink, Parameters } from '@medplum/fhirtypes';
 import { bundle } from '../fhir/bundles';
+import { clinicalDateParameter } from '../fhir/clinical-dates';
 import { patientCompartment } from '../fhir/compartments';
 import { FhirError } from '../fhir/outcomes';
 import { pageSize } from '../core/paging';
@@ -17,7 +18,7 @@ import { parseSearch } from '../search/parse';
 
 const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor', '_format', '_pretty']);
 
-interface Position {
+export interface Position {
   /** The type being read (types are read Patient first, then by name). */
   readonly type: string;
   /** Continuation inside that type's search. */
@@ -142,7 +143,7 @@ function forEachReference(value: unknown, visit: (reference: string) => void): v
 }
 
 /** GET query parameters, or a POSTed Parameters resource (values as strings). */
-function everythingParameters(request: FhirRequest): QueryParams {
+export function everythingParameters(request: FhirRequest): QueryParams {
   const params: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(request.query)) {
     params[name] = [...values];
@@ -177,20 +178,21 @@ function selectTypes(params: QueryParams, compartment: ReadonlyMap<string, reado
 }
 
 /** The search for one type: the remaining page size, _since, and start/end on care dates. */
-function typeQuery(services: FhirServices, type: string, params: QueryParams, remaining: number): Record<string, string[]> {
+export function typeQuery(services: FhirServices, type: string, params: QueryParams, remaining: number): Record<string, string[]> {
   const query: Record<string, string[]> = { _count: [String(remaining)] };
   const since = single(params, '_since');
   if (since !== undefined) query._lastUpdated = [`ge${since}`];
-  const hasDate = services.registry.get(type, 'date') !== undefined;
+  // start/end select on the type's date of care (fhir/clinical-dates.ts); a type without one is left in.
+  const dated = clinicalDateParameter(type);
   const start = single(params, 'start');
   const end = single(params, 'end');
-  if (hasDate && (start !== undefined || end !== undefined)) {
-    query.date = [...(start !== undefined ? [`ge${start}`] : []), ...(end !== undefined ? [`le${end}`] : [])];
+  if (dated !== undefined && services.registry.get(type, dated) !== undefined && (start !== undefined || end !== undefined)) {
+    query[dated] = [...(start !== undefined ? [`ge${start}`] : []), ...(end !== undefined ? [`le${end}`] : [])];
   }
   return query;
 }
 
-function single(params: QueryParams, name: string): string | undefined {
+export function single(params: QueryParams, name: string): string | undefined {
   const values = params[name];
   if (values && values.length > 1) {
     throw new FhirError('INVALID_REQUEST', `${name} may appear only once`, { expression: [name] });
@@ -198,7 +200,7 @@ function single(params: QueryParams, name: string): string | undefined {
   return values?.[0];
 }
 
-function queryString(params: QueryParams, cursor: string | undefined): string {
+export function queryString(params: QueryParams, cursor: string | undefined): string {
   const search = new URLSearchParams();
   for (const [name, values] of Object.entries(params)) {
     if (name !== '_cursor') values.forEach((v) => search.append(name, v));
@@ -208,11 +210,11 @@ function queryString(params: QueryParams, cursor: string | undefined): string {
   return text ? `?${text}` : '';
 }
 
-function encodePosition(position: Position): string {
+export function encodePosition(position: Position): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
-function decodePosition(token: string | undefined): Position | undefined {
+export function decodePosition(token: string | undefined): Position | undefined {
   if (token === undefined) {
     return undefined;
   }

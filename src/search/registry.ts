@@ -209,11 +209,16 @@ export function buildSearchParameterRegistry(options: SearchParameterRegistryOpt
       byUrl.set(sp.url, sp);
     }
   }
+  // A custom parameter whose derivedFrom names a standard one takes its place on the custom
+  // parameter's bases (same code): CaseBridge's care-manager also indexes PractitionerRoles.
+  // See: https://hl7.org/fhir/R4/searchparameter-definitions.html#SearchParameter.derivedFrom
+  const replaced = new Set((options.custom ?? []).flatMap((sp) => (sp.derivedFrom ? baseTypes(sp, resourceTypes).map((t) => `${sp.derivedFrom}|${t}|${sp.code}`) : [])));
   const defs = new Map<string, SearchParameterDef>();
   const skipped: SkippedParameter[] = [];
   for (const [source, list] of sources) {
     for (const sp of list) {
       for (const resourceType of baseTypes(sp, resourceTypes)) {
+        if (source !== 'custom' && replaced.has(`${sp.url}|${resourceType}|${sp.code}`)) continue;
         const result = defineFor({ sp, resourceType, source, byUrl });
         if (typeof result === 'string') {
           if (source === 'custom') {

@@ -13,9 +13,11 @@ import type { ClientRole } from '../../src/auth/caller';
 import { type AssertionAlgorithm, type AssertionOptions, type ClientCredentials, generateClientKey, signClientAssertion, tokenRequestForm } from '../../src/auth/client-credentials';
 import type { AuthService } from '../../src/auth/service';
 import type { TokenResponse } from '../../src/auth/token-endpoint';
-import { loadConfig } from '../../src/config/config';
+import { type Config, loadConfig } from '../../src/config/config';
 import type { FhirServices } from '../../src/core/services';
-import { buildAuthService, buildFhirServices, buildRateLimits } from '../../src/composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from '../../src/composition';
+import type { Fetch } from '../../src/workflows/outbound';
+import type { Workflows } from '../../src/workflows/runtime';
 import type { RegisteredClient } from '../../src/store/records';
 import type { WriteObserver } from '../../src/store/mongo/mongo-repository';
 import { type TestDatabase, testDatabase } from './database';
@@ -35,6 +37,9 @@ export interface TestApp {
   readonly database: TestDatabase;
   /** The harness's client: administrator, system/*.cruds. */
   readonly admin: TestClient;
+  readonly config: Config;
+  /** The workflows on this app's services, not started: the test runs their rounds (runOnce, settle). */
+  workflows(options?: { now?: () => Date; fetch?: Fetch; instanceId?: string }): Promise<Workflows>;
   close(): Promise<void>;
 }
 
@@ -50,10 +55,12 @@ export interface TestAppOptions {
   readonly database?: { readonly uri?: string; readonly serverSelectionTimeoutMS?: number; readonly monitorCommands?: boolean };
   /** As main.ts passes the embedded database's state (app.ts databaseAvailable). */
   readonly databaseAvailable?: () => boolean;
+  /** Another app's database: this app is that instance started again (its close() leaves the database to the first). */
+  readonly restartOf?: TestDatabase;
 }
 
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await testDatabase(options.database ?? {});
+  const database = options.restartOf ?? (await testDatabase(options.database ?? {}));
   const config = loadConfig({ BASE_URL: BASE_URL, LOG_LEVEL: 'silent', ...options.env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = await buildFhirServices({
@@ -66,6 +73,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const auth = await buildAuthService({ config, connection: database.connection, logger, ...(options.authNow ? { clock: { now: options.authNow } } : {}) });
   const rateLimits = await buildRateLimits({ config, connection: database.connection });
+  const bulkData = await buildBulkDataStore({ services, connection: database.connection });
   const bareApp = createApp({
     services,
     auth,
@@ -73,13 +81,24 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     bodyLimitBytes: config.bodyLimitBytes,
     corsOrigins: config.corsOrigins,
     rateLimits,
+    bulkData,
     ...(options.databaseAvailable ? { databaseAvailable: options.databaseAvailable } : {}),
   });
   const partial = { bareApp, auth };
   const admin = await registerTestClient(partial, { name: 'Test harness administrator', role: 'administrator', scopes: ['system/*.cruds'] });
   // The first token now, so that a test's first request writes nothing of the harness's own.
   const app = await withToken(bareApp, admin, () => (options.authNow ?? (() => new Date()))());
-  return { app, bareApp, services, auth, database, admin, close: () => database.drop() };
+  return {
+    app,
+    bareApp,
+    services,
+    auth,
+    database,
+    admin,
+    config,
+    workflows: (workflowOptions = {}) => buildWorkflows({ services, config, connection: database.connection, logger, ...workflowOptions }),
+    close: () => (options.restartOf ? Promise.resolve() : database.drop()),
+  };
 }
 
 export const FHIR_JSON = 'application/fhir+json';

@@ -13,7 +13,7 @@ import { readOrUndefined, searchAll } from '../case-record';
 import { type CaseCommand, created } from '../command';
 import type { IdFactory } from '../idempotency';
 import { type OpenCasePayload, openCaseSchema } from '../schemas/open-case';
-import { CASE_MANAGEMENT_SYSTEM, SYSTEMS, claiming, coded, coding, ref, today } from '../vocabulary';
+import { CASE_MANAGEMENT_SYSTEM, PROGRAMMES, SYSTEMS, claiming, coded, coding, ref, today } from '../vocabulary';
 
 /** NUCC 171M00000X Case Manager/Care Coordinator: the case manager's role on the CareTeam. */
 export const CASE_MANAGER_ROLE = coded(SYSTEMS.nucc, '171M00000X', 'Case Manager/Care Coordinator');
@@ -70,7 +70,7 @@ export const openCase: CaseCommand<OpenCasePayload> = {
       ...claiming('cb-case'),
       status,
       statusHistory: [{ status, period: { start: opened } }],
-      type: [coded(CASE_MANAGEMENT_SYSTEM, 'case-management', 'Case management')],
+      type: [coded(CASE_MANAGEMENT_SYSTEM, 'case-management', 'Case management'), ...(payload.programme ? [coded(CASE_MANAGEMENT_SYSTEM, payload.programme, PROGRAMMES[payload.programme])] : [])],
       ...(conditions.length > 0
         ? { diagnosis: conditions.map((c, i) => ({ condition: ref(`Condition/${c.id}`), role: coded(SYSTEMS.diagnosisRole, 'CC', 'Chief complaint'), rank: i + 1 })) }
         : {}),

@@ -14,7 +14,8 @@
 import type { Coding, Consent } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import { withoutServerMeta } from '../../fhir/resource-body';
-import { assertOpen, loadCase, readVersioned } from '../case-record';
+import { loadCase, readVersioned } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { type CaseCommand, created, updated } from '../command';
 import { type RecordConsentPayload, recordConsentSchema } from '../schemas/record-consent';
 import { type RevokeConsentPayload, revokeConsentSchema } from '../schemas/revoke-consent';
@@ -44,7 +45,7 @@ export const recordConsent: CaseCommand<RecordConsentPayload> = {
   schema: recordConsentSchema,
   async plan({ services, payload, params, ids, now }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'record a consent');
+    assertCommandAllowed(caseRecord.resource, 'record-consent', 'record a consent');
     const part2 = payload.kind === '42cfr-part2';
     const start = payload.date ?? today(now);
     const consent: Consent & { id: string } = {

@@ -10,7 +10,8 @@
 import type { Goal, Observation } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import type { PlannedWrite } from '../../store/repository';
-import { activePlan, assertOpen, loadCase, searchAll } from '../case-record';
+import { activePlan, loadCase, searchAll } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { type CaseCommand, created, updated } from '../command';
 import { milestonesOf } from '../plan-mapping';
@@ -23,7 +24,7 @@ export const recordProgress: CaseCommand<RecordProgressPayload> = {
   schema: recordProgressSchema,
   async plan({ services, payload, params, ids }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'record progress');
+    assertCommandAllowed(caseRecord.resource, 'record-progress', 'record progress');
     const objectiveId = params.objectiveId as string;
     const plan = await activePlan(services, caseRecord.resource.id);
     if (!plan) {

@@ -7,7 +7,8 @@
  */
 import type { QuestionnaireResponse, QuestionnaireResponseItem } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
-import { assertOpen, loadCase } from '../case-record';
+import { loadCase } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { type CaseCommand, created } from '../command';
 import { INSTRUMENTS, type Instrument, LOINC_SYSTEM } from '../instruments';
 import { type RecordScreeningPayload, recordScreeningSchema } from '../schemas/record-screening';
@@ -18,7 +19,7 @@ export const recordScreening: CaseCommand<RecordScreeningPayload> = {
   schema: recordScreeningSchema,
   async plan({ services, payload, params, ids }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'record a screening');
+    assertCommandAllowed(caseRecord.resource, 'record-screening', 'record a screening');
     const instrument = INSTRUMENTS.find((i) => i.id === payload.instrument) as Instrument;
     const { items, fields } = responseItems(instrument, payload.answers);
     const response: QuestionnaireResponse & { id: string } = {

@@ -4,13 +4,16 @@
  * supportingInfo → the consent) and a Task (cb-referral-task: status requested, code fulfill,
  * focus → the ServiceRequest, owner = the receiving organization). The receiving organization
  * may move the Task itself through the FHIR API; a case manager told by phone records it here.
- * Either way the case view reads the Task.
+ * Either way the case view reads the Task, and the same state machine applies
+ * (workflows/referrals/task-status.ts: 422 naming the statuses allowed next).
  */
 import type { ServiceRequest, Task } from '@medplum/fhirtypes';
 import { FhirError } from '../../fhir/outcomes';
 import type { FhirServices } from '../../core/services';
-import { type CaseRecord, assertOpen, loadCase, readVersioned, searchAll } from '../case-record';
+import { type CaseRecord, loadCase, readVersioned, searchAll } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { withoutServerMeta } from '../../fhir/resource-body';
+import { allowedNext } from '../../workflows/referrals/task-status';
 import { type CaseCommand, created, updated } from '../command';
 import { type MakeReferralPayload, makeReferralSchema } from '../schemas/make-referral';
 import { type UpdateReferralStatusPayload, updateReferralStatusSchema } from '../schemas/update-referral-status';
@@ -82,7 +85,7 @@ export const makeReferral: CaseCommand<MakeReferralPayload> = {
   schema: makeReferralSchema,
   async plan({ services, payload, params, ids, now }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'make a referral');
+    assertCommandAllowed(caseRecord.resource, 'make-referral', 'make a referral');
     const [referral, task] = referralResources({
       caseRecord,
       ...payload,
@@ -91,15 +94,6 @@ export const makeReferral: CaseCommand<MakeReferralPayload> = {
     });
     return { caseId: caseRecord.resource.id, writes: [created(referral), created(task)] };
   },
-};
-
-/** Where a referral Task may go from each status (SDOHCC Task for Referral Management). */
-const TRANSITIONS: Readonly<Record<string, readonly string[]>> = {
-  draft: ['requested', 'cancelled'],
-  requested: ['accepted', 'rejected', 'cancelled'],
-  accepted: ['in-progress', 'on-hold', 'completed', 'cancelled', 'failed'],
-  'in-progress': ['on-hold', 'completed', 'cancelled', 'failed'],
-  'on-hold': ['in-progress', 'cancelled', 'failed'],
 };
 
 /** The ServiceRequest's status that follows its Task's. */
@@ -120,8 +114,10 @@ export const updateReferralStatus: CaseCommand<UpdateReferralStatusPayload> = {
     const caseRecord = await loadCase(services, params.caseId as string);
     const { referral, task } = await referralOfCase(services, caseRecord, params.referralId as string);
     const from = task.resource.status;
-    if (!(TRANSITIONS[from] ?? []).includes(payload.status)) {
-      throw new FhirError('CONFLICT', `The referral is ${from}: it cannot become ${payload.status} (from ${from}: ${(TRANSITIONS[from] ?? []).join(', ') || 'no further status'})`, {
+    // The case manager records what either party did (the receiving organisation's moves as it reported them).
+    const allowed = allowedNext(from, ['requester', 'owner']);
+    if (!allowed.includes(payload.status)) {
+      throw new FhirError('BUSINESS_RULE', `The referral is ${from}: it may become ${allowed.join(', ') || 'nothing further'}, not ${payload.status}`, {
         expression: ['status'],
       });
     }
@@ -139,7 +135,7 @@ export const updateReferralStatus: CaseCommand<UpdateReferralStatusPayload> = {
     if (requestStatus && requestStatus !== referral.resource.status) {
       writes.push(updated({ ...withoutServerMeta(referral.resource), status: requestStatus }, referral.versionId));
     }
-    return { caseId: caseRecord.resource.id, writes };
+    return { caseId: caseRecord.resource.id, writes, recordsForReferralOwner: true };
   },
 };
 

@@ -15,7 +15,8 @@ import type { CarePlan, Goal, ServiceRequest } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
 import type { FhirServices } from '../../core/services';
 import type { PlannedWrite } from '../../store/repository';
-import { type ActivePlan, type CaseRecord, type Versioned, activePlan, assertOpen, loadCase, readVersioned } from '../case-record';
+import { type ActivePlan, type CaseRecord, type Versioned, activePlan, loadCase, readVersioned } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { type CaseCommand, type CommandPlan, type PlanInput, created, updated } from '../command';
 import { canonicalJson } from '../idempotency';
@@ -29,7 +30,7 @@ export const createServicePlan: CaseCommand<PlanPayload> = {
   name: 'create-service-plan',
   schema: createServicePlanSchema,
   async plan(input) {
-    const { caseRecord, current } = await openCaseAndPlan(input, 'create a service plan');
+    const { caseRecord, current } = await openCaseAndPlan(input, 'create-service-plan', 'create a service plan');
     if (current) {
       throw new FhirError('CONFLICT', `Case ${caseRecord.resource.id} already has an active service plan (CarePlan/${current.resource.id}): revise it with POST …/plan/revisions`);
     }
@@ -41,7 +42,7 @@ export const reviseServicePlan: CaseCommand<PlanPayload> = {
   name: 'revise-service-plan',
   schema: reviseServicePlanSchema,
   async plan(input) {
-    const { caseRecord, current } = await openCaseAndPlan(input, 'revise the service plan');
+    const { caseRecord, current } = await openCaseAndPlan(input, 'revise-service-plan', 'revise the service plan');
     if (!current) {
       throw new FhirError('CONFLICT', `Case ${caseRecord.resource.id} has no active service plan to revise: create one with POST …/plan`);
     }
@@ -50,9 +51,9 @@ export const reviseServicePlan: CaseCommand<PlanPayload> = {
 };
 
 /** What both plan commands check first: the case is open, the payload's keys hold; then the active plan, if any. */
-async function openCaseAndPlan(input: PlanInput<PlanPayload>, action: string): Promise<{ caseRecord: CaseRecord; current: ActivePlan | undefined }> {
+async function openCaseAndPlan(input: PlanInput<PlanPayload>, command: 'create-service-plan' | 'revise-service-plan', action: string): Promise<{ caseRecord: CaseRecord; current: ActivePlan | undefined }> {
   const caseRecord = await loadCase(input.services, input.params.caseId as string);
-  assertOpen(caseRecord, action);
+  assertCommandAllowed(caseRecord.resource, command, action);
   checkKeys(input.payload);
   return { caseRecord, current: await activePlan(input.services, caseRecord.resource.id) };
 }

@@ -9,7 +9,8 @@
  */
 import type { Flag, RiskAssessment } from '@medplum/fhirtypes';
 import type { PlannedWrite } from '../../store/repository';
-import { assertOpen, loadCase, searchAll } from '../case-record';
+import { loadCase, searchAll } from '../case-record';
+import { assertCommandAllowed } from '../lifecycle';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { type CaseCommand, created, updated } from '../command';
 import { type SetRiskLevelPayload, setRiskLevelSchema } from '../schemas/set-risk-level';
@@ -23,7 +24,7 @@ export const setRiskLevel: CaseCommand<SetRiskLevelPayload> = {
   schema: setRiskLevelSchema,
   async plan({ services, payload, params, ids, now }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'set the risk level');
+    assertCommandAllowed(caseRecord.resource, 'set-risk-level', 'set the risk level');
     const assessed = payload.assessed ?? now.toISOString();
     const performer = payload.assessedBy ?? payload.recordedBy;
     const concern = payload.concern ?? 'Risk of harm to self or others';

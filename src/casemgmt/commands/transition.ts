@@ -1,25 +1,25 @@
 /**
  * Transitions: transfer and close. Both finish the case — EpisodeOfCare `finished`, period.end,
- * the open statusHistory entry ended and a `finished` entry added — and wind up its plan: the
- * active plan becomes `completed` (it ran its course; compare a revision, which revokes), its
- * open goals and objectives are completed when achieved and otherwise `cancelled` with the
- * reason in statusReason, its active interventions `completed`. A transfer also refers the client
- * to the receiving agency (ServiceRequest cb-referral + Task cb-referral-task, as make-referral
- * does) with a transition summary (DocumentReference, LOINC 57133-1 Referral note or 18842-5
- * Discharge summary; not a cb-case-note) as the Task's input. On a case that is already
- * finished or cancelled both are refused (409) and nothing is written.
+ * the open statusHistory entry ended and a `finished` entry added — and wind up what belongs to
+ * it (wind-up.ts: plan, goals, interventions, CareTeam, open referrals, future appointments). A
+ * transfer also refers the client to the receiving agency (ServiceRequest cb-referral + Task
+ * cb-referral-task, as make-referral does) with a transition summary (DocumentReference, LOINC
+ * 57133-1 Referral note or 18842-5 Discharge summary; not a cb-case-note) as the Task's input.
+ * Both are moves of the case's state machine (lifecycle.ts): from a case that is not active or on
+ * hold they are refused (422 naming the moves allowed) and nothing is written.
  */
-import type { DocumentReference, EpisodeOfCare, Goal, ServiceRequest } from '@medplum/fhirtypes';
-import type { FhirServices } from '../../core/services';
-import type { PlannedWrite } from '../../store/repository';
-import { type CaseRecord, activePlan, assertOpen, loadCase, readVersioned } from '../case-record';
-import { withoutServerMeta } from '../../fhir/resource-body';
-import { type CaseCommand, created, updated } from '../command';
-import { achievementCode } from '../progress';
+import type { DocumentReference } from '@medplum/fhirtypes';
+import { loadCase } from '../case-record';
+import { type CaseCommand, created } from '../command';
+import { assertMove } from '../lifecycle';
 import { type CloseCasePayload, type TransferCasePayload, closeCaseSchema, transferCaseSchema } from '../schemas/transition';
-import { SYSTEMS, coded, idOf, localReference, ref, today } from '../vocabulary';
-import { authorOf } from './contact';
+import { SYSTEMS, coded, ref, today } from '../vocabulary';
+import { authorOf, caseNote } from './contact';
+
+/** The description of the case note that keeps the reason for closure. */
+export const CLOSING_NOTE_TITLE = 'Case closed';
 import { referralResources } from './referral';
+import { closingWrites } from './wind-up';
 
 export const SUMMARY_TYPES = {
   'referral-note': coded(SYSTEMS.loinc, '57133-1', 'Referral note'),
@@ -29,11 +29,28 @@ export const SUMMARY_TYPES = {
 export const closeCase: CaseCommand<CloseCasePayload> = {
   name: 'close-case',
   schema: closeCaseSchema,
-  async plan({ services, payload, params, now }) {
+  async plan({ services, payload, params, now, ids, agent }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'close it again');
+    assertMove(caseRecord.resource, 'finished', 'close-case');
     const date = payload.date ?? today(now);
-    return { caseId: caseRecord.resource.id, writes: await finishCase({ services, caseRecord, date, why: `Case closed: ${payload.reason}` }) };
+    const writes = await closingWrites({ services, caseRecord, status: 'finished', date, why: `Case closed: ${payload.reason}`, keepReferrals: new Set(payload.keepReferrals ?? []) });
+    // The reason for closure, kept for the evaluation (EpisodeOfCare has no element for it).
+    writes.push(
+      created(
+        caseNote({
+          id: ids.next('closing-note'),
+          caseRecord,
+          type: 'social-work-note',
+          text: payload.reason,
+          date: now.toISOString(),
+          author: authorOf(agent, caseRecord),
+          context: [],
+          period: { start: date },
+          description: CLOSING_NOTE_TITLE,
+        }),
+      ),
+    );
+    return { caseId: caseRecord.resource.id, writes };
   },
 };
 
@@ -42,7 +59,7 @@ export const transferCase: CaseCommand<TransferCasePayload> = {
   schema: transferCaseSchema,
   async plan({ services, payload, params, ids, now, agent }) {
     const caseRecord = await loadCase(services, params.caseId as string);
-    assertOpen(caseRecord, 'transfer it');
+    assertMove(caseRecord.resource, 'finished', 'transfer-case');
     const date = payload.date ?? today(now);
     const summary: DocumentReference & { id: string } = {
       resourceType: 'DocumentReference',
@@ -70,44 +87,8 @@ export const transferCase: CaseCommand<TransferCasePayload> = {
       ids: { referral: ids.next('transfer'), task: ids.next('transfer-task') },
       attachments: [`DocumentReference/${summary.id}`],
     });
-    const finishing = await finishCase({ services, caseRecord, date, why: `Case transferred to ${payload.to}: ${payload.reason}` });
+    const why = `Case transferred to ${payload.to}: ${payload.reason}`;
+    const finishing = await closingWrites({ services, caseRecord, status: 'finished', date, why, keepReferrals: new Set(payload.keepReferrals ?? []) });
     return { caseId: caseRecord.resource.id, writes: [created(summary), created(referral), created(task), ...finishing] };
   },
 };
-
-/** The case finished, its active plan completed and wound up. */
-async function finishCase(args: { services: FhirServices; caseRecord: CaseRecord; date: string; why: string }): Promise<PlannedWrite[]> {
-  const { services, caseRecord, date, why } = args;
-  const episode = withoutServerMeta(caseRecord.resource);
-  const start = episode.period?.start;
-  const end = start !== undefined && start > date ? start : date;
-  const history = (episode.statusHistory ?? []).map((h) => (h.period.end === undefined ? { ...h, period: { ...h.period, end } } : h));
-  const finished: EpisodeOfCare & { id: string } = {
-    ...episode,
-    status: 'finished',
-    statusHistory: [...history, { status: 'finished', period: { start: end } }],
-    period: { ...episode.period, end },
-  };
-  const writes: PlannedWrite[] = [updated(finished, caseRecord.versionId)];
-  const plan = await activePlan(services, caseRecord.resource.id);
-  if (!plan) return writes;
-  const old = withoutServerMeta(plan.resource);
-  writes.push(updated({ ...old, status: 'completed', period: { ...old.period, end: old.period?.start && old.period.start > end ? old.period.start : end } }, plan.versionId));
-  for (const { resource, versionId } of plan.goals.values()) {
-    if (['completed', 'cancelled', 'entered-in-error', 'rejected'].includes(resource.lifecycleStatus)) continue;
-    const next: Goal & { id: string } =
-      achievementCode(resource) === 'achieved'
-        ? { ...withoutServerMeta(resource), lifecycleStatus: 'completed', statusDate: end }
-        : { ...withoutServerMeta(resource), lifecycleStatus: 'cancelled', statusDate: end, statusReason: why };
-    writes.push(updated(next, versionId));
-  }
-  for (const activity of plan.resource.activity ?? []) {
-    const reference = localReference(activity.reference);
-    if (!reference?.startsWith('ServiceRequest/')) continue;
-    const sr = await readVersioned<ServiceRequest>(services, 'ServiceRequest', idOf(reference));
-    if (sr && (sr.resource.status === 'active' || sr.resource.status === 'on-hold')) {
-      writes.push(updated({ ...withoutServerMeta(sr.resource), status: 'completed' }, sr.versionId));
-    }
-  }
-  return writes;
-}

@@ -26,6 +26,17 @@ export const reference = (types: readonly string[], description: string): JsonSc
   description: `${description} (a reference: ${types.map((t) => `${t}/<id>`).join(' or ')})`,
 });
 
+/**
+ * The resource types a schema built by `reference()` accepts, or undefined for any other schema:
+ * how the case API finds the references of a payload to check that each exists (references.ts).
+ */
+export function referenceTypes(schema: JsonSchema): readonly string[] | undefined {
+  const { pattern } = schema;
+  const suffix = `)/${FHIR_ID}$`;
+  if (schema.type !== 'string' || typeof pattern !== 'string' || !pattern.startsWith('^(') || !pattern.endsWith(suffix)) return undefined;
+  return pattern.slice(2, -suffix.length).split('|');
+}
+
 export const id = (description: string): JsonSchema => ({ type: 'string', pattern: `^${FHIR_ID}$`, description });
 
 export const enumOf = (values: readonly string[], description: string): JsonSchema => ({ type: 'string', enum: [...values], description });

@@ -1,3 +1,4 @@
+import { PROGRAMMES, type Programme } from '../vocabulary';
 import { type JsonSchema, arrayOf, coding, date, enumOf, id, object, recordedBy, reference, text } from './common';
 
 /** POST /cm/v1/cases — open a case for a client (intake). */
@@ -26,7 +27,8 @@ export const openCaseSchema: JsonSchema = object(
     caseManager: reference(['PractitionerRole', 'Practitioner'], 'The case manager responsible for the case'),
     agency: reference(['Organization'], 'The agency managing the case'),
     opened: date('The day the case opens (default: today)'),
-    status: enumOf(['active', 'waitlist'], 'active (default) or waitlist'),
+    programme: enumOf(Object.keys(PROGRAMMES), 'The programme the case is enrolled in (EpisodeOfCare.type, CodeSystem case-management)'),
+    status: enumOf(['active', 'waitlist', 'planned'], 'active (default), waitlist, or planned (a referral received: eligibility is being assessed)'),
     team: arrayOf(
       object(
         { member: reference(['Practitioner', 'PractitionerRole', 'RelatedPerson', 'Organization'], 'Team member'), role: text('Their role on the team', 256) },
@@ -69,7 +71,8 @@ export interface OpenCasePayload {
   caseManager: string;
   agency: string;
   opened?: string;
-  status?: 'active' | 'waitlist';
+  programme?: Programme;
+  status?: 'active' | 'waitlist' | 'planned';
   team?: { member: string; role: string }[];
   presentingProblems?: { description: string; code?: { system: string; code: string; display?: string }; category?: 'health-concern' | 'problem-list-item'; onset?: string }[];
   recordedBy?: string;

@@ -1,4 +1,4 @@
-import { type JsonSchema, concept, date, enumOf, object, recordedBy, reference, text } from './common';
+import { type JsonSchema, arrayOf, concept, date, enumOf, object, recordedBy, reference, text } from './common';
 import { REFERRAL_PRIORITIES } from './make-referral';
 
 /** POST /cm/v1/cases/{caseId}/transfer — transfer the case to another agency. */
@@ -13,6 +13,11 @@ export const transferCaseSchema: JsonSchema = object(
     priority: enumOf(REFERRAL_PRIORITIES, 'routine (default), urgent, asap or stat'),
     consent: reference(['Consent'], 'The client’s consent to share their information with the receiving agency'),
     requestedBy: reference(['PractitionerRole', 'Organization'], 'Who requests the transfer (default: the case manager when a PractitionerRole, else the agency)'),
+    keepReferrals: arrayOf(
+      reference(['ServiceRequest'], 'A referral of the case'),
+      'Referrals the receiving organizations go on with after the case closes; every other open referral is cancelled with the case',
+      { maxItems: 50 },
+    ),
     recordedBy,
   },
   { required: ['to', 'reason', 'summary'] },
@@ -23,6 +28,11 @@ export const closeCaseSchema: JsonSchema = object(
   {
     date: date('The day the case closes (default: today)'),
     reason: text('Why the case closes, e.g. "Goals met"', 2000),
+    keepReferrals: arrayOf(
+      reference(['ServiceRequest'], 'A referral of the case'),
+      'Referrals the receiving organizations go on with after the case closes; every other open referral is cancelled with the case',
+      { maxItems: 50 },
+    ),
     recordedBy,
   },
   { required: ['reason'] },
@@ -38,11 +48,13 @@ export interface TransferCasePayload {
   priority?: (typeof REFERRAL_PRIORITIES)[number];
   consent?: string;
   requestedBy?: string;
+  keepReferrals?: string[];
   recordedBy?: string;
 }
 
 export interface CloseCasePayload {
   date?: string;
   reason: string;
+  keepReferrals?: string[];
   recordedBy?: string;
 }

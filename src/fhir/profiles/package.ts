@@ -16,8 +16,8 @@ import { ProfileError, compileProfile } from './compile';
 import type { CompiledProfile } from './model';
 import { Terminology, stripVersion } from './terminology';
 
-/** The resource types profiles/ may hold. */
-const KINDS = ['CodeSystem', 'ValueSet', 'StructureDefinition', 'SearchParameter', 'Questionnaire'] as const;
+/** The resource types profiles/ may hold (ConceptMap: CaseBridge's services to HCPCS; Measure: the outcome measures of $evaluate-measure). */
+const KINDS = ['CodeSystem', 'ValueSet', 'StructureDefinition', 'SearchParameter', 'Questionnaire', 'ConceptMap', 'Measure'] as const;
 
 export class ConformancePackage {
   /** Every resource, in load order (by kind as in KINDS, then by url). */

@@ -29,7 +29,7 @@ export async function conditionalCreate(services: FhirServices, ctx: RequestCont
   const condition = conditionOf(services, resourceType, parseCriteria(request.headers.ifNoneExist ?? '', resourceType, services.settings.baseUrl));
   const { results, outcome: existing } = await writeConditionally(services, [condition], async () => {
     const id = await soleMatch(services, condition, 'create');
-    return id === undefined ? { prepared: [await derive(services, checked)], outcome: undefined } : { prepared: [], outcome: await matchResponse(services, resourceType, id) };
+    return id === undefined ? { prepared: [await derive(services, ctx, checked)], outcome: undefined } : { prepared: [], outcome: await matchResponse(services, resourceType, id) };
   });
   // A match answers 200 with the existing resource, shaped by Prefer like any write's answer.
   return existing ? applyPreferReturn(existing, ctx.prefer) : written(services, ctx, results[0], checked.warnings);

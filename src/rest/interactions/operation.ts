@@ -15,12 +15,15 @@ export async function invokeOperation(
   target: OperationTarget & { readonly name: string },
 ): Promise<FhirResponse> {
   const { name } = target;
-  const operation = services.operations.get(name);
+  // Several operations may share a name on different types (Patient and EpisodeOfCare $everything).
+  const named = [...services.operations.values()].filter((o) => o.name === name);
   const where = target.resourceType ? `${target.resourceType}${target.id ? '/[id]' : ''}` : 'the system level';
-  if (!operation || !operation.levels.includes(target.level)) {
+  const atLevel = named.filter((o) => o.levels.includes(target.level));
+  if (atLevel.length === 0) {
     throw new FhirError('UNKNOWN_ROUTE', `The operation $${name} is not supported at ${where}`);
   }
-  if (target.resourceType && operation.resourceTypes && !operation.resourceTypes.includes(target.resourceType)) {
+  const operation = atLevel.find((o) => !target.resourceType || !o.resourceTypes || o.resourceTypes.includes(target.resourceType));
+  if (!operation) {
     throw new FhirError('UNKNOWN_ROUTE', `The operation $${name} is not supported on ${target.resourceType}`);
   }
   const method = request.method === 'HEAD' ? 'GET' : request.method;

@@ -15,6 +15,7 @@ import { requestContext } from '../../../src/http/request-context';
 import { type ActingAs, actingAs } from '../../support/acting-as';
 import { tokenRequestForm } from '../../../src/auth/client-credentials';
 import { BASE_URL, FHIR_JSON, type TestApp, registerTestClient, testApp, tokenRequest } from '../../support/app';
+import { seedDirectory } from '../../support/directory';
 
 const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 const PART2_POLICY = 'https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2';
@@ -33,6 +34,7 @@ const as = (who: ActingAs) => actingAs(t, who);
 beforeAll(async () => {
   // 2025-03-01T09:00:00Z, one second further at each reading.
   t = await testApp({ now: () => new Date(Date.UTC(2025, 2, 1, 9) + tick++ * 1000) });
+  await seedDirectory(t, { organizations: ['agency'], roles: { 'cm-1': { organization: 'agency' } } });
   harbor = await as({ role: 'agency', id: 'harbor-app', organization: 'Organization/harbor', purposes: ['TREAT'] });
   clearwater = await as({ role: 'agency', id: 'clearwater-app', organization: 'Organization/clearwater', purposes: ['TREAT'] });
   auditor = await as({ role: 'auditor', id: 'auditor-1', scopes: ['system/AuditEvent.rs'] });

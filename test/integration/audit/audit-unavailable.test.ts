@@ -3,6 +3,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
+import { seedDirectory } from '../../support/directory';
 
 /** When armed, every write to the audit log fails as a database failure would. */
 const fault = { armed: false };
@@ -15,6 +16,7 @@ beforeAll(async () => {
       if (fault.armed && collection === 'AuditEvent') throw new Error('injected audit log failure');
     },
   });
+  await seedDirectory(t, { organizations: ['agency'], roles: { 'cm-1': { organization: 'agency' } } });
   const created = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', name: [{ family: 'Okafor' }] });
   patient = `Patient/${created.body.id}`;
 });

@@ -74,10 +74,11 @@ describe('record a screening', () => {
 
 describe('set the risk level', () => {
   test('high: a RiskAssessment and an active high-risk Flag', async () => {
+    const score = resources((await h.fhir(`Observation?patient=Patient/${clientId}&code=http://loinc.org|44261-6`)).body)[0];
     const res = await h.command(`/cases/${caseId}/risk`, {
       level: 'high',
       rationale: 'Recent loss of housing and positive PHQ-9 item 9',
-      basis: ['Observation/x-score'],
+      basis: [`Observation/${score?.id}`],
       assessed: '2025-02-02T09:00:00Z',
       recordedBy: 'PractitionerRole/cm-1',
     });
@@ -89,6 +90,17 @@ describe('set the risk level', () => {
     const flag = (await h.fhir(refsOf(res.body, 'Flag')[0] as string)).body;
     expect(flag).toMatchObject({ status: 'active', period: { start: '2025-02-02T09:00:00Z' } });
     expect(flag.code.coding[0].code).toBe('high-risk');
+  });
+
+  test('a basis that does not exist: 422 naming it, nothing written', async () => {
+    const before = await h.snapshot();
+    const res = await h.command(`/cases/${caseId}/risk`, { level: 'low', rationale: 'r', basis: ['Observation/nope', `QuestionnaireResponse/nope-either`], assessedBy: 'PractitionerRole/cm-1' });
+    expect(res.status).toBe(422);
+    expect(res.body.issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression[0]])).toEqual([
+      ['not-found', 'basis[0]'],
+      ['not-found', 'basis[1]'],
+    ]);
+    expect(await h.snapshot()).toEqual(before);
   });
 
   test('moderate later: the high-risk Flag ends, the item 9 Flag stays', async () => {

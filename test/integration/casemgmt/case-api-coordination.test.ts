@@ -56,11 +56,21 @@ describe('referrals', () => {
     expect((await h.fhir(referral)).body.status).toBe('completed');
   });
 
-  test('a transition the workflow does not allow: 409 at status, nothing written', async () => {
+  test('a transition the workflow does not allow: 422 at status naming what is allowed, nothing written', async () => {
     const before = await h.snapshot();
     const res = await h.command(`/cases/${caseId}/referrals/${referral.split('/')[1]}/status`, { status: 'accepted' });
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(422);
+    expect(res.body.issue[0].code).toBe('business-rule');
     expect(res.body.issue[0].expression).toEqual(['status']);
+    expect(res.body.issue[0].diagnostics).toMatch(/completed: it may become nothing further/);
+    expect(await h.snapshot()).toEqual(before);
+  });
+
+  test('a referral to an organization that does not exist: 422 at to, nothing written', async () => {
+    const before = await h.snapshot();
+    const res = await h.command(`/cases/${caseId}/referrals`, { service: { text: 'Food bank' }, to: 'Organization/does-not-exist', reason: 'Food insecurity' });
+    expect(res.status).toBe(422);
+    expect(res.body.issue).toEqual([expect.objectContaining({ code: 'not-found', expression: ['to'] })]);
     expect(await h.snapshot()).toEqual(before);
   });
 
@@ -238,18 +248,19 @@ describe('transfer and close', () => {
     expect((await h.fhir(`EpisodeOfCare/${caseId}`)).body.status).toBe('finished');
   });
 
-  test('a transition from a closed case: 409 with a clear error, nothing written', async () => {
+  test('a transition from a closed case: 422 naming the moves allowed; another command on it: 409; nothing written', async () => {
     const { caseId } = await h.openCase();
-    await h.command(`/cases/${caseId}/close`, { reason: 'Goals met' });
+    await h.command(`/cases/${caseId}/close`, { date: '2025-06-01', reason: 'Goals met' });
     const before = await h.snapshot();
     const close = await h.command(`/cases/${caseId}/close`, { reason: 'again' });
-    expect(close.status).toBe(409);
-    expect(close.body.issue[0]).toMatchObject({ code: 'conflict', expression: ['EpisodeOfCare.status'] });
-    expect(close.body.issue[0].diagnostics).toMatch(/is finished .*cannot close it again/);
+    expect(close.status).toBe(422);
+    expect(close.body.issue[0]).toMatchObject({ code: 'business-rule', expression: ['EpisodeOfCare.status'] });
+    expect(close.body.issue[0].diagnostics).toBe(`Case ${caseId} is finished (since 2025-06-01): it cannot become finished by close-case; from finished it may become active (reopen-case)`);
     const transfer = await h.command(`/cases/${caseId}/transfer`, { to: 'Organization/x', reason: 'r', summary: 's' });
-    expect(transfer.status).toBe(409);
+    expect(transfer.status).toBe(422);
     const plan = await h.command(`/cases/${caseId}/plan`, planBody);
     expect(plan.status).toBe(409);
+    expect(plan.body.issue[0].diagnostics).toBe(`Case ${caseId} is finished (since 2025-06-01): cannot create a service plan (allowed when the case is active)`);
     expect(await h.snapshot()).toEqual(before);
     // Follow-up after closing is still recorded.
     const contact = await h.command(`/cases/${caseId}/contacts`, { type: 'phone-call', start: '2025-07-01T10:00:00Z', end: '2025-07-01T10:10:00Z', note: 'Post-discharge call.' });

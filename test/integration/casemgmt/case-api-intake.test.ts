@@ -85,6 +85,19 @@ describe('open a case (POST /cm/v1/cases)', () => {
     expect(await h.snapshot()).toEqual(before);
   });
 
+  test('references to what does not exist: 422 naming each field, nothing written', async () => {
+    const before = await h.snapshot();
+    const res = await h.command('/cases', { ...intake('C-110'), caseManager: 'PractitionerRole/nobody', agency: 'Organization/does-not-exist', team: [{ member: 'Practitioner/therapist-1', role: 'Therapist' }, { member: 'RelatedPerson/ghost', role: 'Mother' }] });
+    expect(res.status).toBe(422);
+    expect(res.body.issue.map((i: { code: string; expression: string[] }) => [i.code, i.expression[0]])).toEqual([
+      ['not-found', 'caseManager'],
+      ['not-found', 'agency'],
+      ['not-found', 'team[1].member'],
+    ]);
+    expect(res.body.issue[1].diagnostics).toBe('agency: Organization/does-not-exist does not exist (or this client may not see it)');
+    expect(await h.snapshot()).toEqual(before);
+  });
+
   test('schema violations: 400 with every field located, nothing written', async () => {
     const before = await h.snapshot();
     const res = await h.command('/cases', {

@@ -3,6 +3,7 @@
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, type TestAppOptions, testApp } from '../../support/app';
 import { databaseContents } from '../../support/database';
+import { CASE_API_DIRECTORY, seedDirectory } from '../../support/directory';
 
 export interface CaseApiHarness {
   readonly t: TestApp;
@@ -23,6 +24,7 @@ export async function caseApiHarness(options: Pick<TestAppOptions, 'beforeWrite'
   let tick = 0;
   // 2025-03-01T09:00:00Z, one second further at each reading.
   const t = await testApp({ ...options, now: () => new Date(Date.UTC(2025, 2, 1, 9) + tick++ * 1000) });
+  await seedDirectory(t, CASE_API_DIRECTORY);
   const harness: CaseApiHarness = {
     t,
     command(path, body, options = {}) {
@@ -65,3 +67,4 @@ export interface Written {
 export function refsOf(body: { written: Written[] }, type: string): string[] {
   return body.written.filter((w) => w.reference.startsWith(`${type}/`)).map((w) => w.reference);
 }
+

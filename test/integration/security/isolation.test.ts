@@ -9,6 +9,7 @@
 import type { AuditEvent, Bundle, Observation } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { FHIR_JSON, type TestApp, type TestClient, registerTestClient, testApp } from '../../support/app';
+import { seedDirectory } from '../../support/directory';
 
 const A = 'Organization/agency-a';
 const B = 'Organization/agency-b';
@@ -59,6 +60,8 @@ let obsC: string; // Part 2 data about pc
 
 beforeAll(async () => {
   t = await testApp({ env: { PART2_PROGRAMS: CLEARWATER } });
+  // The case manager's role names no organisation: on every case's care team, it must widen no agency's view.
+  await seedDirectory(t, { organizations: ['agency-a', 'agency-b', 'clearwater', 'payer'], roles: { cm: {} } });
   const everything = ['system/*.cruds'];
   agencyA = await registerTestClient(t, { role: 'agency', organization: A, scopes: everything });
   agencyB = await registerTestClient(t, { role: 'agency', organization: B, scopes: everything });

@@ -2,7 +2,7 @@
 // FerretDB: registered clients, the used-assertion ledger and its sweep, the signing keys.
 import * as mongodb from 'mongodb';
 import mongoose from 'mongoose';
-import { operationalRecords, type OperationalRecords, RECORD_COLLECTIONS } from '../../../src/store/records';
+import { operationalRecords, type OperationalRecords, RECORD_COLLECTIONS, workflowRecords } from '../../../src/store/records';
 import { type TestDatabase, testDatabase } from '../../support/database';
 
 let database: TestDatabase;
@@ -10,6 +10,8 @@ let records: OperationalRecords;
 beforeAll(async () => {
   database = await testDatabase();
   records = await operationalRecords(database.connection);
+  // The workflows' records share the list of operational collections.
+  await workflowRecords(database.connection);
 });
 afterAll(async () => {
   await database.drop();

@@ -7,7 +7,7 @@ import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
 import pino from 'pino';
 import type { AccessPolicy } from '../../../src/auth/caller';
 import type { RequestContext } from '../../../src/core/context';
-import type { Derivation, FhirServices } from '../../../src/core/services';
+import type { Derivation, FhirServices, WriteRule } from '../../../src/core/services';
 import { askedResults, checkWrite, derive, prepareWrite, unitWrites } from '../../../src/core/write-pipeline';
 import { FhirError } from '../../../src/fhir/outcomes';
 import type { PlannedWrite, WriteResult } from '../../../src/store/repository';
@@ -16,7 +16,7 @@ import { clientCaller } from '../../support/callers';
 
 const ctx: RequestContext = { requestId: 'r1', caller: clientCaller({ id: 'c', display: 'C' }), log: pino({ level: 'silent' }), prefer: {} };
 
-function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: Derivation[]; part2Programs?: string[] } = {}) {
+function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: Derivation[]; rules?: WriteRule[]; part2Programs?: string[] } = {}) {
   const asked: string[] = [];
   const access: AccessPolicy = {
     allows: (caller, request) => {
@@ -26,7 +26,7 @@ function servicesWith(options: { allows?: AccessPolicy['allows']; derivations?: 
     storeAccess: async () => ({}),
   };
   const settings = { part2Programs: new Set(options.part2Programs ?? []) };
-  return { services: { access, settings, derivations: options.derivations ?? [] } as unknown as FhirServices, asked };
+  return { services: { access, settings, derivations: options.derivations ?? [], rules: options.rules ?? [] } as unknown as FhirServices, asked };
 }
 
 const patient = (extra: Partial<Patient> = {}): Patient & { id: string } => ({ resourceType: 'Patient', id: 'p1', ...extra });
@@ -135,8 +135,24 @@ describe('derive', () => {
 
   test('a delete derives nothing', async () => {
     const { services } = servicesWith({ derivations: [follows('Patient', ['a'])] });
-    const prepared = await derive(services, checkWrite(services, ctx, { kind: 'delete', resourceType: 'Patient', id: 'p1' }));
+    const prepared = await derive(services, ctx, checkWrite(services, ctx, { kind: 'delete', resourceType: 'Patient', id: 'p1' }));
     expect(prepared.derived).toEqual([]);
+  });
+
+  test('the rules of the written type are checked with the caller before deriving; a refusal stops the write', async () => {
+    const checked: string[] = [];
+    const rule = (type: string, refuse: boolean): WriteRule => ({
+      resourceTypes: [type],
+      check: async (_services, context, write) => {
+        checked.push(`${type} ${context.caller.id} ${write.kind}`);
+        if (refuse) throw new FhirError('BUSINESS_RULE', 'not now');
+      },
+    });
+    const { services } = servicesWith({ rules: [rule('Patient', false), rule('Goal', true)], derivations: [follows('Patient', ['a'])] });
+    expect((await prepareWrite(services, ctx, { kind: 'create', resource: patient() })).derived).toHaveLength(1);
+    expect(checked).toEqual(['Patient c create']);
+    const refusingServices = servicesWith({ rules: [rule('Patient', true)], derivations: [follows('Patient', ['a'])] }).services;
+    expect((await refusal(() => prepareWrite(refusingServices, ctx, { kind: 'create', resource: patient() }))).code).toBe('BUSINESS_RULE');
   });
 
   test("a derivation's refusal refuses the write", async () => {
