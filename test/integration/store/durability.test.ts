@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { CommandStartedEvent, Document } from 'mongodb';
 import { MongoNetworkError } from 'mongodb';
 import { READ_CONCERN, WRITE_CONCERN } from '../../../src/platform/mongo';
+import { RATE_LIMIT_COLLECTION, mongoRateLimit } from '../../../src/platform/rate-limit';
 import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { extractIndex } from '../../../src/search/extract';
 import { parseSearch } from '../../../src/search/parse';
@@ -176,4 +177,13 @@ describe('a transaction Bundle on a replica set runs as one MongoDB transaction 
     }
     expect(await database.connection.db.collection('locks').countDocuments({})).toBe(0);
   });
+});
+
+test('request budgets are the exception: acknowledged by the primary alone (a budget is not a record)', async () => {
+  const budget = await mongoRateLimit(database.connection.db, { name: 'durability', points: 5, durationSeconds: 60 });
+  commands.length = 0;
+  expect(await budget.consume('client-1')).toEqual({ allowed: true });
+  const updates = commands.filter((c) => String(c.command[c.commandName]) === RATE_LIMIT_COLLECTION && WRITES.has(c.commandName));
+  expect(updates.length).toBeGreaterThan(0);
+  for (const { command } of updates) expect(command.writeConcern).toEqual({ w: 1 });
 });
