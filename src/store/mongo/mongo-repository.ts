@@ -206,7 +206,9 @@ export class MongoRepository implements FhirRepository {
   }
 
   async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
-    const docs = await this.current(resourceType).find({ owner, idx: { $exists: true } }, { projection: { _id: 1 } }).limit(limit).toArray();
+    // The owner's term (every live version of an owned resource has it) rather than the top-level
+    // `owner` field: on MongoDB the terms index answers it.
+    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner) }, { projection: { _id: 1 } }).limit(limit).toArray();
     return docs.map((d) => d._id);
   }
 
