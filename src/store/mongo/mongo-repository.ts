@@ -715,7 +715,8 @@ export class MongoRepository implements FhirRepository {
     const copy = toHistoryDoc(resourceType, current, supersededAt, unit.tx);
     if (session) {
       // In a MongoDB transaction a duplicate key would abort it: an interrupted writer's copy is kept as it is.
-      await this.write('history', 'insert', () => this.historyCollection.updateOne({ _id: copy._id }, { $setOnInsert: copy }, { upsert: true, session }));
+      const { _id, ...fields } = copy;
+      await this.write('history', 'insert', () => this.historyCollection.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true, session }));
       return;
     }
     try {
