@@ -77,6 +77,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     now,
     wildcardIndexes: connection.flavour.wildcardIndexes,
     indexedFilters: connection.flavour.indexedFilters,
+    transactions: connection.flavour.transactions,
     ...(deps.beforeWrite ? { beforeWrite: deps.beforeWrite } : {}),
     ...(deps.afterWrite ? { afterWrite: deps.afterWrite } : {}),
   });

@@ -1,6 +1,6 @@
 // Connects to MongoDB or FerretDB and finds out, once, which of the two it is talking to, so the
 // store can choose between features (transactions, wildcard indexes) without probing per request.
-import { MongoClient, MongoError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+import { MongoClient, MongoError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError, MongoWriteConcernError } from 'mongodb';
 import type { Db, Document } from 'mongodb';
 
 export type DatabaseFlavour = {
@@ -36,8 +36,8 @@ export type ConnectMongoOptions = {
 
 /**
  * Durability, the same on both databases (docs/storage.md#durability-and-failover). FerretDB
- * accepts these and ignores them (test/integration/platform/command-concerns.test.ts proves each
- * command carries them and is accepted):
+ * accepts these and ignores them (test/integration/store/durability.test.ts proves each command
+ * carries them and is accepted):
  * - every write waits until a majority of the replica set has it in its journal, so no election
  *   can roll back a write that was acknowledged (w:1 can be, and is the default with an arbiter);
  * - wtimeout: a write whose majority is lost fails after 10 s instead of hanging (the write may
@@ -181,6 +181,9 @@ export function databaseFault(err: unknown): 'unavailable' | 'storage-full' | un
       return 'unavailable';
     }
     if (e instanceof MongoServerError && typeof e.code === 'number' && NO_PRIMARY.has(e.code)) return 'unavailable';
+    // The primary has the write but a majority did not confirm it within wtimeout: the replica
+    // set cannot make writes durable now (the write may still become so: store/mongo/confirm.ts).
+    if (e instanceof MongoWriteConcernError && e.code === WRITE_CONCERN_TIMEOUT) return 'unavailable';
     // A bulk write (insertMany) reports a lost connection as its own error, with the socket's message.
     if (e instanceof MongoError && (e.hasErrorLabel('NetworkError') || CONNECTION_LOST.test(message))) return 'unavailable';
     const nested = e instanceof AggregateError ? e.errors : [];
@@ -197,5 +200,7 @@ const CONNECTION_LOST = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|connection (?:\
 const STORAGE_FULL = /database or disk is full|no space left on device|ENOSPC|OutOfDiskSpace|SQLITE_FULL/i;
 /** NotWritablePrimary, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary, InterruptedAtShutdown, ShutdownInProgress, PrimarySteppedDown, HostUnreachable, HostNotFound. */
 const NO_PRIMARY = new Set([10107, 13435, 13436, 11600, 91, 189, 6, 7]);
+/** WriteConcernTimeout (formerly WriteConcernFailed): wtimeout expired. */
+const WRITE_CONCERN_TIMEOUT = 64;
 /** MongoDB's OutOfDiskSpace error code. */
 const OUT_OF_DISK_SPACE = 14031;

@@ -5,7 +5,7 @@
  * indexes: an expired window is replaced by the next request of its key, and sweep() removes the
  * windows of keys gone quiet.
  */
-import type { Db } from 'mongodb';
+import { type Db, type DbOptions, ReadConcern } from 'mongodb';
 import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
 
 export type Budget = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
@@ -17,12 +17,17 @@ export interface RateLimit {
 
 export const RATE_LIMIT_COLLECTION = 'rate_limits';
 const COLLECTION = RATE_LIMIT_COLLECTION;
+export const BUDGET_CONCERNS: DbOptions = { writeConcern: { w: 1 }, readConcern: new ReadConcern('local') };
 
 export async function mongoRateLimit(db: Db, options: { name: string; points: number; durationSeconds: number }): Promise<RateLimit> {
   // The library would create a TTL index, which FerretDB refuses: create the key index ourselves.
   await db.collection(COLLECTION).createIndex({ key: 1 }, { unique: true, name: 'key' });
   const limiter = new RateLimiterMongo({
-    storeClient: db,
+    // Every request updates its budget: acknowledged by the primary alone, read locally. A budget
+    // is not a record (an election may forget a window and let a client a few more requests),
+    // and the majority concern of the data (platform/mongo.ts) would add a replication round
+    // trip to every request.
+    storeClient: db.client.db(db.databaseName, BUDGET_CONCERNS),
     tableName: COLLECTION,
     keyPrefix: options.name,
     points: options.points,

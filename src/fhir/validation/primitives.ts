@@ -12,8 +12,6 @@ const INT32_MAX = 2147483647;
 
 /** The regexes of datatypes.html, anchored; base64Binary is checked by isBase64 (below). */
 const PATTERNS: Readonly<Record<string, RegExp>> = {
-  canonical: /^[^ \t\r\n]*$/,
-  code: /^[^ \t\r\n]+([ \t\r\n][^ \t\r\n]+)*$/,
   date: /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$/,
   dateTime:
     /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/,
@@ -23,10 +21,23 @@ const PATTERNS: Readonly<Record<string, RegExp>> = {
     /^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$/,
   oid: /^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/,
   time: /^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$/,
-  uri: /^[^ \t\r\n]*$/,
-  url: /^[^ \t\r\n]*$/,
   uuid: /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
 };
+
+/**
+ * The forms of unbounded length, as what they must NOT contain: the same languages as
+ * datatypes.html's `[^\s]*` (uri, url, canonical) and `[^\s]+(\s[^\s]+)*` (code), matched
+ * without a repeated pattern, so that a megabyte-long value costs one scan and no backtracking.
+ */
+const UNBOUNDED_FORMS: Readonly<Record<string, RegExp>> = {
+  canonical: /[ \t\r\n]/,
+  uri: /[ \t\r\n]/,
+  url: /[ \t\r\n]/,
+  code: /^[ \t\r\n]|[ \t\r\n]$|[ \t\r\n]{2}/,
+};
+
+/** Longer than any date, time, id, uuid or real oid. */
+const LONGEST_PATTERNED = 1024;
 
 const NUMERIC = new Set(['integer', 'unsignedInt', 'positiveInt', 'decimal']);
 
@@ -67,13 +78,15 @@ export function primitiveProblem(code: string, value: unknown, written?: string)
     return isBase64(value) ? undefined : { type: 'value', message: `Invalid value format for base64Binary: ${excerpt(value)}` };
   }
   const pattern = PATTERNS[code];
-  if (pattern && !pattern.test(value)) {
+  const unbounded = UNBOUNDED_FORMS[code];
+  // The patterns are of short forms (dates, ids, uuids, oids): a long value fails without being matched.
+  if ((pattern && (value.length > LONGEST_PATTERNED || !pattern.test(value))) || (unbounded && unbounded.test(value))) {
     return { type: 'value', message: `Invalid value format for ${code}: ${excerpt(value)}${formatHint(code, value)}` };
   }
   // A uri naming a UUID or an OID must be one (uuid and oid are uris of that form).
   if ((code === 'uri' || code === 'url' || code === 'canonical') && (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:'))) {
     const special = value.startsWith('urn:uuid:') ? 'uuid' : 'oid';
-    if (!(PATTERNS[special] as RegExp).test(value)) {
+    if (value.length > LONGEST_PATTERNED || !(PATTERNS[special] as RegExp).test(value)) {
       return { type: 'value', message: `Invalid ${code}: ${excerpt(value)} is not a valid ${special}` };
     }
   }
@@ -86,11 +99,20 @@ export function primitiveProblem(code: string, value: unknown, written?: string)
 
 /**
  * datatypes.html's base64Binary: groups of four base64 characters, whitespace allowed anywhere.
- * Checked with a character class and a count: the regex with a repeated group recursed once per
- * group in V8 and overflowed the stack on a few megabytes.
+ * Checked by one loop over the characters: a regex with a repeated group (or even a repeated
+ * character class, once V8 compiles it to native code) keeps a backtrack entry per repetition
+ * and overflows the stack on a few megabytes.
  */
 function isBase64(value: string): boolean {
-  return /^[0-9a-zA-Z+/= \t\r\n]+$/.test(value) && value.replace(/[ \t\r\n]+/g, '').length % 4 === 0;
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    const base64 = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2b || c === 0x2f || c === 0x3d;
+    if (!base64) return false;
+    count++;
+  }
+  return count > 0 && count % 4 === 0;
 }
 
 function integerProblem(code: string, value: number, written?: string): PrimitiveProblem | undefined {

@@ -8,21 +8,21 @@
  *   collection). The writer holds the resource's lock (locks.ts, the atomic part); the version is
  *   checked by `_id` right before the replace, and the replace is by `_id`.
  */
-import type { Collection } from 'mongodb';
+import type { ClientSession, Collection } from 'mongodb';
 import type { CurrentDoc } from './documents';
 
 export interface CompareAndSet {
   /** Replaces `id`'s current document with `next` if its version is still `expected`; false otherwise. */
-  (collection: Collection<CurrentDoc>, expected: { id: string; vid: number }, next: CurrentDoc): Promise<boolean>;
+  (collection: Collection<CurrentDoc>, expected: { id: string; vid: number }, next: CurrentDoc, session?: ClientSession): Promise<boolean>;
 }
 
 export function compareAndSet(atomicFilters: boolean): CompareAndSet {
   if (atomicFilters) {
-    return async (collection, expected, next) => (await collection.replaceOne({ _id: expected.id, vid: expected.vid }, next)).matchedCount === 1;
+    return async (collection, expected, next, session) => (await collection.replaceOne({ _id: expected.id, vid: expected.vid }, next, session ? { session } : {})).matchedCount === 1;
   }
-  return async (collection, expected, next) => {
-    const current = await collection.findOne({ _id: expected.id }, { projection: { vid: 1 } });
+  return async (collection, expected, next, session) => {
+    const current = await collection.findOne({ _id: expected.id }, { projection: { vid: 1 }, ...(session ? { session } : {}) });
     if (current?.vid !== expected.vid) return false;
-    return (await collection.replaceOne({ _id: expected.id }, next)).matchedCount === 1;
+    return (await collection.replaceOne({ _id: expected.id }, next, session ? { session } : {})).matchedCount === 1;
   };
 }

@@ -3,10 +3,10 @@
  * transactions). See docs/storage.md for the document shapes and why each write is safe.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Collection, Db, Document } from 'mongodb';
+import type { ClientSession, Collection, Db, Document } from 'mongodb';
 import { BSON, MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
-import { databaseFault } from '../../platform/mongo';
+import { WRITE_CONCERN, databaseFault } from '../../platform/mongo';
 import { versionConflict } from '../../fhir/versioning';
 import type {
   ConditionalOutcome,
@@ -78,6 +78,13 @@ export interface MongoRepositoryOptions {
    * MongoDB shapes on FerretDB, where they work but are not indexed.
    */
   readonly indexedFilters?: boolean;
+  /**
+   * Multi-document transactions (a MongoDB replica set or sharded cluster: flavour.transactions).
+   * Transaction Bundles then run inside one MongoDB transaction (snapshot reads, majority commit,
+   * the driver's retry of transient errors) instead of through the journal, which remains for
+   * FerretDB. Chosen once, at connect time.
+   */
+  readonly transactions?: boolean;
   readonly beforeWrite?: WriteObserver;
   /** Observes every write after the database answered; tests throw from it to lose the answer of a write that was made. */
   readonly afterWrite?: WriteObserver;
@@ -97,6 +104,17 @@ const READINESS_TIMEOUT_MS = 2_000;
 const LOCK_TTL_MS = 30_000;
 const DEFAULT_LOCK_WAIT_MS = 10_000;
 
+/** A transaction Bundle's writes belong either to a journal transaction (FerretDB) or to a MongoDB transaction. */
+interface Unit {
+  readonly tx?: string;
+  readonly session?: ClientSession;
+}
+
+/** MongoDB ends a transaction after 60 s (transactionLifetimeLimitSeconds): its locks need not outlive it. */
+const MONGO_TRANSACTION_LOCK_TTL_MS = 60_000;
+/** Snapshot reads, majority-acknowledged commit: the whole Bundle or nothing, durable once acknowledged. */
+const MONGO_TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: WRITE_CONCERN, readPreference: 'primary' } as const;
+
 /** What a write turns the current document into; `undefined` means there is nothing to do. */
 type NextVersion = (current: CurrentDoc | null) => { method: WriteMethod; resource?: Resource; deleted?: true } | undefined;
 
@@ -106,6 +124,8 @@ interface CommitRequest {
   readonly next: NextVersion;
   readonly ifMatchVersion?: number;
   readonly tx?: string;
+  /** The MongoDB transaction the write belongs to (its locks are held already). */
+  readonly session?: ClientSession;
   /** A current version the caller may not see: a delete finds nothing to delete, an update is NOT_FOUND. */
   readonly whenHidden: 'absent' | 'not-found';
 }
@@ -430,13 +450,13 @@ export class MongoRepository implements FhirRepository {
     }
     const targets = writes.map((w) => (w.kind === 'delete' ? { type: w.resourceType, id: w.id } : { type: w.resource.resourceType, id: w.resource.id }));
     const locked = targets.filter((_, i) => writes[i]?.kind !== 'create');
-    return this.journal.run({ targets, locked }, async (txId: string) => {
+    const apply = async (unit: Unit): Promise<WriteResult[]> => {
       const results: WriteResult[] = [];
       let creates: (Resource & { id: string })[] = [];
       let createMethod: WriteMethod = 'POST';
       const flush = async () => {
         if (creates.length > 0) {
-          results.push(...(await this.insertNew(creates, { method: createMethod, tx: txId })));
+          results.push(...(await this.insertNew(creates, { method: createMethod, ...unit })));
           creates = [];
         }
       };
@@ -449,15 +469,51 @@ export class MongoRepository implements FhirRepository {
           continue;
         }
         await flush();
-        results.push(await this.applyPlanned(write, txId));
+        results.push(await this.applyPlanned(write, unit));
       }
       await flush();
       return results;
-    });
+    };
+    if (this.options.transactions) {
+      return this.inMongoTransaction({ targets, locked }, apply);
+    }
+    return this.journal.run({ targets, locked }, (txId: string) => apply({ tx: txId }));
+  }
+
+  /**
+   * A transaction Bundle as one MongoDB transaction: the resources' locks (so single writers,
+   * which read, copy and compare-and-set under their lock, queue behind it as they do behind a
+   * journal transaction), then `withTransaction`, which retries the whole unit on a transient
+   * error (a write conflict, a failover) and the commit on an unknown result. Nothing of it is
+   * visible before the commit, and the commit is acknowledged by a majority (WRITE_CONCERN).
+   * The collections and their indexes are made first: index builds do not belong in a transaction.
+   * See: https://www.mongodb.com/docs/manual/core/transactions/
+   */
+  private async inMongoTransaction<T>(scope: { targets: readonly { type: string; id: string }[]; locked: readonly { type: string; id: string }[] }, apply: (unit: Unit) => Promise<T>): Promise<T> {
+    for (const type of new Set(scope.targets.map((t) => t.type))) await this.prepared(type);
+    const lease = await this.locks.acquire(
+      scope.locked.map((t) => resourceLockName(t.type, t.id)),
+      { ttlMs: MONGO_TRANSACTION_LOCK_TTL_MS, waitMs: this.lockTiming.waitMs },
+    );
+    try {
+      const session = this.db.client.startSession();
+      try {
+        let result: { value: T } | undefined;
+        await session.withTransaction(async () => {
+          result = { value: await apply({ session }) };
+        }, MONGO_TRANSACTION_OPTIONS);
+        if (!result) throw new Error('the transaction ended without its result');
+        return result.value;
+      } finally {
+        await session.endSession();
+      }
+    } finally {
+      await lease.release();
+    }
   }
 
   /** Inserts first versions, one insertMany per resource type, keeping the given order of results. */
-  private async insertNew(resources: readonly (Resource & { id: string })[], options: { method: WriteMethod; tx?: string }): Promise<WriteResult[]> {
+  private async insertNew(resources: readonly (Resource & { id: string })[], options: { method: WriteMethod } & Unit): Promise<WriteResult[]> {
     const now = this.options.now();
     const stamped = resources.map((resource) => withMeta(resource, 1, now));
     const docs = stamped.map(
@@ -481,7 +537,14 @@ export class MongoRepository implements FhirRepository {
     for (const [type, group] of byType) {
       const collection = await this.prepared(type);
       try {
-        await this.write(type, 'insert', async () => Boolean(await collection.insertMany(group, { ordered: true })), () => confirmInserted(collection, group));
+        const { session } = options;
+        await this.write(
+          type,
+          'insert',
+          async () => Boolean(await collection.insertMany(group, { ordered: true, ...(session ? { session } : {}) })),
+          // Inside a MongoDB transaction the commit, not this insert, is what makes it stand.
+          session ? undefined : () => confirmInserted(collection, group),
+        );
       } catch (err) {
         if (isDuplicateKey(err)) {
           throw new FhirError('CONFLICT', `A ${type} with one of these ids already exists`);
@@ -526,18 +589,18 @@ export class MongoRepository implements FhirRepository {
     return this.journal;
   }
 
-  private async applyPlanned(write: PlannedWrite, txId: string): Promise<WriteResult> {
+  private async applyPlanned(write: PlannedWrite, unit: Unit): Promise<WriteResult> {
     switch (write.kind) {
       case 'create':
-        return (await this.insertNew([write.resource], { method: write.method ?? 'POST', tx: txId }))[0] as WriteResult;
+        return (await this.insertNew([write.resource], { method: write.method ?? 'POST', ...unit }))[0] as WriteResult;
       case 'update':
-        return this.put(write.resource, { method: write.method, ifMatchVersion: write.ifMatchVersion, tx: txId });
+        return this.put(write.resource, { method: write.method, ifMatchVersion: write.ifMatchVersion, ...unit });
       case 'delete': {
         const result = await this.commit({
           resourceType: write.resourceType,
           id: write.id,
           ifMatchVersion: write.ifMatchVersion,
-          tx: txId,
+          ...unit,
           whenHidden: 'absent',
           next: (current) => (current && !current.deleted ? { method: 'DELETE', deleted: true } : undefined),
         });
@@ -553,14 +616,15 @@ export class MongoRepository implements FhirRepository {
 
   private async put(
     resource: Resource & { id: string },
-    options: { method: WriteMethod; ifMatchVersion?: number; tx?: string },
+    options: { method: WriteMethod; ifMatchVersion?: number } & Unit,
   ): Promise<WriteResult> {
     const { resourceType, id } = resource;
     const result = await this.commit({
       resourceType,
       id,
       ifMatchVersion: options.ifMatchVersion,
-      tx: options.tx,
+      ...(options.tx ? { tx: options.tx } : {}),
+      ...(options.session ? { session: options.session } : {}),
       whenHidden: 'not-found',
       next: () => ({ method: options.method, resource }),
     });
@@ -580,7 +644,7 @@ export class MongoRepository implements FhirRepository {
    * MongoDB doubly safe.
    */
   private async commit(request: CommitRequest): Promise<Committed | undefined> {
-    if (request.tx) {
+    if (request.tx || request.session) {
       return this.commitLocked(request);
     }
     return this.locks.withLocks([resourceLockName(request.resourceType, request.id)], this.lockTiming, () => this.commitLocked(request));
@@ -589,7 +653,9 @@ export class MongoRepository implements FhirRepository {
   private async commitLocked(request: CommitRequest): Promise<Committed | undefined> {
     const { resourceType, id, ifMatchVersion } = request;
     const collection = await this.prepared(resourceType);
-    const current = await collection.findOne({ _id: id });
+    const { session } = request;
+    const inSession = session ? { session } : {};
+    const current = await collection.findOne({ _id: id }, inSession);
     if (current && this.access.scope && !isVisible(this.access.scope, resourceType, current as unknown as Document)) {
       if (request.whenHidden === 'absent') return undefined;
       throw new FhirError('NOT_FOUND', `${resourceType}/${id} is not known`);
@@ -626,21 +692,34 @@ export class MongoRepository implements FhirRepository {
       assertLabelsKept(this.access.scope.retainedLabels, current as unknown as Document, doc as unknown as Document, `${resourceType}/${id}`);
     }
     if (!current) {
-      await this.write(resourceType, 'insert', async () => Boolean(await collection.insertOne(doc)), () => confirmInserted(collection, [doc]));
+      await this.write(resourceType, 'insert', async () => Boolean(await collection.insertOne(doc, inSession)), session ? undefined : () => confirmInserted(collection, [doc]));
       return { doc, previous: null, ...(resource ? { resource } : {}) };
     }
-    await this.copyToHistory(resourceType, current, now, request.tx);
+    await this.copyToHistory(resourceType, current, now, request);
     // The compare-and-set on the version this write read (compare-and-set.ts).
-    const replaced = await this.write(resourceType, 'replace', () => this.shared.swap(collection, { id, vid: current.vid }, doc), () => confirmReplaced(collection, doc));
+    const replaced = await this.write(
+      resourceType,
+      'replace',
+      () => this.shared.swap(collection, { id, vid: current.vid }, doc, session),
+      session ? undefined : () => confirmReplaced(collection, doc),
+    );
     if (!replaced) {
       throw new FhirError('CONFLICT', `${resourceType}/${id} changed while it was being written; try again`);
     }
     return { doc, previous: current, ...(resource ? { resource } : {}) };
   }
 
-  private async copyToHistory(resourceType: string, current: CurrentDoc, supersededAt: Date, tx: string | undefined): Promise<void> {
+  private async copyToHistory(resourceType: string, current: CurrentDoc, supersededAt: Date, unit: Unit): Promise<void> {
+    const { session } = unit;
+    const copy = toHistoryDoc(resourceType, current, supersededAt, unit.tx);
+    if (session) {
+      // In a MongoDB transaction a duplicate key would abort it: an interrupted writer's copy is kept as it is.
+      const { _id, ...fields } = copy;
+      await this.write('history', 'insert', () => this.historyCollection.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true, session }));
+      return;
+    }
     try {
-      await this.write('history', 'insert', () => this.historyCollection.insertOne(toHistoryDoc(resourceType, current, supersededAt, tx)));
+      await this.write('history', 'insert', () => this.historyCollection.insertOne(copy));
     } catch (err) {
       // Another writer (or an interrupted one) already copied this version: same content.
       if (!isDuplicateKey(err)) {

@@ -134,6 +134,27 @@ function replicaSetSuite(uri: string): void {
     });
   });
 
+  test('a transaction Bundle is one MongoDB transaction: snapshot reads, a majority commit, no journal', async () => {
+    commands.length = 0;
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:5b0e4a3c-0000-4000-8000-000000000001', resource: { resourceType: 'Patient', name: [{ family: 'Okafor' }] }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'mood' }, subject: { reference: 'urn:uuid:5b0e4a3c-0000-4000-8000-000000000001' } }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const started = commands.filter((c) => c.command.startTransaction === true);
+    expect(started.length).toBeGreaterThan(0);
+    expect(started[0]?.command.readConcern).toMatchObject({ level: 'snapshot' });
+    const commits = commands.filter((c) => c.commandName === 'commitTransaction');
+    expect(commits.length).toBeGreaterThan(0);
+    expect(commits[0]?.command.writeConcern).toMatchObject({ w: 'majority', j: true });
+    const journalWrites = commands.filter((c) => ['insert', 'update', 'delete'].includes(c.commandName) && ['journal', 'journal_targets'].includes(String(c.command[c.commandName])));
+    expect(journalWrites).toEqual([]);
+  });
+
   test('rs.stepDown() during Bundle load: nothing acknowledged is lost, nothing partial is ever visible', async () => {
     const BUNDLES = 60;
     const PER_BUNDLE = 8;

@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { CommandStartedEvent, Document } from 'mongodb';
 import { MongoNetworkError } from 'mongodb';
 import { READ_CONCERN, WRITE_CONCERN } from '../../../src/platform/mongo';
+import { RATE_LIMIT_COLLECTION, mongoRateLimit } from '../../../src/platform/rate-limit';
 import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { extractIndex } from '../../../src/search/extract';
 import { parseSearch } from '../../../src/search/parse';
@@ -128,4 +129,61 @@ describe('a write whose answer is lost after it was made is reported made', () =
     await expect(repo.update(patient('w3', { gender: 'male' }))).rejects.toThrow(MongoNetworkError);
     expect((await repo.read('Patient', 'w3')).versionId).toBe(1);
   });
+});
+
+describe('a transaction Bundle on a replica set runs as one MongoDB transaction (transactions: chosen at connect time)', () => {
+  test('every command of it carries the session, the transaction number and autocommit:false; the first starts it with snapshot reads; no journal is written', async () => {
+    const flavour = database.connection.flavour;
+    const repo = new MongoRepository({ ...base(), transactions: true });
+    await repo.create(patient('t1'));
+    let outcome: unknown;
+    const seen = await sent(async () => {
+      outcome = await repo
+        .applyAll([
+          { kind: 'update', method: 'PUT', resource: patient('t1', { gender: 'female' }) },
+          { kind: 'create', resource: patient('t2') },
+        ])
+        .catch((err: unknown) => err);
+    });
+    const inTransaction = commands.filter((c) => c.command.txnNumber !== undefined && c.command.autocommit === false);
+    const data = inTransaction.filter((c) => WRITES.has(c.commandName) || READS.has(c.commandName));
+    expect(data.length).toBeGreaterThan(0);
+    expect(data[0]?.command.startTransaction).toBe(true);
+    expect(data[0]?.command.readConcern).toEqual({ level: 'snapshot' });
+    const [first] = data;
+    for (const { command } of data) {
+      expect(command.lsid).toEqual(first?.command.lsid);
+      expect(command.txnNumber).toEqual(first?.command.txnNumber);
+      // Inside a transaction the concerns belong to the transaction, not to each command.
+      expect(command.writeConcern).toBeUndefined();
+    }
+    for (const { command } of data.slice(1)) expect(command.startTransaction).toBeUndefined();
+    // The journal is for FerretDB: none of it is written.
+    expect(seen.filter((c) => ['journal', 'journal_targets'].includes(String(c.command[c.commandName])))).toEqual([]);
+    const ended = inTransaction.filter((c) => c.commandName === 'commitTransaction' || c.commandName === 'abortTransaction');
+    expect(ended.length).toBeGreaterThan(0);
+    for (const { command } of ended) expect(command.writeConcern).toEqual(WIRE_WRITE_CONCERN);
+    if (flavour.transactions) {
+      expect(outcome).toHaveLength(2);
+      expect(ended.map((c) => c.commandName)).toContain('commitTransaction');
+      expect((await repo.read('Patient', 't1')).versionId).toBe(2);
+    } else {
+      // FerretDB 1.x has no transactions: it ignores the fields on some commands and refuses
+      // others (`unknown field "autocommit"` on insert), so what it stores of such a "transaction"
+      // is arbitrary. That is why the store chooses the journal there, from the flavour at
+      // connect time (flavour.transactions is false on FerretDB even as a replica set).
+      expect(outcome).toBeInstanceOf(Error);
+      expect(flavour.kind).toBe('ferretdb');
+    }
+    expect(await database.connection.db.collection('locks').countDocuments({})).toBe(0);
+  });
+});
+
+test('request budgets are the exception: acknowledged by the primary alone (a budget is not a record)', async () => {
+  const budget = await mongoRateLimit(database.connection.db, { name: 'durability', points: 5, durationSeconds: 60 });
+  commands.length = 0;
+  expect(await budget.consume('client-1')).toEqual({ allowed: true });
+  const updates = commands.filter((c) => String(c.command[c.commandName]) === RATE_LIMIT_COLLECTION && WRITES.has(c.commandName));
+  expect(updates.length).toBeGreaterThan(0);
+  for (const { command } of updates) expect(command.writeConcern).toEqual({ w: 1 });
 });

@@ -97,3 +97,13 @@ test('the compare-and-set: one replace filtered on _id and vid (MongoDB shape); 
   expect(check.map((c) => c.command.filter as Document)).toEqual([{ _id: 'inside' }]);
   expect((await ferretShapes.read('Observation', 'inside')).versionId).toBe(3);
 });
+
+test('the resources an organisation owns are found by its owner term, which the terms index serves', async () => {
+  const owned = mongoShapes.scoped({ owner: 'Organization/shape-org' }) as MongoRepository;
+  await owned.create({ resourceType: 'Patient', id: 'shape-owned' } as Resource & { id: string });
+  const finds = await sent(async () => {
+    expect(await mongoShapes.ownedIds('Patient', 'Organization/shape-org', 10)).toEqual(['shape-owned']);
+  });
+  const filters = finds.filter((c) => c.commandName === 'find' && c.command.find === 'Patient').map((c) => Object.keys(c.command.filter as Document));
+  expect(filters).toEqual([['idx.k']]);
+});
