@@ -34,6 +34,8 @@ import type { Fetch } from './workflows/outbound';
 import { Workflows } from './workflows/runtime';
 import { ExportWorker } from './workflows/export/export-worker';
 import { ReferralExchange } from './workflows/referrals/referral-exchange';
+import { cdexRequestRule } from './workflows/cdex/cdex-request';
+import { CdexWorker } from './workflows/cdex/cdex-worker';
 import type { BulkDataStore } from './http/bulk-data';
 import { subscriptionRule } from './workflows/subscriptions/subscription-rule';
 
@@ -100,6 +102,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     derivations: [scoringDerivation],
     rules: [
       referralTaskRule,
+      cdexRequestRule,
       subscriptionRule({ states: records.subscriptions, destinations: () => allowedDestinations(records.partners, config.subscriptionEndpointOrigins), now }),
     ],
     profiles,
@@ -168,6 +171,7 @@ export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workfl
     ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
   });
   workflows.add(new ReferralExchange(workflows.context));
+  workflows.add(new CdexWorker(workflows.context));
   workflows.add(new ExportWorker(workflows.context));
   writeListeners.get(connection)?.add(() => workflows.nudge());
   return workflows;
