@@ -13,6 +13,7 @@ import type { Config } from './config/config';
 import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
 import { caseEverything } from './operations/case-everything';
+import { carePlanDocument } from './operations/care-plan-document';
 import { exportOperation } from './operations/export';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
@@ -81,7 +82,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Fhir
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs })];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, carePlanDocument, exportOperation({ jobs: records.exportJobs })];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
