@@ -14,6 +14,7 @@ import { seedConformanceResources } from './conformance';
 import { loadConformancePackage } from './fhir/profiles';
 import { evaluateMeasureOperation } from './casemgmt/evaluate-measure';
 import { caseEverything } from './operations/case-everything';
+import { carePlanDocument } from './operations/care-plan-document';
 import { exportOperation } from './operations/export';
 import { patientEverything } from './operations/everything';
 import { validateOperation } from './operations/validate';
@@ -35,6 +36,8 @@ import type { Fetch } from './workflows/outbound';
 import { Workflows } from './workflows/runtime';
 import { ExportWorker } from './workflows/export/export-worker';
 import { ReferralExchange } from './workflows/referrals/referral-exchange';
+import { cdexRequestRule } from './workflows/cdex/cdex-request';
+import { CdexWorker } from './workflows/cdex/cdex-worker';
 import type { BulkDataStore } from './http/bulk-data';
 import { subscriptionRule } from './workflows/subscriptions/subscription-rule';
 
@@ -97,7 +100,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     { created: seeded.created.length, updated: seeded.updated.length, unchanged: seeded.unchanged.length, ambiguous: seeded.ambiguous.length },
     'conformance resources published',
   );
-  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, exportOperation({ jobs: records.exportJobs }), evaluateMeasureOperation];
+  const operations: FhirOperation[] = [validateOperation, patientEverything, caseEverything, carePlanDocument, exportOperation({ jobs: records.exportJobs }), evaluateMeasureOperation];
   const urls = authUrls(config.publicUrl, config.baseUrl);
   return {
     repo,
@@ -118,6 +121,7 @@ export async function buildFhirServices(deps: ServiceDependencies): Promise<Runn
     derivations: [scoringDerivation],
     rules: [
       referralTaskRule,
+      cdexRequestRule,
       subscriptionRule({ states: records.subscriptions, destinations: () => allowedDestinations(records.partners, config.subscriptionEndpointOrigins), now }),
     ],
     profiles,
@@ -187,6 +191,7 @@ export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workfl
     ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
   });
   workflows.add(new ReferralExchange(workflows.context));
+  workflows.add(new CdexWorker(workflows.context));
   workflows.add(new ExportWorker(workflows.context));
   writeListeners.get(connection)?.add(() => workflows.nudge());
   return workflows;

@@ -76,6 +76,24 @@ export function organizationCaller(organization: string, work: string): Caller {
   };
 }
 
+/**
+ * A payer, for the fulfilment of a documentation request it posted: what its organisation may see
+ * as a payer (the members it covers), read-only, for the one purpose of use the request stated —
+ * never more than the token that posted it carried (cdex-request.ts checks that when it is posted).
+ */
+export function payerCaller(organization: string, purpose: string, work: string): Caller {
+  return {
+    kind: 'system',
+    id: `payer:${organization}`,
+    display: `Payer ${organization}`,
+    scopes: ['system/*.rs'],
+    role: 'payer',
+    purposes: [purpose],
+    organization,
+    tokenId: work,
+  };
+}
+
 /** A request context for background work, with its own request id (in the audit and the logs). */
 export function workContext(caller: Caller, log: Logger, work: string): RequestContext {
   const requestId = `${work}:${randomUUID()}`;

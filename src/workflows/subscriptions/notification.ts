@@ -6,6 +6,7 @@
  * See: https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/notifications.html and
  * https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/StructureDefinition-backport-subscription-notification-r4.html
  */
+import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import type { PayloadContent } from './subscription-request';
 
@@ -56,7 +57,7 @@ export function notificationBundle(input: NotificationInput): Bundle {
     ),
   ];
   const status: BundleEntry = {
-    fullUrl: `urn:uuid:${input.id}`,
+    fullUrl: `urn:uuid:${uuidOf(input.id)}`,
     resource: { resourceType: 'Parameters', id: input.id, meta: { profile: [STATUS_PROFILE] }, parameter },
     // bdl-3/bdl-4: a history Bundle's entries have a request and a response.
     request: { method: 'GET', url: `${subscription}/$status` },
@@ -69,4 +70,11 @@ export function notificationBundle(input: NotificationInput): Bundle {
         )
       : [];
   return { resourceType: 'Bundle', id: input.id, meta: { profile: [NOTIFICATION_PROFILE] }, type: 'history', timestamp: input.timestamp.toISOString(), entry: [status, ...resources] };
+}
+
+/** A name-based UUID (version 5 layout, SHA-1) of the notification's id: the same for every attempt of one notification. */
+function uuidOf(name: string): string {
+  const hex = createHash('sha1').update(name).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
