@@ -11,6 +11,7 @@ import { recordConsent, revokeConsent } from './commands/record-consent';
 import { makeReferral, updateReferralStatus } from './commands/referral';
 import { closeCase, transferCase } from './commands/transition';
 import { recordProgress } from './commands/record-progress';
+import { recordAssessment } from './commands/record-assessment';
 import { evaluateCase } from './commands/evaluate-case';
 import { reviewFlags } from './commands/review-flags';
 import { recordScreening } from './commands/record-screening';
@@ -209,6 +210,17 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'EpisodeOfCare.careManager becomes the new case manager; on the CareTeam the previous case manager’s participation ends and the new one’s begins; appointments still to come with the previous case manager move to the new one (participant status needs-action). The reason is kept in a case note. 409 on a closed case.',
     command: reassignCase,
+  },
+  // ── Issue 15: comprehensive assessment ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/assessments',
+    operationId: 'recordAssessment',
+    summary: 'Record the comprehensive needs and psychosocial assessment',
+    description:
+      'A QuestionnaireResponse to Questionnaire needs-assessment (housing, income, employment, social support, substance use, physical health, legal); an Observation per domain answered (social-history, and sdoh where Gravity has the domain); a Condition (health-concern, SDOH category) per domain with a need, which goals address with goals[].addresses. 409 on a closed case.',
+    command: recordAssessment,
   },
   // ── Issue 15: safety ──
   {

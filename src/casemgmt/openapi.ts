@@ -8,6 +8,7 @@
 import { COMMAND_ENDPOINTS, pathParameters } from './api';
 import { CASELOAD_SORTS } from './caseload';
 import { COMMANDS } from './command';
+import { CASE_VIEW_SCHEMA } from './view-schemas';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import type { JsonSchema } from './schemas/common';
 
@@ -64,34 +65,6 @@ export const COMMAND_RECEIPT_SCHEMA: JsonSchema = {
         properties: { reference: { type: 'string', description: 'Type/id' }, versionId: { type: 'string' } },
       },
     },
-  },
-};
-
-const CASE_VIEW_SCHEMA: JsonSchema = {
-  type: 'object',
-  description: 'The case as the case manager reads it, assembled from the FHIR resources (docs/case-api.md)',
-  required: ['id', 'status', 'statusHistory', 'client', 'team', 'plan', 'planHistory', 'referrals', 'timeline', 'screenings', 'risk', 'flags', 'consents'],
-  properties: {
-    id: { type: 'string' },
-    status: { type: 'string', description: 'EpisodeOfCare.status' },
-    opened: { type: 'string' },
-    closed: { type: 'string' },
-    statusHistory: { type: 'array', items: { type: 'object' } },
-    client: { type: 'object' },
-    caseManager: { type: 'string' },
-    agency: { type: 'string' },
-    team: { type: 'array', items: { type: 'object' } },
-    presentingProblems: { type: 'array', items: { type: 'object' } },
-    plan: { anyOf: [{ type: 'object' }, { type: 'null' }], description: 'The active service plan: goals → objectives → progress, interventions' },
-    planHistory: { type: 'array', items: { type: 'object' }, description: 'Every plan of the case, newest first, with `replaces`' },
-    referrals: { type: 'array', items: { type: 'object' }, description: 'Referrals with their Task’s status' },
-    timeline: { type: 'array', items: { type: 'object' }, description: 'Contacts with their notes, notes, events, screenings, referrals, progress: oldest first' },
-    screenings: { type: 'array', items: { type: 'object' } },
-    risk: { anyOf: [{ type: 'object' }, { type: 'null' }], description: 'The latest RiskAssessment of the client, and earlier ones' },
-    flags: { type: 'array', items: { type: 'object' }, description: 'Active Flags of the client' },
-    consents: { type: 'array', items: { type: 'object' } },
-    fhir: { type: 'object' },
-    warnings: { type: 'array', items: { type: 'string' } },
   },
 };
 
@@ -158,6 +131,13 @@ const CASELOAD_PARAMETERS_DOC: Json[] = [
   query('page', 'The page, from 1', { type: 'integer', minimum: 1 }),
 ];
 
+const REPORT_PARAMETERS: Json[] = [
+  { name: 'periodStart', in: 'query', required: true, description: 'First day of the period', schema: { type: 'string', format: 'date' } },
+  { name: 'periodEnd', in: 'query', required: true, description: 'Last day of the period', schema: { type: 'string', format: 'date' } },
+];
+
+const CSV: Json = { 'text/csv': { schema: { type: 'string', description: 'Comma-separated values, CRLF line ends, a header row' } } };
+
 const error = (description: string): Json => ({ description, content: { [OUTCOME]: { schema: { $ref: '#/components/schemas/OperationOutcome' } } } });
 
 const json = (ref: string): Json => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
@@ -202,6 +182,23 @@ export function openApiDocument(): Json {
         responses: { '200': { description: 'One page of cases', content: json('CaseList') }, '400': error('A parameter that is unknown or malformed (its name in expression)'), '403': error('The caller may not read cases'), '404': error('No such client') },
       },
     },
+    '/reports/measures.csv': {
+      get: {
+        operationId: 'getMeasuresReport',
+        summary: 'The outcome measures as CSV, per case manager',
+        description: 'One row per measure and case manager (and all): the same numbers as Measure/[id]/$evaluate-measure.',
+        parameters: REPORT_PARAMETERS,
+        responses: { '200': { description: 'RFC 4180 CSV with a header row', content: CSV }, '400': error('A period date missing or malformed'), '403': error('The caller may not read cases') },
+      },
+    },
+    '/reports/outcomes.csv': {
+      get: {
+        operationId: 'getOutcomesReport',
+        summary: 'The outcome of each case open in the period, as CSV',
+        parameters: REPORT_PARAMETERS,
+        responses: { '200': { description: 'RFC 4180 CSV with a header row', content: CSV }, '400': error('A period date missing or malformed'), '403': error('The caller may not read cases') },
+      },
+    },
     '/openapi.json': {
       get: { operationId: 'getOpenApi', summary: 'This document', responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } },
     },
@@ -235,11 +232,20 @@ export function openApiDocument(): Json {
         '404': error('No such case, client, objective or referral'),
         '409': error('The Idempotency-Key was used for a different command, the case is closed, or its state does not allow the command'),
         '415': error('The body is not JSON'),
-        '422': error('A business rule: answers that cannot be scored, an objective without a goal, a resource that fails its profile'),
+        '422': error('A reference to something that does not exist or is not the case’s (at its field), a move the case’s state machine does not allow (naming the moves allowed), or another business rule'),
       },
     };
     const method = endpoint.method.toLowerCase();
     paths[endpoint.path] = { ...(paths[endpoint.path] ?? {}), [method]: operation };
+  }
+  // Every operation may answer 405 (another method on a path it serves) and 401/403 (authorization).
+  for (const methods of Object.values(paths)) {
+    for (const operation of Object.values(methods)) {
+      const responses = operation.responses as Record<string, Json>;
+      responses['401'] ??= error('No valid bearer token');
+      responses['403'] ??= error('The caller may not do this');
+      responses['405'] = error('Another method on a path this API serves: the OperationOutcome names the methods allowed');
+    }
   }
   cached = {
     openapi: '3.1.0',

@@ -58,6 +58,7 @@ export function goalResource(args: { id: string; input: GoalInput; base?: Goal; 
     subject: ref(args.client),
     startDate: base?.startDate ?? input.start ?? args.start,
     ...(base ? {} : { statusDate: input.start ?? args.start }),
+    ...(input.addresses ? { addresses: input.addresses.map((r) => ref(r)) } : {}),
   };
 }
 

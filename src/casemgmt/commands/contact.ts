@@ -133,7 +133,6 @@ export async function contactWrites(
       quantity: { value: billing.units, unit: `${UNIT_MINUTES}-minute unit` },
       enteredDate: now.toISOString(),
       ...(payload.recordedBy ? { enterer: ref(payload.recordedBy) } : {}),
-      service: [ref(`Encounter/${encounter.id}`)],
       supportingInformation: [...(payload.coverage ? [ref(payload.coverage)] : []), ...(payload.intervention ? [ref(payload.intervention)] : []), ref(`DocumentReference/${note.id}`)],
       ...(billing.programme ? { note: [{ text: `Programme: ${billing.programme.coding?.[0]?.display ?? ''}; ${billing.minutes} minutes = ${billing.units} unit(s) (15-minute units, 8-minute midpoint)` }] } : {}),
     };

@@ -11,7 +11,7 @@
  * achieved ones stay completed; interventions become `revoked`. The plan's history is then the
  * chain of `replaces` links plus each resource's own version history.
  */
-import type { CarePlan, Goal, ServiceRequest } from '@medplum/fhirtypes';
+import type { CarePlan, Goal, Reference, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcomes';
 import type { FhirServices } from '../../core/services';
 import type { PlannedWrite } from '../../store/repository';
@@ -55,6 +55,16 @@ async function openCaseAndPlan(input: PlanInput<PlanPayload>, command: 'create-s
   const caseRecord = await loadCase(input.services, input.params.caseId as string);
   assertCommandAllowed(caseRecord.resource, command, action);
   checkKeys(input.payload);
+  // What a goal addresses is the client's: a need of another client is refused at its field.
+  for (const [i, goal] of input.payload.goals.entries()) {
+    for (const [j, need] of (goal.addresses ?? []).entries()) {
+      const found = await readVersioned<Resource>(input.services, need.split('/')[0] as string, need.split('/')[1] as string);
+      const subject = found ? localReference((found.resource as { subject?: Reference }).subject) : undefined;
+      if (subject !== caseRecord.client) {
+        throw new FhirError('BUSINESS_RULE', `${need} is not a need of the case's client (${caseRecord.client})`, { expression: [`goals[${i}].addresses[${j}]`] });
+      }
+    }
+  }
   return { caseRecord, current: await activePlan(input.services, caseRecord.resource.id) };
 }
 

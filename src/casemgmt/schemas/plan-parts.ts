@@ -17,6 +17,11 @@ export function planSchema(revision: boolean): JsonSchema {
       description: text('The goal in the client’s words, e.g. "Reduce anxiety"', 1000),
       priority: enumOf(['high', 'medium', 'low'], 'Priority'),
       start: date('When work on the goal starts (default: the plan’s start)'),
+      addresses: arrayOf(
+        reference(['Condition', 'Observation', 'RiskAssessment'], 'A need or problem of the client'),
+        'The needs the goal addresses (Goal.addresses), e.g. the Conditions a needs assessment found',
+        { maxItems: 20 },
+      ),
     },
     revision ? { required: ['key'], anyOf: [['id'], ['description']] } : { required: ['key', 'description'] },
   );
@@ -70,7 +75,7 @@ export interface PlanPayload {
   title?: string;
   start?: string;
   end?: string;
-  goals: { key: string; id?: string; description?: string; priority?: 'high' | 'medium' | 'low'; start?: string }[];
+  goals: { key: string; id?: string; description?: string; priority?: 'high' | 'medium' | 'low'; start?: string; addresses?: string[] }[];
   objectives?: {
     goal: string;
     id?: string;
