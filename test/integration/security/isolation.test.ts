@@ -147,6 +147,48 @@ describe('agency isolation', () => {
     expect(ids(own).filter((r) => r === pa || r === obsA)).toEqual([]);
   });
 
+  test("Bulk Data export: agency A's system export holds its own data and none of agency B's, nor unconsented Part 2; B's Group cannot name A's client, and A cannot export B's Group", async () => {
+    const workflows = await t.workflows();
+    const exported = async (who: string, path: string): Promise<string[]> => {
+      const kickOff = await as(who).get(path).set('Prefer', 'respond-async');
+      expect(kickOff.status).toBe(202);
+      const status = (kickOff.headers['content-location'] as string).replace(/^.*\/fhir\//, '/fhir/');
+      await workflows.settle();
+      const manifest = await as(who).get(status);
+      expect(manifest.status).toBe(200);
+      const found: string[] = [];
+      for (const output of manifest.body.output as { url: string }[]) {
+        const file = await as(who).get(output.url.replace(/^.*\/fhir\//, '/fhir/')).buffer(true).parse((res, done) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => done(null, text));
+        });
+        expect(file.status).toBe(200);
+        for (const line of (file.body as string).split('\n').filter((l) => l !== '')) {
+          const resource = JSON.parse(line) as { resourceType: string; id: string };
+          found.push(`${resource.resourceType}/${resource.id}`);
+        }
+      }
+      return found;
+    };
+    const ofA = await exported('agencyA', '/fhir/$export?_type=Patient,Observation');
+    expect(ofA).toEqual(expect.arrayContaining([pa, obsA]));
+    for (const hidden of [pb, obsB, pc, obsC]) expect(ofA).not.toContain(hidden);
+    // Agency B cannot list A's client in a Group (a write about a client it does not serve); its own Group exports only its own.
+    const intruding = await as('agencyB').post('/fhir/Group', { resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: pa } }, { entity: { reference: pb } }] });
+    expect(intruding.status).toBe(403);
+    const group = await as('agencyB').post('/fhir/Group', { resourceType: 'Group', type: 'person', actual: true, member: [{ entity: { reference: pb } }] });
+    expect(group.status).toBe(201);
+    expect((await as('agencyA').get(`/fhir/Group/${group.body.id}/$export`).set('Prefer', 'respond-async')).status).toBe(404);
+    const ofGroup = await exported('agencyB', `/fhir/Group/${group.body.id}/$export?_type=Patient,Observation`);
+    expect(ofGroup).toEqual(expect.arrayContaining([pb, obsB]));
+    for (const hidden of [pa, obsA, pc, obsC]) expect(ofGroup).not.toContain(hidden);
+    // A Patient-level export of another agency's client is refused or empty of it, never a leak.
+    const ofPatient = await exported('agencyA', `/fhir/Patient/$export?_type=Patient,Observation`);
+    for (const hidden of [pb, obsB]) expect(ofPatient).not.toContain(hidden);
+  });
+
   test('history at type and system level shows only versions of what the agency may see', async () => {
     const history = (await as('agencyB').get('/fhir/Observation/_history')).body as Bundle;
     expect([...new Set(history.entry?.map((e) => e.fullUrl?.split('/fhir/')[1]))]).toEqual([obsB]);
