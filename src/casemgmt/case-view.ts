@@ -15,6 +15,7 @@
 import type {
   Appointment,
   CarePlan,
+  Communication,
   CareTeam,
   Condition,
   Consent,
@@ -61,7 +62,7 @@ export const CASE_QUERY = (caseId: string): Record<string, string | string[]> =>
   '_revinclude:iterate': ['Task:focus', 'Observation:derived-from'],
 });
 
-const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent', 'Appointment'];
+const READ_TYPES = ['EpisodeOfCare', 'Patient', 'CareTeam', 'Condition', 'CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Observation', 'Encounter', 'DocumentReference', 'RiskAssessment', 'Flag', 'Consent', 'Appointment', 'Communication'];
 
 type Display = string | undefined;
 
@@ -78,10 +79,11 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
   const all = [...found.matches, ...found.included].map((m) => m.resource);
   const byType = <T extends Resource>(type: string) => all.filter((r) => r.resourceType === type) as (T & { id: string })[];
   const clientRef = localReference(episode.patient) ?? '';
-  const [risks, flags, consents] = await Promise.all([
+  const [risks, flags, consents, communications] = await Promise.all([
     searchAll(services, 'RiskAssessment', { subject: clientRef, _sort: '-date' }),
     searchAll(services, 'Flag', { patient: clientRef }),
     searchAll(services, 'Consent', { patient: clientRef }),
+    searchAll(services, 'Communication', { subject: clientRef }),
   ]);
   const patient = byType<Patient>('Patient')[0];
   const plans = byType<CarePlan>('CarePlan');
@@ -203,6 +205,10 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
         ...(c.meta?.security ? { securityLabels: c.meta.security.map((s) => s.code) } : {}),
       };
     }),
+    messages: messagesView(
+      communications.matches.map((m) => m.resource as Communication & { id: string }),
+      episode,
+    ),
     fhir: { case: `EpisodeOfCare/${episode.id}`, client: clientRef },
     ...(found.truncated ? { warnings: ['The case has more linked resources than one read returns; some are left out'] } : {}),
   };
@@ -379,6 +385,28 @@ function timeline(args: {
       .map((o) => ({ date: o.effectiveDateTime, kind: 'progress', id: o.id, objective: text(o.focus?.[0]), ...(o.valueQuantity ? { value: o.valueQuantity.value } : { text: o.valueString }) })),
   ];
   return entries.sort((a, b) => compareDates(a.date, b.date));
+}
+
+/**
+ * Messages between agencies about the client (Communication, docs/mapping.md) sent since the case
+ * opened — post-transition messages included —, oldest first.
+ */
+function messagesView(communications: readonly (Communication & { id: string })[], episode: EpisodeOfCare) {
+  const opened = episode.period?.start ?? '';
+  return communications
+    .filter((c) => c.status !== 'entered-in-error' && (c.sent ?? c.received ?? '').slice(0, 10) >= opened.slice(0, 10))
+    .sort((a, b) => compareDates(a.sent ?? a.received, b.sent ?? b.received))
+    .map((c) => ({
+      id: c.id,
+      status: c.status,
+      sent: c.sent,
+      ...(c.received ? { received: c.received } : {}),
+      from: text(c.sender),
+      to: (c.recipient ?? []).map((r) => text(r)).filter((r): r is string => r !== undefined),
+      text: (c.payload ?? []).map((p) => p.contentString).filter((t): t is string => t !== undefined).join('\n\n'),
+      attachments: (c.payload ?? []).map((p) => text(p.contentReference) ?? p.contentAttachment?.title).filter((r): r is string => r !== undefined),
+      about: [...(c.basedOn ?? []), ...(c.about ?? []), ...(c.inResponseTo ?? [])].map((r) => text(r)).filter((r): r is string => r !== undefined),
+    }));
 }
 
 function appointmentView(a: Appointment & { id: string }) {

@@ -119,6 +119,12 @@ const APPOINTMENT = closed(
   ['id', 'status', 'with'],
 );
 
+const MESSAGE = closed(
+  { id: str, status: str, sent: str, received: str, from: str, to: strings, text: str, attachments: strings, about: strings },
+  ['id', 'status', 'to', 'text', 'attachments', 'about'],
+  'A message between agencies (Communication)',
+);
+
 const SCORE_POINT = closed({ score: int, date: str, observation: str }, ['score', 'date', 'observation']);
 
 const EVALUATION = closed(
@@ -160,9 +166,10 @@ export const CASE_VIEW_SCHEMA: JsonSchema = closed(
     risk: nullable(RISK),
     flags: list(FLAG, 'Every flag of the client, open first'),
     consents: list(CONSENT),
+    messages: list(MESSAGE, 'Messages between agencies about the client since the case opened, oldest first'),
     fhir: closed({ case: str, client: str }, ['case', 'client']),
     warnings: strings,
   },
-  ['id', 'status', 'statusHistory', 'client', 'team', 'presentingProblems', 'plan', 'planHistory', 'referrals', 'evaluation', 'nextAppointment', 'appointments', 'timeline', 'screenings', 'risk', 'flags', 'consents', 'fhir'],
+  ['id', 'status', 'statusHistory', 'client', 'team', 'presentingProblems', 'plan', 'planHistory', 'referrals', 'evaluation', 'nextAppointment', 'appointments', 'timeline', 'screenings', 'risk', 'flags', 'consents', 'messages', 'fhir'],
   'The case as the case manager reads it, assembled from the FHIR resources (docs/case-api.md)',
 );

@@ -114,10 +114,30 @@ test('a case from intake to evaluation: every answer matches its schema', async 
   const flagRefs = (flags.body.entry ?? []).map((e: { resource: { id: string } }) => `Flag/${e.resource.id}`);
   await post(`/cases/${caseId}/flags/review`, { reviews: flagRefs.map((flag: string) => ({ flag, decision: 'keep', reason: 'Still relevant' })) });
   await post(`/cases/${caseId}/screenings`, { instrument: 'phq-9', answers: [1, 0, 0, 1, 0, 0, 0, 0, 0], authored: '2025-05-01T10:00:00Z' });
+  // A message from the housing partner (FHIR API): the view lists it.
+  const message = await request(h.t.app)
+    .post('/fhir/Communication')
+    .set('Content-Type', 'application/fhir+json')
+    .send(
+      JSON.stringify({
+        resourceType: 'Communication',
+        status: 'completed',
+        subject: { reference: `Patient/${clientId}` },
+        basedOn: [{ reference: refsOf(referral.body, 'ServiceRequest')[0] }],
+        sent: '2025-04-10T10:00:00Z',
+        sender: { reference: 'Organization/housing-partner' },
+        recipient: [{ reference: 'PractitionerRole/cm-2' }],
+        payload: [{ contentString: 'Application approved.' }],
+      }),
+    );
+  expect(message.status).toBe(201);
   await post(`/cases/${caseId}/close`, { reason: 'Goals met', date: '2025-05-20' });
   await post(`/cases/${caseId}/evaluation`, { outcome: 'goals-met', summary: 'Much better.', date: '2025-05-21' });
   const view = await get(`/cases/${caseId}`);
   expect(view.body.evaluation.recorded).not.toBeNull();
+  expect(view.body.messages).toEqual([
+    { id: message.body.id, status: 'completed', sent: '2025-04-10T10:00:00Z', from: 'Organization/housing-partner', to: ['PractitionerRole/cm-2'], text: 'Application approved.', attachments: [], about: [refsOf(referral.body, 'ServiceRequest')[0]] },
+  ]);
   // The schema is closed: a field the document does not name would fail.
   expect(compiled.get('get /cases/{caseId} 200')?.({ ...view.body, unexpected: 1 })).toBe(false);
   expect(compiled.get('get /cases/{caseId} 200')?.({ ...view.body, plan: { ...view.body.plan, goals: [{ id: 'x' }] } })).toBe(false);

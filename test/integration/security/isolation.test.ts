@@ -203,6 +203,20 @@ describe('agency isolation', () => {
     expect(command.status).toBe(404);
   });
 
+  test("a caseload, the outcome measures and the CSV reports count only the agency's own cases", async () => {
+    const { caseId } = await openCase('agencyB', B, 'B-3');
+    const listB = (await as('agencyB').get('/cm/v1/cases?count=100')).body as { cases: { id: string }[] };
+    expect(listB.cases.map((c) => c.id)).toContain(caseId);
+    const listA = (await as('agencyA').get('/cm/v1/cases?count=100')).body as { cases: { id: string }[] };
+    expect(listA.cases.map((c) => c.id)).not.toContain(caseId);
+    const size = async (who: string) => ((await as(who).get('/fhir/Measure/caseload-size/$evaluate-measure?periodStart=2000-01-01&periodEnd=2100-12-31&reportType=subject-list')).body as { contained?: { entry?: { item: { reference: string } }[] }[] }).contained?.[0]?.entry?.map((e) => e.item.reference) ?? [];
+    expect(await size('agencyB')).toContain(caseId);
+    expect(await size('agencyA')).not.toContain(caseId);
+    const csv = await as('agencyA').get('/cm/v1/reports/outcomes.csv?periodStart=2000-01-01&periodEnd=2100-12-31');
+    expect(csv.status).toBe(200);
+    expect(csv.text).not.toContain(caseId);
+  });
+
   test("an agency cannot write into another agency's client record, nor change or delete what it cannot see", async () => {
     const into = await as('agencyB').post('/fhir/Observation', observation(pa, 'intrusion'));
     expect(into.status).toBe(403);
