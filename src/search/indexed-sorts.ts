@@ -9,6 +9,7 @@
  * encounters, a patient's observations, notes and care plans), work queues by when the work was
  * asked for (tasks, referrals), the client list by family name, the audit log by time.
  */
+import { parseSort } from './parse-result';
 import type { SortRule } from './request';
 
 export const INDEXED_SORTS: Readonly<Record<string, readonly string[]>> = {
@@ -26,14 +27,9 @@ export const INDEXED_SORTS: Readonly<Record<string, readonly string[]>> = {
   Task: ['authored-on'],
 };
 
-/** The declared sorts of a type, as sort rules. */
+/** The declared sorts of a type, as sort rules (a declaration is written as a `_sort` value; the unit test checks each names a sortable parameter). */
 export function indexedSorts(resourceType: string): SortRule[][] {
-  return (INDEXED_SORTS[resourceType] ?? []).map(parseSortValue);
-}
-
-/** `-date,name` → rules (the declaration's own syntax is `_sort`'s). */
-export function parseSortValue(value: string): SortRule[] {
-  return value.split(',').map((part) => (part.startsWith('-') ? { code: part.slice(1), descending: true } : { code: part, descending: false }));
+  return (INDEXED_SORTS[resourceType] ?? []).map((value) => parseSort(value, () => true));
 }
 
 /**
