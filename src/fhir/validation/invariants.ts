@@ -9,6 +9,7 @@
  */
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
+import { topLevelDisjuncts } from './disjuncts';
 import { isObject } from './json';
 import type { JsonObject } from './json';
 
@@ -64,7 +65,12 @@ const REPLACED: Readonly<Record<string, string>> = {
   'ras-2': 'probability.empty() or (probability is decimal).not() or (probability as decimal) <= 100',
 };
 
-type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
+type CompiledExpression = (resource: unknown, env?: Record<string, unknown>) => unknown[];
+/** The whole expression, and each operand of its top-level `or` chain when it has one. */
+interface Compiled {
+  whole: CompiledExpression;
+  operands: CompiledExpression[];
+}
 const compiled = new Map<string, Compiled | Error>();
 
 /** Set while an expression runs (evaluation is synchronous): what resolve() may look in. */
@@ -152,7 +158,9 @@ function compiledConstraint(base: string, constraint: Constraint): Compiled | Er
     let expression = REPLACED[constraint.key] ?? constraint.expression;
     for (const [pattern, replacement] of REWRITES) expression = expression.replace(pattern, replacement);
     try {
-      fn = fhirpath.compile({ base, expression }, r4Model, OPTIONS as Parameters<typeof fhirpath.compile>[2]) as unknown as Compiled;
+      const compile = (text: string) =>
+        fhirpath.compile({ base, expression: text }, r4Model, OPTIONS as Parameters<typeof fhirpath.compile>[2]) as unknown as CompiledExpression;
+      fn = { whole: compile(expression), operands: (topLevelDisjuncts(expression) ?? []).map(compile) };
     } catch (err) {
       fn = err instanceof Error ? err : new Error(String(err));
     }
@@ -171,8 +179,16 @@ export function evaluateInvariant(base: string, constraint: Constraint, node: un
   unresolved = false;
   traced = [];
   try {
-    const result = fn(node, { resource: scope.resource, rootResource: scope.rootResource });
-    if (result.length === 1 && result[0] === true) {
+    const env = { resource: scope.resource, rootResource: scope.rootResource };
+    // One true operand of a top-level `or` decides (the HL7 engine short-circuits too); anything
+    // else is judged on the whole expression, which also gives the traces of a failure.
+    if (fn.operands.some((operand) => isTrue(operand(node, env)))) {
+      return { outcome: 'pass' };
+    }
+    unresolved = false;
+    traced = [];
+    const result = fn.whole(node, env);
+    if (isTrue(result)) {
       return { outcome: 'pass' };
     }
     if (unresolved) {
@@ -184,4 +200,9 @@ export function evaluateInvariant(base: string, constraint: Constraint, node: un
   } finally {
     scopeInUse = undefined;
   }
+}
+
+/** A single boolean `true`: the only result by which an invariant holds. */
+function isTrue(result: unknown[]): boolean {
+  return result.length === 1 && result[0] === true;
 }
