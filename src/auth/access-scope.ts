@@ -6,7 +6,8 @@
  *   or whose care team it is on (CareTeam.participant: the organisation or one of its
  *   PractitionerRoles) — their whole Patient compartments; the referrals it sent or receives
  *   (ServiceRequest requester/performer, Task requester/owner) and the client each names, what
- *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent;
+ *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent,
+ *   the Communications of its referrals (partOf the Task);
  *   and whatever it wrote itself;
  * - payer: the members it covers (Coverage.payor → beneficiary), the Tasks it sent or owns
  *   (Da Vinci CDex requests), and what it wrote — only for the purposes of use it stated;
@@ -103,7 +104,12 @@ async function organisationScope(caller: Caller, organization: string, sources: 
   // the consent, the screening), and the referrer reads the Procedures that fulfilled it (SDOHCC
   // direct referral: the target GETs the supporting resources, the source GETs the outcome).
   const outcomes: string[] = [];
+  // The conversation of a referral (Communication.partOf its Task) is read by both of its parties.
+  const referrals: string[] = [];
   if (!payer) {
+    for (const param of ['requester', 'owner']) {
+      referrals.push(...(await repo.matchingIds(search('Task', { [param]: any, code: 'http://hl7.org/fhir/CodeSystem/task-code|fulfill' }), LIMIT)).map((id) => `Task/${id}`));
+    }
     (await repo.referencesOf(search('ServiceRequest', { performer: any }), 'supporting-info', LIMIT)).forEach((r) => referred.add(r));
     outcomes.push(...(await repo.matchingIds(search('ServiceRequest', { requester: any }), LIMIT)).map((id) => `ServiceRequest/${id}`));
   }
@@ -116,6 +122,7 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     references: new Map<string, { params: readonly string[]; targets: readonly string[] }>([
       ...linked.map(([type, params]): [string, { params: readonly string[]; targets: readonly string[] }] => [type, { params, targets: representing }]),
       ...(outcomes.length > 0 ? [['Procedure', { params: ['based-on'], targets: outcomes }] as [string, { params: readonly string[]; targets: readonly string[] }]] : []),
+      ...(referrals.length > 0 ? [['Communication', { params: ['part-of'], targets: [...new Set(referrals)] }] as [string, { params: readonly string[]; targets: readonly string[] }]] : []),
     ]),
     resources: referred,
     sensitive: consentedPatients(consents, { references: new Set(representing), purposes: purposesOf(caller), now: sources.now }),

@@ -1,6 +1,6 @@
 /**
  * Partners: the other agencies' FHIR servers CaseBridge exchanges referrals with, registered by an
- * administrator (npm run partner:register). Each names the Organization our records use for it
+ * administrator (a record of this collection; no command yet). Each names the Organization our records use for it
  * (a referral Task whose owner is that organisation is sent to the partner), its FHIR base URL,
  * how its own server names it and us (the Task's owner and requester there), and how we
  * authenticate to it: SMART Backend Services with a client it registered for us (our private

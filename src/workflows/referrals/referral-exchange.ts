@@ -23,7 +23,7 @@
  * consent and labels apply, and every write passes the write pipeline. Each call to a partner is
  * audited (TransferAudit).
  */
-import type { Bundle, Consent, Goal, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
+import type { Bundle, Communication, Consent, Goal, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
 import type { RequestContext } from '../../core/context';
 import type { FhirServices } from '../../core/services';
 import { writeOne } from '../../core/write-pipeline';
@@ -251,7 +251,8 @@ export class ReferralExchange {
 
   // ---- Following ----
 
-  private async follow(entry: OutboxEntry, partner: Partner): Promise<Outcome> {
+  private async follow(followed: OutboxEntry, partner: Partner): Promise<Outcome> {
+    let entry = followed;
     const taskId = String(entry.payload.task);
     const remoteUrl = String(entry.payload.remote);
     const again = new Date(this.w.now().getTime() + this.pollMs());
@@ -263,6 +264,8 @@ export class ReferralExchange {
     const { body } = await this.call(partner, transfer, { method: 'GET', path: remoteUrl });
     const remote = body as Task;
     if (remote?.resourceType !== 'Task') throw new RemoteRefusal(`${remoteUrl} is not a Task`, false);
+    const pushed = await this.conversation(partner, transfer, { local, remote, remoteUrl, requester, pushed: (entry.payload.pushed as string[] | undefined) ?? [] });
+    entry = { ...entry, payload: { ...entry.payload, pushed } };
     // Ours was cancelled: the partner is told (the requester may cancel), and that ends it.
     if (local.status === 'cancelled' && !FINAL_STATUSES.has(remote.status)) {
       const cancelled = { ...withoutServerMeta(remote), status: 'cancelled' as const, statusReason: local.statusReason ?? { text: 'Cancelled by the referring organisation' } };
@@ -320,6 +323,65 @@ export class ReferralExchange {
       at = version.status;
     }
     return at === args.remote.status ? steps : undefined;
+  }
+
+  /**
+   * The referral's conversation (Communications partOf its Task): the partner's messages are
+   * recorded here as the partner's, ours are posted to the partner's Task (once: If-None-Exist on
+   * their identifier here). Answers the ids of ours sent so far.
+   */
+  private async conversation(partner: Partner, transfer: { ctx: RequestContext; services: FhirServices; type: 'export' | 'import' }, args: { local: Task & { id: string }; remote: Task; remoteUrl: string; requester: string; pushed: readonly string[] }): Promise<string[]> {
+    const remoteId = args.remote.id as string;
+    const { body } = await this.call(partner, transfer, { method: 'GET', path: `Communication?part-of=Task/${remoteId}&_count=100` });
+    const theirs = ((body as Bundle | undefined)?.entry ?? []).map((e) => e.resource as Communication | undefined).filter((c): c is Communication => c?.resourceType === 'Communication');
+    const asPartner = await this.asPartner(partner, 'referral-conversation');
+    for (const message of theirs) {
+      // Our own messages come back from the partner's server: they carry our identifier.
+      if ((message.identifier ?? []).some((i) => i.system === `${this.w.services.settings.baseUrl}/Communication`)) continue;
+      const identifier = { system: `${partner.baseUrl}/Communication`, value: message.id as string };
+      if ((await findAll(asPartner.services, 'Communication', { identifier: `${identifier.system}|${identifier.value}` }, 1)).length > 0) continue;
+      const copy: Communication & { id: string } = {
+        resourceType: 'Communication',
+        id: newId(),
+        identifier: [identifier],
+        partOf: [{ reference: `Task/${args.local.id}` }],
+        ...(args.local.focus?.reference ? { basedOn: [{ reference: args.local.focus.reference }] } : {}),
+        status: message.status,
+        ...(args.local.for?.reference ? { subject: { reference: args.local.for.reference } } : {}),
+        ...(message.sent ? { sent: message.sent } : {}),
+        received: this.w.services.now().toISOString(),
+        sender: { reference: partner.organization, display: partner.name },
+        recipient: [{ reference: args.requester }],
+        ...(message.payload ? { payload: message.payload.filter((p) => p.contentString !== undefined).map((p) => ({ contentString: p.contentString as string })) } : {}),
+      };
+      await writeOne(asPartner.services, asPartner.ctx, { kind: 'create', resource: copy });
+    }
+    const pushed = [...args.pushed];
+    const ours = await findAll(transfer.services, 'Communication', { 'part-of': `Task/${args.local.id}` }, 100);
+    for (const match of ours) {
+      const message = match.resource as Communication;
+      if (pushed.includes(match.id) || (message.identifier ?? []).some((i) => i.system === `${partner.baseUrl}/Communication`)) continue;
+      const identifier = { system: `${this.w.services.settings.baseUrl}/Communication`, value: match.id };
+      const outgoing: Communication = {
+        resourceType: 'Communication',
+        identifier: [identifier],
+        partOf: [{ reference: `Task/${remoteId}` }],
+        status: message.status,
+        ...(args.remote.for?.reference && !/^https?:/.test(args.remote.for.reference) ? { subject: { reference: args.remote.for.reference } } : {}),
+        ...(message.sent ? { sent: message.sent } : {}),
+        sender: { reference: partner.ourOrganization ?? args.requester },
+        recipient: [{ reference: partner.remoteOrganization ?? partner.organization }],
+        ...(message.payload ? { payload: message.payload.filter((p) => p.contentString !== undefined).map((p) => ({ contentString: p.contentString as string })) } : {}),
+      };
+      await this.call(partner, { ...transfer, type: 'export', entities: [{ reference: `Communication/${match.id}` }] }, {
+        method: 'POST',
+        path: 'Communication',
+        body: outgoing,
+        headers: { 'if-none-exist': `identifier=${identifier.system}|${identifier.value}` },
+      });
+      pushed.push(match.id);
+    }
+    return pushed;
   }
 
   /** One status the partner moved the referral to, recorded as the partner's (its part: the owner). */

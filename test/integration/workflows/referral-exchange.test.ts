@@ -220,6 +220,20 @@ test('a referral through its whole life between two instances, the sender restar
   await poll();
   expect((await taskOnA(first.task)).status).toBe('accepted');
 
+  // The conversation: Harbor writes on its server, Riverside on its own; each reaches the other once.
+  const fromHarbor = await harbor.post('/fhir/Communication', { resourceType: 'Communication', status: 'completed', partOf: [{ reference: `Task/${received.id}` }], subject: { reference: received.for?.reference }, sent: '2026-11-22T09:00:00Z', sender: { reference: HARBOR }, payload: [{ contentString: 'We can see her on Tuesday at 10.' }] });
+  expect(fromHarbor.status).toBe(201);
+  const fromRiverside = await riverside.post('/fhir/Communication', { resourceType: 'Communication', status: 'completed', partOf: [{ reference: `Task/${first.task}` }], subject: { reference: patient }, sent: '2026-11-22T11:00:00Z', sender: { reference: RIVERSIDE }, payload: [{ contentString: 'She prefers mornings; Tuesday works.' }] });
+  expect(fromRiverside.status).toBe(201);
+  await poll();
+  await poll();
+  const messages = async (side: typeof riverside, task: string) =>
+    (((await side.get(`/fhir/Communication?part-of=Task/${task}`)).body as Bundle).entry ?? []).map((e) => (e.resource as { payload?: { contentString?: string }[] }).payload?.[0]?.contentString).sort();
+  const conversation = ['She prefers mornings; Tuesday works.', 'We can see her on Tuesday at 10.'];
+  expect(await messages(riverside, first.task)).toEqual(conversation);
+  expect(await messages(harbor, received.id as string)).toEqual(conversation);
+  received = (await harbor.get(`/fhir/Task/${received.id}`)).body as Task;
+
   // A is restarted on its database (a new process: new services, server and workflows).
   await stop(a);
   a = await start(A_ORIGIN, 'A', a.t.database);
