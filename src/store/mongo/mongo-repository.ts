@@ -27,7 +27,6 @@ import type {
   WriteResult,
 } from '../repository';
 import { assertLabelsKept, disclosed, isVisible, ownerTerm } from './access';
-import { LIVE_DOCUMENT } from './search-filter';
 import {
   type CurrentDoc,
   type HistoryDoc,
@@ -206,8 +205,9 @@ export class MongoRepository implements FhirRepository {
   }
 
   async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
-    // By the owner's index term (which every owned document carries): an index lookup on both databases.
-    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner), ...LIVE_DOCUMENT }, { projection: { _id: 1 } }).limit(limit).toArray();
+    // The owner's term (every live version of an owned resource has it; a deleted one has no
+    // index) rather than the top-level `owner` field: an index lookup on both databases.
+    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner) }, { projection: { _id: 1 } }).limit(limit).toArray();
     return docs.map((d) => d._id);
   }
 
