@@ -8,4 +8,9 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   coveragePathIgnorePatterns: ['/node_modules/', '/generated/'],
   testTimeout: 30000,
+  // After the merge of the workflows, reliability and indexed-search branches, jest's parent
+  // process stays alive once every test has passed and globalTeardown has stopped FerretDB (no
+  // child process, no socket left: four pipes of a finished worker). Until it is found
+  // (--detectOpenHandles), end the run when the results are in, so CI cannot hang on it.
+  forceExit: true,
 };
