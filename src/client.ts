@@ -2,7 +2,8 @@
  * `npm run client:register | client:disable | client:enable | client:list`: registered clients
  * of the authorization server (src/auth/client-command.ts says how; docs/security.md).
  */
-import { CommandRefused, runClientCommand } from './auth/client-command';
+import { runClientCommand } from './auth/client-command';
+import { CommandRefused } from './platform/command-line';
 import { ConfigError } from './config/config';
 import { DatabaseInUse } from './platform/command-database';
 

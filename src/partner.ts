@@ -2,7 +2,7 @@
  * `npm run partner:register | partner:list | partner:disable | partner:enable | partner:remove`:
  * the partners' FHIR servers referrals are exchanged with (src/workflows/partner-command.ts; docs/workflows.md).
  */
-import { CommandRefused } from './auth/client-command';
+import { CommandRefused } from './platform/command-line';
 import { ConfigError } from './config/config';
 import { DatabaseInUse } from './platform/command-database';
 import { runPartnerCommand } from './workflows/partner-command';

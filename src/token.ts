@@ -2,7 +2,7 @@
  * `npm run -s token`: prints an access token for the local development client (or the client
  * whose credentials --credentials names), from the running CaseBridge (src/auth/token-command.ts).
  */
-import { CommandRefused } from './auth/client-command';
+import { CommandRefused } from './platform/command-line';
 import { TokenRequestFailed } from './auth/client-credentials';
 import { runTokenCommand } from './auth/token-command';
 import { ConfigError } from './config/config';

@@ -15,25 +15,13 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import pino from 'pino';
-import { type Env, loadConfig } from '../config/config';
+import { loadConfig } from '../config/config';
 import { openCommandDatabase } from '../platform/command-database';
+import { CommandRefused, type CommandIo, commandStreams, parseCommand } from '../platform/command-line';
 import { createLogger } from '../platform/logger';
 import { type AssertionAlgorithm, generateClientKey, writeCredentials } from './client-credentials';
 import { RegistrationRefused } from './client-registration';
 import { type AuthService, openAuthService } from './service';
-
-/** A command that cannot run as asked; its message is one sentence, shown without a stack. */
-export class CommandRefused extends Error {
-  override name = 'CommandRefused';
-}
-
-export interface CommandIo {
-  readonly env?: Env;
-  /** Standard output: what a script captures (the client_id). */
-  readonly out?: (text: string) => void;
-  /** Standard error: what a person reads. */
-  readonly err?: (text: string) => void;
-}
 
 const FLAGS: Readonly<Record<string, readonly string[]>> = {
   register: ['name', 'organization', 'role', 'scopes', 'purposes', 'jwks-file', 'jwks-uri', 'generate-key', 'alg', 'client-id'],
@@ -48,13 +36,9 @@ const USAGE =
   'usage: npm run -s client:register -- --name <name> --role agency|ehr|payer|auditor|administrator [--organization Organization/<id>] --scopes "<scopes>" [--purposes "<codes>"] (--jwks-file <file> | --jwks-uri <https URL> | --generate-key <credentials file> [--alg ES384|RS384]) [--client-id <id>]; npm run -s client:disable -- --client-id <id>; npm run -s client:enable -- --client-id <id>; npm run -s client:list; npm run -s signing-key:rotate; npm run -s signing-key:retire -- --kid <kid>';
 
 export async function runClientCommand(argv: readonly string[], io: CommandIo = {}): Promise<void> {
-  const [action, ...rest] = argv;
-  const allowed = action === undefined ? undefined : FLAGS[action];
-  if (action === undefined || allowed === undefined) throw new CommandRefused(USAGE);
-  const flags = parseFlags(rest, allowed);
+  const { action, flags } = parseCommand(argv, FLAGS, USAGE);
   const env = io.env ?? process.env;
-  const out = io.out ?? ((text: string) => process.stdout.write(text));
-  const err = io.err ?? ((text: string) => process.stderr.write(text));
+  const { out, err } = commandStreams(io);
   const config = loadConfig(env);
   // Logs go to standard error: standard output carries the answer (a client_id) to scripts.
   const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2));
@@ -180,18 +164,4 @@ async function readJwks(file: string): Promise<unknown> {
 /** Scopes and purposes: space- or comma-separated. */
 function words(value: string | undefined): string[] {
   return (value ?? '').split(/[\s,]+/).filter((s) => s !== '');
-}
-
-function parseFlags(argv: readonly string[], allowed: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const name = match?.[1];
-    if (match === null || name === undefined || !allowed.includes(name)) throw new CommandRefused(`unknown argument ${arg}. ${USAGE}`);
-    const value = match[2] ?? argv[++i];
-    if (value === undefined || flags.has(name)) throw new CommandRefused(`--${name} needs one value. ${USAGE}`);
-    flags.set(name, value);
-  }
-  return flags;
 }

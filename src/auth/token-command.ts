@@ -9,7 +9,7 @@
  *                       [--scope "system/*.rs"] [--purposes "TREAT"]
  */
 import { type Env, loadConfig } from '../config/config';
-import { CommandRefused } from './client-command';
+import { CommandRefused } from '../platform/command-line';
 import { discoverTokenEndpoint, readCredentials, requestAccessToken } from './client-credentials';
 import { developmentCredentialsFile } from './development-client';
 

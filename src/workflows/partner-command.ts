@@ -16,10 +16,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
-import { CommandRefused, type CommandIo } from '../auth/client-command';
 import { readCredentials } from '../auth/client-credentials';
 import { loadConfig } from '../config/config';
 import { openCommandDatabase } from '../platform/command-database';
+import { CommandRefused, type CommandIo, commandStreams, parseCommand } from '../platform/command-line';
 import { createLogger } from '../platform/logger';
 import { type PartnerCredentials, workflowRecords } from '../store/records';
 
@@ -35,13 +35,9 @@ const USAGE =
   'usage: npm run -s partner:register -- --id <id> --name <name> --organization Organization/<id> --base-url <https URL> (--credentials <file> --scope "<scopes>" [--token-url <URL>] | --bearer-token-file <file> | --no-auth true) [--remote-organization Organization/<id>] [--our-organization Organization/<id>]; npm run -s partner:list; npm run -s partner:disable|partner:enable|partner:remove -- --id <id>';
 
 export async function runPartnerCommand(argv: readonly string[], io: CommandIo = {}): Promise<void> {
-  const [action, ...rest] = argv;
-  const allowed = action === undefined ? undefined : FLAGS[action];
-  if (action === undefined || allowed === undefined) throw new CommandRefused(USAGE);
-  const flags = parseFlags(rest, allowed);
+  const { action, flags } = parseCommand(argv, FLAGS, USAGE);
   const env = io.env ?? process.env;
-  const out = io.out ?? ((text: string) => process.stdout.write(text));
-  const err = io.err ?? ((text: string) => process.stderr.write(text));
+  const { out, err } = commandStreams(io);
   const config = loadConfig(env);
   const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', pino.destination(2));
   // Checked before the database is opened: a bad request costs nothing.
@@ -122,18 +118,4 @@ async function partnerCredentials(flags: Map<string, string>): Promise<PartnerCr
     return { type: 'bearer', token };
   }
   return { type: 'none' };
-}
-
-function parseFlags(argv: readonly string[], allowed: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const name = match?.[1];
-    if (match === null || name === undefined || !allowed.includes(name)) throw new CommandRefused(`unknown argument ${arg}. ${USAGE}`);
-    const value = match[2] ?? argv[++i];
-    if (value === undefined || flags.has(name)) throw new CommandRefused(`--${name} needs one value. ${USAGE}`);
-    flags.set(name, value);
-  }
-  return flags;
 }

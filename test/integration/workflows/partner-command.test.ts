@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CommandRefused } from '../../../src/auth/client-command';
+import { CommandRefused } from '../../../src/platform/command-line';
 import { generateClientKey, writeCredentials } from '../../../src/auth/client-credentials';
 import { runPartnerCommand } from '../../../src/workflows/partner-command';
 import { type TestApp, testApp } from '../../support/app';
