@@ -16,12 +16,13 @@ import { authorize } from '../auth/authorize';
 import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../core/context';
 import type { FhirRequest, FhirResponse, QueryParams } from '../core/exchange';
+import { recordCaller } from '../core/recorded-client';
 import type { FhirOperation, FhirServices, OperationTarget } from '../core/services';
 import { patientCompartment } from '../fhir/compartments';
 import { isResourceType } from '../fhir/definitions';
 import { FhirError, informational } from '../fhir/outcomes';
 import { newId } from '../platform/ids';
-import type { ExportFiles, ExportJob, ExportJobs, RecordedClient } from '../store/records';
+import type { ExportFiles, ExportJob, ExportJobs } from '../store/records';
 
 export const NDJSON = 'application/fhir+ndjson';
 const OUTPUT_FORMATS = new Set([NDJSON, 'application/ndjson', 'ndjson']);
@@ -55,7 +56,8 @@ export function exportOperation(deps: { readonly jobs: ExportJobs }): FhirOperat
       const level = target.level === 'system' ? 'system' : target.level === 'type' ? 'patient' : 'group';
       if (level === 'group') await services.repo.read('Group', target.id as string); // 404 before anything is recorded
       const types = await exportedTypes(services, ctx.caller, level, params._type);
-      const requestedBy = recordedClient(ctx.caller);
+      const requestedBy = recordCaller(ctx.caller);
+      if (requestedBy === undefined) throw new FhirError('FORBIDDEN', 'Only a registered client may export');
       const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${target.id}/$export`;
       const query = new URLSearchParams(Object.entries(params).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, string]))).toString();
       const job = await deps.jobs.create({
@@ -84,18 +86,6 @@ async function exportedTypes(services: FhirServices, caller: Caller, level: 'sys
   const stored = new Set(await services.repo.resourceTypesWithData());
   const candidates = level === 'system' ? [...stored].sort() : ['Patient', ...[...compartment.keys()].filter((t) => t !== 'Patient').sort()];
   return candidates.filter((type) => stored.has(type) && type !== 'AuditEvent' && services.access.allows(caller, { interaction: 'search-type', resourceType: type }));
-}
-
-function recordedClient(caller: Caller): RecordedClient {
-  if (caller.kind !== 'system' || caller.role === undefined) throw new FhirError('FORBIDDEN', 'Only a registered client may export');
-  return {
-    clientId: caller.clientId ?? caller.id,
-    display: caller.display,
-    ...(caller.organization !== undefined ? { organization: caller.organization } : {}),
-    role: caller.role,
-    scopes: [...caller.scopes],
-    purposes: [...(caller.purposes ?? [])],
-  };
 }
 
 /** GET query parameters, or a POSTed Parameters resource. */

@@ -30,19 +30,6 @@ export function recordedCaller(client: RecordedClient, work: string): Caller {
   };
 }
 
-/** What a caller is recorded as, for work done later on its behalf. */
-export function recordCaller(caller: Caller): RecordedClient | undefined {
-  if (caller.kind !== 'system' || caller.role === undefined) return undefined;
-  return {
-    clientId: caller.clientId ?? caller.id,
-    display: caller.display,
-    ...(caller.organization !== undefined ? { organization: caller.organization } : {}),
-    role: caller.role,
-    scopes: [...caller.scopes],
-    purposes: [...(caller.purposes ?? [])],
-  };
-}
-
 /** The partner, as the organisation our records name for it: what it did on its server is recorded here as its own. */
 export function partnerCaller(partner: Partner): Caller {
   return {

@@ -14,7 +14,7 @@ import { FhirError } from '../../fhir/outcomes';
 import { parseSearch } from '../../search/parse';
 import type { SubscriptionStates } from '../../store/records';
 import { readIfPresent } from '../../store/repository';
-import { recordCaller } from '../actors';
+import { recordCaller } from '../../core/recorded-client';
 import { type AllowedDestinations, endpointRefusal } from '../destinations';
 import { type SubscriptionPlan, readSubscription } from './subscription-request';
 
