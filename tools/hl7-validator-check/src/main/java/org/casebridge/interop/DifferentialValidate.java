@@ -1,7 +1,6 @@
 package org.casebridge.interop;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.context.support.DefaultProfileValidationSupport;
 import ca.uhn.fhir.validation.FhirValidator;
 import ca.uhn.fhir.validation.ResultSeverityEnum;
 import ca.uhn.fhir.validation.SingleValidationMessage;
@@ -9,24 +8,13 @@ import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
-import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
 import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
-import org.hl7.fhir.instance.model.api.IBaseResource;
-import org.hl7.fhir.r4.model.CodeSystem;
-import org.hl7.fhir.r4.model.StructureDefinition;
-import org.hl7.fhir.r4.model.ValueSet;
 
 /**
  * The reference side of the differential validation harness (scripts/validation-differential.sh):
@@ -41,25 +29,7 @@ public final class DifferentialValidate {
     Path repository = Path.of(args[0]);
     FhirContext context = FhirContext.forR4();
     FhirValidator validator = context.newValidator();
-    PrePopulatedValidationSupport ours = new PrePopulatedValidationSupport(context);
-    try (Stream<Path> files = Files.list(repository.resolve("profiles"))) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".json")).sorted().toList()) {
-        IBaseResource resource = context.newJsonParser().parseResource(Files.readString(file));
-        if (resource instanceof StructureDefinition definition) {
-          ours.addStructureDefinition(definition);
-        } else if (resource instanceof ValueSet valueSet) {
-          ours.addValueSet(valueSet);
-        } else if (resource instanceof CodeSystem codeSystem) {
-          ours.addCodeSystem(codeSystem);
-        }
-      }
-    }
-    validator.registerValidatorModule(new FhirInstanceValidator(new ValidationSupportChain(
-        ours,
-        new DefaultProfileValidationSupport(context),
-        new CommonCodeSystemsTerminologyService(context),
-        new InMemoryTerminologyServerValidationSupport(context),
-        new SnapshotGeneratingValidationSupport(context))));
+    ProfileValidators.registerProfiles(context, validator, repository);
     Gson gson = new Gson();
     int n = 0;
     long started = System.currentTimeMillis();

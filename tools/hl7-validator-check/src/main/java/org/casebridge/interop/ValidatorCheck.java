@@ -1,7 +1,6 @@
 package org.casebridge.interop;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.context.support.DefaultProfileValidationSupport;
 import ca.uhn.fhir.validation.FhirValidator;
 import ca.uhn.fhir.validation.ResultSeverityEnum;
 import ca.uhn.fhir.validation.SingleValidationMessage;
@@ -16,17 +15,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
-import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
-import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
 import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.CodeSystem;
-import org.hl7.fhir.r4.model.StructureDefinition;
-import org.hl7.fhir.r4.model.ValueSet;
 
 /**
  * An independent conformance check: the HL7 validator engine (HAPI's FhirInstanceValidator, with
@@ -47,25 +39,7 @@ public final class ValidatorCheck {
   private int validated;
 
   private ValidatorCheck(Path repository) throws IOException {
-    PrePopulatedValidationSupport ours = new PrePopulatedValidationSupport(context);
-    try (Stream<Path> files = Files.list(repository.resolve("profiles"))) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".json")).sorted().toList()) {
-        IBaseResource resource = context.newJsonParser().parseResource(Files.readString(file));
-        if (resource instanceof StructureDefinition definition) {
-          ours.addStructureDefinition(definition);
-        } else if (resource instanceof ValueSet valueSet) {
-          ours.addValueSet(valueSet);
-        } else if (resource instanceof CodeSystem codeSystem) {
-          ours.addCodeSystem(codeSystem);
-        }
-      }
-    }
-    validator.registerValidatorModule(new FhirInstanceValidator(new ValidationSupportChain(
-        ours,
-        new DefaultProfileValidationSupport(context),
-        new CommonCodeSystemsTerminologyService(context),
-        new InMemoryTerminologyServerValidationSupport(context),
-        new SnapshotGeneratingValidationSupport(context))));
+    ProfileValidators.registerProfiles(context, validator, repository);
   }
 
   public static void main(String[] args) throws Exception {
