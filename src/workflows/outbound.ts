@@ -70,3 +70,18 @@ export function describeAnswer(response: OutboundResponse): string {
   const detail = body?.resourceType === 'OperationOutcome' ? (body.issue?.[0]?.diagnostics ?? body.issue?.[0]?.details?.text) : undefined;
   return `HTTP ${response.status}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
 }
+
+/**
+ * One outbound call judged as the workflows record it: the answer, and what went wrong (a non-2xx
+ * answer described, or the network failure) — both, so the audit records every attempt. Errors
+ * that are not the peer's (bugs) are thrown.
+ */
+export async function callPeer(send: () => Promise<OutboundResponse>): Promise<{ response?: OutboundResponse; failure?: string }> {
+  try {
+    const response = await send();
+    return response.status < 200 || response.status > 299 ? { response, failure: describeAnswer(response) } : { response };
+  } catch (err) {
+    if (!(err instanceof OutboundFailure)) throw err;
+    return { failure: err.message };
+  }
+}

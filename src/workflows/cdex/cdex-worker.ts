@@ -33,7 +33,7 @@ import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
 import type { WorkflowContext } from '../context';
 import { endpointRefusal } from '../destinations';
 import { findAll } from '../find';
-import { OutboundFailure, describeAnswer } from '../outbound';
+import { OutboundFailure, callPeer } from '../outbound';
 import { AUTOMATIC_PURPOSES, CDEX_TEMP, type CdexRequest, HREX_TEMP, PAS_TEMP, readCdexRequest } from './cdex-request';
 
 const LEASE_MS = 60_000;
@@ -214,16 +214,11 @@ export class CdexWorker {
         })),
       ],
     };
-    let failure: string | undefined;
-    let status = 0;
-    try {
-      const response = await this.w.deps.http.send({ method: 'POST', url: request.payerUrl, headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON }, body: JSON.stringify(parameters) });
-      status = response.status;
-      if (response.status < 200 || response.status > 299) failure = describeAnswer(response);
-    } catch (err) {
-      if (!(err instanceof OutboundFailure)) throw err;
-      failure = err.message;
-    }
+    const payerUrl = request.payerUrl;
+    const { response, failure } = await callPeer(() =>
+      this.w.deps.http.send({ method: 'POST', url: payerUrl, headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON }, body: JSON.stringify(parameters) }),
+    );
+    const status = response?.status ?? 0;
     await this.w.deps.audit.record(
       {
         type: 'export',

@@ -37,7 +37,7 @@ import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
 import type { WorkflowContext } from '../context';
 import { isUnder } from '../destinations';
 import { findAll } from '../find';
-import { OutboundFailure, type OutboundResponse, describeAnswer, jsonOf } from '../outbound';
+import { OutboundFailure, type OutboundResponse, callPeer, jsonOf } from '../outbound';
 import { loadCase } from '../../casemgmt/case-record';
 import { caseNote } from '../../casemgmt/commands/contact';
 import { TASK_CODE_SYSTEM } from './referral-rule';
@@ -172,15 +172,9 @@ export class ReferralExchange {
   private async call(partner: Partner, transfer: { ctx: RequestContext; services: FhirServices; type: 'export' | 'import'; patients?: string[]; entities?: { reference: string }[] }, request: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown; headers?: Record<string, string> }): Promise<{ response: OutboundResponse; body: unknown }> {
     const client = this.w.partnerClient(partner);
     const url = client.url(request.path);
-    let response: OutboundResponse | undefined;
-    let failure: string | undefined;
-    try {
-      response = await client.request(request.method, url, { ...(request.body !== undefined ? { body: request.body } : {}), ...(request.headers ? { headers: request.headers } : {}) });
-      if (response.status < 200 || response.status > 299) failure = describeAnswer(response);
-    } catch (err) {
-      if (!(err instanceof OutboundFailure)) throw err;
-      failure = err.message;
-    }
+    const { response, failure } = await callPeer(() =>
+      client.request(request.method, url, { ...(request.body !== undefined ? { body: request.body } : {}), ...(request.headers ? { headers: request.headers } : {}) }),
+    );
     await this.w.deps.audit.record(
       {
         type: transfer.type,

@@ -31,7 +31,7 @@ import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
 import type { WorkflowContext } from '../context';
 import { endpointRefusal } from '../destinations';
 import { findAll } from '../find';
-import { OutboundFailure, type OutboundRequest, type OutboundResponse, describeAnswer } from '../outbound';
+import { type OutboundRequest, callPeer } from '../outbound';
 import { notificationBundle } from './notification';
 import { type SubscriptionPlan, readSubscription } from './subscription-request';
 
@@ -168,17 +168,7 @@ export class SubscriptionWorker {
     }
     const refusal = endpointRefusal(plan.endpoint, await this.w.destinations());
     const request = this.request(plan, { subscriptionId, subscription, entry, focus, ...(resource ? { resource } : {}) });
-    let response: OutboundResponse | undefined;
-    let failure: string | undefined = refusal;
-    if (refusal === undefined) {
-      try {
-        response = await this.w.deps.http.send(request);
-        if (response.status < 200 || response.status > 299) failure = describeAnswer(response);
-      } catch (err) {
-        if (!(err instanceof OutboundFailure)) throw err;
-        failure = err.message;
-      }
-    }
+    const { response, failure } = refusal === undefined ? await callPeer(() => this.w.deps.http.send(request)) : { response: undefined, failure: refusal };
     await this.w.deps.audit.record(
       {
         type: 'export',
