@@ -3,30 +3,36 @@
  * docs/storage.md#transactions has the argument; in short:
  *
  * - A transaction takes the locks of the resources it updates, records a journal document
- *   (`applying`), then writes each new version tagged with its id (`tx`). Marking the journal
- *   `committed` — one single-document update — is the commit point.
- * - Readers decide what a tagged version means from the journals as they stood *before* their
- *   own read began (a ReadView): a version tagged by a transaction that had not committed by then
- *   is shown as the version before it (or as absent, for a create). So a reader sees all of a
- *   transaction or none of it, whatever it meets half-written, and a crash at any point leaves
- *   nothing partial visible: the dead transaction's journal simply never commits.
+ *   (`applying`), then writes each new version tagged with its id (`tx`). It then takes a number
+ *   from the commit clock (commit-clock.ts) and marks its journal `committed` with that number:
+ *   that single-document update is the commit point.
+ * - A reader first reads the clock (a ReadView). A version tagged by a transaction is shown when
+ *   that transaction committed with a number no higher than the view's (all its writes were made
+ *   before the reader read anything), or when its journal is gone (committed long ago); otherwise
+ *   the version before it is shown (or nothing, for a create). A view decides once per
+ *   transaction, so a reader sees all of a transaction or none of it, whatever it meets
+ *   half-written, and a crash at any point leaves nothing partial visible: the dead
+ *   transaction's journal never commits.
  * - Recovery undoes what a dead transaction wrote and frees its locks. It runs at start-up
  *   (before the service reports ready) for transactions of dead processes of this host, and in
  *   a background sweep for those whose lease ran out (a process elsewhere died: while alive, a
- *   process renews the lease of its transactions every few seconds).
- * - Committed journals are kept a while (RETAIN_COMMITTED_MS), so that a reader can tell "began
- *   after my read started" (still listed) from "committed long ago" (gone), and then removed.
+ *   process renews the lease of its transactions every few seconds). A rolled-back journal stays
+ *   as `rolled-back`, so that a reader who met a version before it was restored still hides it.
+ * - Ended journals (committed, rolled back) are kept a while (RETAIN_ENDED_MS), longer than any
+ *   reader takes, so that "gone" means "committed long ago"; then they are forgotten.
  */
 import type { Collection, Db } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
 import { newId } from '../../platform/ids';
+import { CommitClock } from './commit-clock';
 import { ensureIndexes } from './indexes';
 import { type Lease, type Locks, currentHolder, isAlive, resourceLockName } from './locks';
 
 type Target = { type: string; id: string };
-type State = 'applying' | 'committed' | 'rolling-back';
+type State = 'applying' | 'committed' | 'rolling-back' | 'rolled-back';
+const OPEN: State[] = ['applying', 'rolling-back'];
 
-/** Small on purpose: every ReadView reads all of them. The targets are in `journal_targets`. */
+/** Small: readers look journals up by id. The targets are in `journal_targets`. */
 interface JournalDoc {
   _id: string;
   state: State;
@@ -34,6 +40,10 @@ interface JournalDoc {
   /** Renewed while the owning process is alive; past it the transaction is presumed abandoned. */
   leaseUntil: Date;
   committedAt?: Date;
+  /** Its number on the commit clock, taken after its writes (absent on journals of older versions). */
+  commitSeq?: number;
+  /** When it was committed or rolled back: forgotten RETAIN_ENDED_MS later. */
+  endedAt?: Date;
   /** The process running it: recovery at start-up takes over those of dead processes of this host. */
   host: string;
   pid: number;
@@ -64,51 +74,61 @@ export interface JournalOptions {
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_LOCK_WAIT_MS = 10_000;
-/** Longer than any read takes; shorter than would let committed journals pile up. */
-const RETAIN_COMMITTED_MS = 5 * 60_000;
+/** Longer than any read takes; shorter than would let ended journals pile up. */
+const RETAIN_ENDED_MS = 5 * 60_000;
+
+type Lookup = (txIds: readonly string[]) => Promise<Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[]>;
 
 /**
- * What a reader may show of tagged versions, fixed when its read begins: `committed` transactions
- * show, `open` ones (and ones begun later) show the version before.
+ * Whether a version a transaction wrote is shown: when the transaction committed before the
+ * view was taken (`asOf`, the commit clock then), or so long ago that its journal is gone.
+ */
+function shownTo(asOf: number | undefined, journal: Pick<JournalDoc, 'state' | 'commitSeq'> | undefined): boolean {
+  if (!journal) return true;
+  if (journal.state !== 'committed') return false;
+  // A journal committed by an older version has no number: it committed before this one ran.
+  return asOf === undefined || journal.commitSeq === undefined || journal.commitSeq <= asOf;
+}
+
+/**
+ * What a reader may show of tagged versions, fixed when its read begins: transactions committed
+ * before it show, the others (open then, or begun or committed since) show the version before.
+ * Each transaction is decided once, so every version it wrote is shown alike.
  */
 export class ReadView {
+  private readonly decided = new Map<string, boolean>();
+
   constructor(
-    private readonly states: ReadonlyMap<string, State>,
-    private readonly stillListed: (txIds: readonly string[]) => Promise<Set<string>>,
-    private readonly listedNow: () => Promise<string[]>,
+    /** The commit clock when the view was taken. */
+    private readonly asOf: number,
+    private readonly lookup: Lookup,
+    /** Journals that may hide versions from this view: open, rolled back, or committed after it. */
+    private readonly notShownNow: (asOf: number) => Promise<string[]>,
   ) {}
 
-  /** Transactions whose versions this view hides: open when it began, or begun since (and still listed). */
+  /** Transactions whose versions this view hides, as listed now (counts leave their documents out). */
   async hidden(): Promise<string[]> {
-    const open = [...this.states].flatMap(([tx, state]) => (state === 'committed' ? [] : [tx]));
-    const later = (await this.listedNow()).filter((tx) => !this.states.has(tx));
-    return [...open, ...later];
+    const now = await this.notShownNow(this.asOf);
+    for (const tx of now) if (!this.decided.has(tx)) this.decided.set(tx, false);
+    const hidden = [...this.decided].flatMap(([tx, shown]) => (shown ? [] : [tx]));
+    return [...new Set(hidden)];
   }
 
-  /**
-   * For each tag, whether its version is visible to this reader. A tag not listed when the view
-   * began belongs to a transaction that committed long ago (and was forgotten), or to one that
-   * began after: the latter is still listed now.
-   */
+  /** For each tag, whether its version is visible to this reader. */
   async visible(txIds: readonly string[]): Promise<Map<string, boolean>> {
-    const answer = new Map<string, boolean>();
-    const unknown: string[] = [];
-    for (const tx of new Set(txIds)) {
-      const state = this.states.get(tx);
-      if (state === undefined) unknown.push(tx);
-      else answer.set(tx, state === 'committed');
-    }
+    const unknown = [...new Set(txIds)].filter((tx) => !this.decided.has(tx));
     if (unknown.length > 0) {
-      const later = await this.stillListed(unknown);
-      for (const tx of unknown) answer.set(tx, !later.has(tx));
+      const journals = new Map((await this.lookup(unknown)).map((j) => [j._id, j]));
+      for (const tx of unknown) this.decided.set(tx, shownTo(this.asOf, journals.get(tx)));
     }
-    return answer;
+    return new Map(txIds.map((tx) => [tx, this.decided.get(tx) === true]));
   }
 }
 
 export class TransactionJournal implements Journal {
   private readonly collection: Collection<JournalDoc>;
   private readonly targetsCollection: Collection<TargetsDoc>;
+  private readonly clock: CommitClock;
   private readonly leaseMs: number;
   private readonly lockWaitMs: number;
   /** Transactions this process is applying, whose leases (and locks) it renews. */
@@ -123,6 +143,7 @@ export class TransactionJournal implements Journal {
   ) {
     this.collection = db.collection<JournalDoc>('journal');
     this.targetsCollection = db.collection<TargetsDoc>('journal_targets');
+    this.clock = new CommitClock(db, options.now);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   }
@@ -131,17 +152,28 @@ export class TransactionJournal implements Journal {
     await ensureIndexes(this.collection, [{ key: { leaseUntil: 1 }, name: 'lease' }]);
   }
 
-  /** The journals as they stand now: take it before reading documents (ReadView). */
+  /** A reader's view: take it before reading documents (ReadView). One indexed read. */
   async readView(): Promise<ReadView> {
-    const docs = await this.collection.find({}, { projection: { _id: 1, state: 1 } }).toArray();
     return new ReadView(
-      new Map(docs.map((d) => [d._id, d.state])),
-      async (txIds) => {
-        const listed = await Promise.all(txIds.map((tx) => this.collection.findOne({ _id: tx }, { projection: { _id: 1 } })));
-        return new Set(listed.flatMap((d) => (d ? [d._id] : [])));
-      },
-      async () => (await this.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+      await this.clock.latest(),
+      (txIds) => this.journals(txIds),
+      async (asOf) =>
+        (await this.collection.find({ $or: [{ state: { $ne: 'committed' } }, { commitSeq: { $gt: asOf } }] }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
     );
+  }
+
+  /**
+   * Whether each tagged version is shown to a reader of one document, who needs no view: a
+   * committed transaction's version (or one whose journal is gone) is shown, any other is not.
+   */
+  async committed(txIds: readonly string[]): Promise<Map<string, boolean>> {
+    const journals = new Map((await this.journals(txIds)).map((j) => [j._id, j]));
+    return new Map(txIds.map((tx) => [tx, shownTo(undefined, journals.get(tx))]));
+  }
+
+  private journals(txIds: readonly string[]): Promise<Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[]> {
+    const ids = [...new Set(txIds)];
+    return this.collection.find(ids.length === 1 ? { _id: ids[0] as string } : { _id: { $in: ids } }, { projection: { _id: 1, state: 1, commitSeq: 1 } }).toArray();
   }
 
   /**
@@ -171,8 +203,11 @@ export class TransactionJournal implements Journal {
       let result: { value: T } | undefined;
       try {
         result = { value: await apply(txId) };
+        // After every write: a view that reads a number at least this one began after them.
+        const commitSeq = await this.clock.take();
         // The commit point.
-        await this.collection.updateOne({ _id: txId }, { $set: { state: 'committed', committedAt: this.options.now() } });
+        const at = this.options.now();
+        await this.collection.updateOne({ _id: txId }, { $set: { state: 'committed', committedAt: at, endedAt: at, commitSeq } });
       } catch (err) {
         // The commit may have been written though its answer was lost: then it stands.
         const journal = result ? await this.collection.findOne({ _id: txId }).catch(() => null) : null;
@@ -218,7 +253,7 @@ export class TransactionJournal implements Journal {
    */
   async recoverAbandoned(): Promise<number> {
     const now = this.options.now();
-    const open = await this.collection.find({ state: { $ne: 'committed' } }).toArray();
+    const open = await this.collection.find({ state: { $in: OPEN } }).toArray();
     let recovered = 0;
     for (const journal of open.filter((j) => this.isAbandoned(j))) {
       // One recoverer per transaction: a lock of its own, whose holder may also die.
@@ -226,7 +261,7 @@ export class TransactionJournal implements Journal {
       if (!claim) continue;
       try {
         const still = await this.collection.findOne({ _id: journal._id });
-        if (!still || still.state === 'committed') continue;
+        if (!still || !OPEN.includes(still.state)) continue;
         const targets = (await this.targetsCollection.findOne({ _id: journal._id }))?.targets ?? [];
         await this.rollback(journal._id, targets);
         await this.options.locks.releaseOwner(journal.lockOwner);
@@ -236,7 +271,10 @@ export class TransactionJournal implements Journal {
         await claim.release();
       }
     }
-    await this.collection.deleteMany({ state: 'committed', committedAt: { $lt: new Date(now.getTime() - RETAIN_COMMITTED_MS) } });
+    const forgotten = new Date(now.getTime() - RETAIN_ENDED_MS);
+    // Journals of older versions have only committedAt.
+    await this.collection.deleteMany({ state: { $in: ['committed', 'rolled-back'] }, $or: [{ endedAt: { $lt: forgotten } }, { endedAt: { $exists: false }, committedAt: { $lt: forgotten } }] });
+    await this.clock.forget(forgotten);
     return recovered;
   }
 
@@ -282,8 +320,9 @@ export class TransactionJournal implements Journal {
     for (const target of [...targets].reverse()) {
       await this.options.rollbackEntry(target.type, target.id, txId);
     }
-    // Versions first, journal last: a reader never meets a tag whose journal is gone unless it committed.
-    await this.collection.deleteOne({ _id: txId });
+    // Versions first, then the journal ends as `rolled-back` (kept like a committed one): a reader
+    // that read a version before it was restored and looks its journal up now still hides it.
+    await this.collection.updateOne({ _id: txId }, { $set: { state: 'rolled-back', endedAt: this.options.now() } });
     await this.targetsCollection.deleteOne({ _id: txId });
   }
 }

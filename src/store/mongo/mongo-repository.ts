@@ -266,16 +266,14 @@ export class MongoRepository implements FhirRepository {
   }
 
   /**
-   * One current document as a reader may see it. An untagged version is shown as it is (a
-   * single write is atomic); only for a tagged one is a view taken, and the document read again
-   * after it, so that the view precedes the read (journal.ts ReadView).
+   * One current document as a reader may see it. One document needs no view: an untagged
+   * version is shown as it is (a single write is atomic), a tagged one when its transaction has
+   * committed (journal.ts), else the version before it.
    */
   private async currentAsSeen(resourceType: string, id: string): Promise<CurrentDoc | undefined> {
-    const first = await this.current(resourceType).findOne({ _id: id });
-    if (!first?.tx) return first ?? undefined;
-    const view = await this.readView();
-    const again = await this.current(resourceType).findOne({ _id: id });
-    return again ? (await view.settle([{ type: resourceType, doc: again }]))[0] : undefined;
+    const doc = await this.current(resourceType).findOne({ _id: id });
+    if (!doc?.tx) return doc ?? undefined;
+    return (await this.journal.committed([doc.tx])).get(doc.tx) ? doc : this.versionBefore(resourceType, doc);
   }
 
   /** A version from history as the current document it was (with its search index). */

@@ -64,6 +64,13 @@ test('a transaction interrupted mid-apply is invisible to readers, and rolled ba
   const next = new MongoRepository({ db: database.connection.db, indexer, registry, now: () => now, wildcardIndexes: false });
   await next.initialise();
   expect(await contents()).toEqual(before);
+  // The journal stays as a tombstone while a reader may still hold a version it restored...
+  const journal = database.connection.db.collection('journal');
+  expect(await journal.find({}).toArray()).toEqual([expect.objectContaining({ state: 'rolled-back', endedAt: now })]);
+  // ...and is forgotten once no reader can be that old.
+  now = new Date(now.getTime() + 6 * 60_000);
+  await next.initialise();
+  expect(await journal.countDocuments({})).toBe(0);
   const kept = await next.read('Patient', 'kept');
   expect(kept.versionId).toBe(1);
   expect(kept.resource).toMatchObject({ active: true });
@@ -107,6 +114,7 @@ test('a transaction of a process that died on this host is rolled back at start-
   const next = new MongoRepository({ db, indexer, registry, now, wildcardIndexes: false, lockWaitMs: 100 });
   await next.initialise();
   expect(await contents()).toEqual(before);
+  expect(await db.collection('journal').find({}).toArray()).toEqual([expect.objectContaining({ state: 'rolled-back' })]);
   const updated = await next.update({ resourceType: 'Patient', id: 'held', active: false } as Resource & { id: string });
   expect(updated.version.versionId).toBe(2);
 });
