@@ -207,10 +207,11 @@ export async function buildBulkDataStore(deps: { services: FhirServices; connect
 export const buildAuthService = openAuthService;
 
 /** The request budgets (platform/rate-limit.ts): per client for the APIs, per address for the token endpoint. */
-export async function buildRateLimits(deps: { config: Config; connection: MongoConnection }): Promise<RateLimits> {
-  const { config, connection } = deps;
+export async function buildRateLimits(deps: { config: Config; connection: MongoConnection; logger?: Logger }): Promise<RateLimits> {
+  const { config, connection, logger } = deps;
+  const onError = (err: unknown) => logger?.warn({ err }, 'request budgets could not be shared through the database: counting locally meanwhile');
   return {
-    api: await mongoRateLimit(connection.db, { name: 'api', points: config.rateLimitPerMinute, durationSeconds: 60 }),
-    token: await mongoRateLimit(connection.db, { name: 'token', points: config.tokenRateLimitPerMinute, durationSeconds: 60 }),
+    api: await mongoRateLimit(connection.db, { name: 'api', points: config.rateLimitPerMinute, durationSeconds: 60, onError }),
+    token: await mongoRateLimit(connection.db, { name: 'token', points: config.tokenRateLimitPerMinute, durationSeconds: 60, onError }),
   };
 }

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       workflows.start();
       stack.push(() => workflows.stop());
     }
-    const rateLimits = await buildRateLimits({ config, connection });
+    const rateLimits = await buildRateLimits({ config, connection, logger });
     const bulkData = await buildBulkDataStore({ services, connection });
     const app = createApp({
       services,

@@ -183,6 +183,7 @@ test('request budgets are the exception: acknowledged by the primary alone (a bu
   const budget = await mongoRateLimit(database.connection.db, { name: 'durability', points: 5, durationSeconds: 60 });
   commands.length = 0;
   expect(await budget.consume('client-1')).toEqual({ allowed: true });
+  await budget.flush();
   const updates = commands.filter((c) => String(c.command[c.commandName]) === RATE_LIMIT_COLLECTION && WRITES.has(c.commandName));
   expect(updates.length).toBeGreaterThan(0);
   for (const { command } of updates) expect(command.writeConcern).toEqual({ w: 1 });
