@@ -13,16 +13,51 @@ import type { Logger } from '../platform/logger';
 import type { FhirRepository } from '../store/repository';
 
 export interface AuditLog {
-  /** Appends `events` in one store write (one unit when several). Throws when they cannot be written. */
+  /** Appends `events` (not as a unit: a failure may leave some written). Throws when they cannot be written. */
   append(events: readonly AuditEvent[]): Promise<void>;
 }
 
-/** The audit log on `repo`, which must be the unscoped repository (every caller's view hides AuditEvents). */
+/** The most events one insert carries. */
+const MOST_PER_WRITE = 200;
+
+/**
+ * The audit log on `repo`, which must be the unscoped repository (every caller's view hides
+ * AuditEvents). Events that arrive while a write is in flight wait for it and then go together
+ * in the next (group commit): under load one insert carries many requests' events, which costs
+ * the database far less than one insert each (an AuditEvent's search index is its largest
+ * cost), and each request still has its events written before its answer leaves.
+ */
 export function storeAuditLog(repo: FhirRepository): AuditLog {
+  const waiting: { events: readonly AuditEvent[]; settle: (err?: unknown) => void }[] = [];
+  let writing = false;
+
+  async function writeWaiting(): Promise<void> {
+    writing = true;
+    while (waiting.length > 0) {
+      const batch = [waiting.shift() as (typeof waiting)[number]];
+      let count = batch[0]?.events.length ?? 0;
+      while (waiting.length > 0 && count + (waiting[0]?.events.length ?? 0) <= MOST_PER_WRITE) {
+        const next = waiting.shift() as (typeof waiting)[number];
+        count += next.events.length;
+        batch.push(next);
+      }
+      try {
+        await repo.createEach(batch.flatMap((b) => b.events.map((event) => ({ ...event, id: newId() }))));
+        for (const b of batch) b.settle();
+      } catch (err) {
+        for (const b of batch) b.settle(err);
+      }
+    }
+    writing = false;
+  }
+
   return {
-    async append(events) {
-      if (events.length === 0) return;
-      await repo.apply(events.map((event) => ({ kind: 'create', resource: { ...event, id: newId() } })));
+    append(events) {
+      if (events.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ events, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+        if (!writing) void writeWaiting();
+      });
     },
   };
 }

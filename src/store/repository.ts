@@ -188,6 +188,12 @@ export interface FhirRepository {
   /** One write alone, or several as one all-or-nothing unit (applyAll); one result per write. */
   apply(writes: readonly PlannedWrite[]): Promise<WriteResult[]>;
   /**
+   * Creates resources of new ids that are independent of one another (records such as
+   * AuditEvents), in as few inserts as possible and not as one unit: when it fails, some of them
+   * may have been created.
+   */
+  createEach(resources: readonly (Resource & { id: string })[]): Promise<void>;
+  /**
    * A conditional write (If-None-Exist, PUT or PATCH by criteria, a case opened for a client
    * matched by identifier, a transaction's conditional entries): runs `plan`, which resolves the
    * conditions and says what to write, then applies those writes as one unit, while no other

@@ -352,6 +352,10 @@ export class MongoRepository implements FhirRepository {
     return result as WriteResult;
   }
 
+  async createEach(resources: readonly (Resource & { id: string })[]): Promise<void> {
+    if (resources.length > 0) await this.insertNew(resources, { method: 'POST' });
+  }
+
   async update(resource: Resource & { id: string }, options: WriteOptions = {}): Promise<WriteResult> {
     return this.put(resource, { ...options, method: options.method ?? 'PUT' });
   }
