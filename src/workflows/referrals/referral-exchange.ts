@@ -23,15 +23,15 @@
  * consent and labels apply, and every write passes the write pipeline. Each call to a partner is
  * audited (TransferAudit).
  */
-import type { Bundle, Communication, Consent, Goal, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
+import type { Bundle, Communication, Goal, Identifier, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
 import type { RequestContext } from '../../core/context';
 import type { FhirServices } from '../../core/services';
-import { writeOne } from '../../core/write-pipeline';
+import { type PreparedWrite, applyWrites, prepareWrite, writeOne } from '../../core/write-pipeline';
 import { FhirError } from '../../fhir/outcomes';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { newId } from '../../platform/ids';
 import type { OutboxEntry, Partner } from '../../store/records';
-import { type CurrentResource, readIfPresent } from '../../store/repository';
+import { type CurrentResource, type PlannedWrite, readIfPresent } from '../../store/repository';
 import { organizationCaller, partnerCaller, servicesAs, workContext } from '../actors';
 import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
 import type { WorkflowContext } from '../context';
@@ -40,7 +40,9 @@ import { findAll } from '../find';
 import { OutboundFailure, type OutboundResponse, callPeer, jsonOf } from '../outbound';
 import { loadCase } from '../../casemgmt/case-record';
 import { caseNote } from '../../casemgmt/commands/contact';
+import { type ClientMatch, decideMatch, matchingIdentifiers, possibleDuplicateFlag } from './client-match';
 import { TASK_CODE_SYSTEM } from './referral-rule';
+import { type Naming, type SupportingElement, type SupportingReference, atPartner, notFetched, personOf, sourceIdentifier, supportingCopy, supportingReferences } from './supporting-copies';
 import { FINAL_STATUSES, STATUSES_NEEDING_REASON, allowedNext, pathTo } from './task-status';
 
 const LEASE_MS = 60_000;
@@ -53,6 +55,12 @@ const RESULTING_ACTIVITY = { system: 'http://hl7.org/fhir/us/sdoh-clinicalcare/C
 const WORKFLOW_EPISODE = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare';
 const PERTAINS_TO_GOAL = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';
 
+/** Attempts of an import before a supporting resource the partner failed to give is noted as missing. */
+const SUPPORTING_ATTEMPTS = 4;
+
+/** A resource the referral sent along that was not taken in, and why (noted on the received Task). */
+type Problem = SupportingReference & { readonly reason: string };
+
 /** The ServiceRequest's status that follows a final Task status. */
 const REQUEST_STATUS: Readonly<Record<string, ServiceRequest['status']>> = { completed: 'completed', rejected: 'revoked', cancelled: 'revoked', failed: 'revoked' };
 
@@ -61,6 +69,8 @@ class RemoteRefusal extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
+    /** The partner's HTTP status; 0 when it did not answer. */
+    readonly status = 0,
   ) {
     super(message);
   }
@@ -190,7 +200,7 @@ export class ReferralExchange {
     );
     if (failure !== undefined || response === undefined) {
       const status = response?.status ?? 0;
-      throw new RemoteRefusal(`${request.method} ${url}: ${failure ?? 'no answer'}`, status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 401 && status !== 404);
+      throw new RemoteRefusal(`${request.method} ${url}: ${failure ?? 'no answer'}`, status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 401 && status !== 404, status);
     }
     return { response, body: jsonOf(response) };
   }
@@ -506,23 +516,51 @@ export class ReferralExchange {
     if (request?.resourceType !== 'ServiceRequest') throw new RemoteRefusal(`${focus} is not a ServiceRequest`, true);
     const absolute = (reference: string | undefined) => (reference === undefined ? undefined : /^https?:\/\//.test(reference) ? reference : `${partner.baseUrl}/${reference}`);
     const patientUrl = absolute(request.subject?.reference ?? task.for?.reference);
-    if (!patientUrl?.includes('/Patient/')) throw new RemoteRefusal(`${focus} names no Patient`, true);
+    const referred = patientUrl ? atPartner(patientUrl, partner.baseUrl) : undefined;
+    if (!patientUrl || referred?.type !== 'Patient') throw new RemoteRefusal(`${focus} names no Patient on the partner's server`, true);
     const fetched = (await this.call(partner, transfer, { method: 'GET', path: patientUrl })).body as Patient;
     if (fetched?.resourceType !== 'Patient') throw new RemoteRefusal(`${patientUrl} is not a Patient`, true);
-    const supporting: Resource[] = [];
-    for (const info of request.supportingInfo ?? []) {
-      const url = absolute(info.reference);
-      if (!url) continue;
-      const { body: resource } = await this.call(partner, transfer, { method: 'GET', path: url });
-      if ((resource as Resource | undefined)?.resourceType === 'Consent') supporting.push(resource as Resource);
+    const partnerPatient = `Patient/${referred.id}`;
+    const sent = await this.fetchSupporting(partner, transfer, { request, partnerPatient, attempts: entry.attempts });
+
+    // The client: one the receiving agency already has (matched by identifier), or a new one.
+    const { ctx, services } = transfer;
+    const source = sourceIdentifier(partner.baseUrl, 'Patient', referred.id);
+    const match = await this.matchClient(services, fetched, source);
+    const at = this.w.services.now().toISOString();
+    const base: PlannedWrite[] = [];
+    let patientRef: string;
+    if (match.kind === 'one') {
+      patientRef = match.patient;
+      // Our record of the client remembers the partner's id of it: the next referral finds it directly.
+      const known = await readIfPresent(services.repo, 'Patient', patientRef.slice('Patient/'.length));
+      const client = known?.resource as (Patient & { id: string }) | undefined;
+      if (known && client && !(client.identifier ?? []).some((i) => i.system === source.system && i.value === source.value)) {
+        base.push({ kind: 'update', method: 'PUT', ifMatchVersion: known.versionId, resource: { ...withoutServerMeta(client), identifier: [...(client.identifier ?? []), source] } });
+      }
+    } else {
+      const patient: Patient & { id: string } = { ...stripped(fetched), id: newId(), identifier: [...(fetched.identifier ?? []), source] };
+      patientRef = `Patient/${patient.id}`;
+      base.push({ kind: 'create', resource: patient });
+      if (match.kind === 'ambiguous') {
+        base.push({ kind: 'create', resource: possibleDuplicateFlag({ id: newId(), patient: patientRef, match, task: `Task/${taskId}`, author: owner, start: at }) });
+      }
     }
-    const source = (type: string, id: string | undefined) => ({ system: `${partner.baseUrl}/${type}`, value: id as string });
-    const patient: Patient & { id: string } = { ...stripped(fetched), id: newId(), identifier: [...(fetched.identifier ?? []), source('Patient', fetched.id)] };
-    const patientRef = `Patient/${patient.id}`;
+    const unitPatients = new Set([patientRef]);
+    const prepared: PreparedWrite[] = [];
+    for (const write of base) prepared.push(await prepareWrite(services, ctx, write, unitPatients));
+
+    // What came along, copied for the receiving agency; a copy refused here is noted, not fatal.
+    const copies = await this.prepareCopies(transfer, { partner, owner, sent: sent.fetched, partnerPatient, ourPatient: patientRef, unitPatients });
+    prepared.push(...copies.prepared);
+    const problems = [...sent.problems, ...copies.problems];
+    const ours = (element: SupportingElement) => copies.taken.filter((c) => c.element === element).map((c) => ({ reference: c.copy }));
+    const goal = ours('pertainsToGoal')[0];
     const srCopy: ServiceRequest & { id: string } = {
       resourceType: 'ServiceRequest',
       id: newId(),
-      identifier: [source('ServiceRequest', request.id)],
+      ...(goal ? { extension: [{ url: PERTAINS_TO_GOAL, valueReference: goal }] } : {}),
+      identifier: [sourceIdentifier(partner.baseUrl, 'ServiceRequest', request.id as string)],
       // The original stays the partner's; ours is the order we fill (SDOHCC refer-1).
       basedOn: [{ reference: focus }],
       status: 'active',
@@ -531,37 +569,132 @@ export class ReferralExchange {
       ...(request.priority ? { priority: request.priority } : {}),
       ...(request.code ? { code: request.code } : {}),
       subject: { reference: patientRef },
-      authoredOn: request.authoredOn ?? task.authoredOn ?? this.w.services.now().toISOString(),
+      authoredOn: request.authoredOn ?? task.authoredOn ?? at,
       requester: { reference: partner.organization, display: partner.name },
       performer: [{ reference: owner }],
       ...(request.reasonCode ? { reasonCode: request.reasonCode } : {}),
+      ...(ours('reasonReference').length > 0 ? { reasonReference: ours('reasonReference') } : {}),
+      // Every copy, whatever element named it at the partner: what the referral sent along.
+      ...(copies.taken.length > 0 ? { supportingInfo: copies.taken.map((c) => ({ reference: c.copy })) } : {}),
       ...(request.note ? { note: request.note } : {}),
     };
-    const consents: (Consent & { id: string })[] = supporting.map((c) => {
-      const consent = c as Consent;
-      return { ...stripped(consent), id: newId(), identifier: [...(consent.identifier ?? []), source('Consent', consent.id)], patient: { reference: patientRef } } as Consent & { id: string };
-    });
-    srCopy.supportingInfo = consents.map((c) => ({ reference: `Consent/${c.id}` }));
-    const { ctx, services } = transfer;
-    const patientWrite = await writeOne(services, ctx, { kind: 'create', resource: patient });
-    // The patient is now the receiving agency's: the rest is written with that in view.
-    const after = await this.as(owner, 'referral-import');
-    for (const consent of consents) await writeOne(after.services, after.ctx, { kind: 'create', resource: consent });
-    await writeOne(after.services, after.ctx, { kind: 'create', resource: srCopy });
+    prepared.push(await prepareWrite(services, ctx, { kind: 'create', resource: srCopy }, unitPatients));
     const { statusReason: _r, ...rest } = withoutServerMeta(task) as Task & { id: string };
-    await writeOne(after.services, after.ctx, {
-      kind: 'update',
-      method: 'PUT',
-      ifMatchVersion: current.versionId,
-      resource: { ...rest, for: { reference: patientRef }, basedOn: [{ reference: `ServiceRequest/${srCopy.id}` }] },
-    });
-    this.w.log.info({ task: taskId, partner: partner.id, patient: patientWrite.result.version.id }, 'referral received and taken in');
+    const notes = problems.map((p) => ({ authorString: 'CaseBridge referral exchange', time: at, text: `Supporting information ${absolute(p.reference) as string} (ServiceRequest.${p.element}) was not taken in: ${p.reason}` }));
+    const received: Task & { id: string } = { ...rest, for: { reference: patientRef }, basedOn: [{ reference: `ServiceRequest/${srCopy.id}` }], ...(notes.length > 0 ? { note: [...(rest.note ?? []), ...notes] } : {}) };
+    prepared.push(await prepareWrite(services, ctx, { kind: 'update', method: 'PUT', ifMatchVersion: current.versionId, resource: received }, unitPatients));
+    // All or nothing: an import interrupted leaves the Task as it was, and is done again whole.
+    await applyWrites(services, prepared);
+    this.w.log.info({ task: taskId, partner: partner.id, patient: patientRef, match: match.kind, copies: copies.taken.length, problems: problems.length }, 'referral received and taken in');
     return { done: true };
+  }
+
+  /**
+   * GET each resource the ServiceRequest sends along, on the partner's server only. One that
+   * cannot be had is a problem noted on the Task, except a failure that may pass (no answer, 5xx,
+   * 401, 408, 429): the whole import is tried again, a few times, before it is noted too.
+   */
+  private async fetchSupporting(
+    partner: Partner,
+    transfer: { ctx: RequestContext; services: FhirServices; type: 'import'; entities: { reference: string }[] },
+    args: { request: ServiceRequest; partnerPatient: string; attempts: number },
+  ): Promise<{ fetched: { ref: SupportingReference; resource: Resource & { id: string } }[]; problems: Problem[] }> {
+    const fetched: { ref: SupportingReference; resource: Resource & { id: string } }[] = [];
+    const problems: Problem[] = [];
+    for (const ref of supportingReferences(args.request)) {
+      const why = notFetched(ref.reference, partner.baseUrl);
+      const target = atPartner(ref.reference, partner.baseUrl);
+      if (why !== undefined || !target) {
+        problems.push({ ...ref, reason: why ?? 'not a reference to a resource' });
+        continue;
+      }
+      try {
+        const resource = (await this.call(partner, transfer, { method: 'GET', path: `${target.type}/${target.id}` })).body as Resource | undefined;
+        if (resource?.resourceType !== target.type || resource.id !== target.id) {
+          problems.push({ ...ref, reason: `the partner answered with something other than ${target.type}/${target.id}` });
+          continue;
+        }
+        const person = personOf(resource);
+        const about = person === undefined ? undefined : atPartner(person, partner.baseUrl);
+        if (person !== undefined && (about === undefined || `${about.type}/${about.id}` !== args.partnerPatient)) {
+          problems.push({ ...ref, reason: 'it is about someone other than the referred client' });
+          continue;
+        }
+        fetched.push({ ref, resource: resource as Resource & { id: string } });
+      } catch (err) {
+        if (!(err instanceof RemoteRefusal) && !(err instanceof OutboundFailure)) throw err;
+        const status = err instanceof RemoteRefusal ? err.status : 0;
+        const passing = status === 0 || status >= 500 || status === 401 || status === 408 || status === 429;
+        if (passing && args.attempts + 1 < SUPPORTING_ATTEMPTS) throw err;
+        problems.push({ ...ref, reason: status === 0 ? 'the partner could not be reached' : `the partner answered ${status}` });
+      }
+    }
+    return { fetched, problems };
+  }
+
+  /** The Patients the receiving agency may see that carry one of the referred client's identifiers. */
+  private async matchClient(services: FhirServices, referred: Patient, source: Identifier): Promise<ClientMatch> {
+    const found: { reference: string; patient: Patient }[] = [];
+    for (const identifier of matchingIdentifiers(referred, source)) {
+      // The scoped repository: another agency's clients are not searched.
+      for (const m of await findAll(services, 'Patient', { identifier: `${escapeToken(identifier.system as string)}|${escapeToken(identifier.value as string)}` }, 10)) {
+        found.push({ reference: `Patient/${m.id}`, patient: m.resource as Patient });
+      }
+    }
+    return decideMatch(referred, found);
+  }
+
+  /**
+   * The copies of what the referral sent along, each prepared through the write pipeline on its
+   * own: one the pipeline refuses (invalid here) is left out and noted, and references to it from
+   * the other copies then stay at the partner.
+   */
+  private async prepareCopies(
+    transfer: { ctx: RequestContext; services: FhirServices },
+    args: { partner: Partner; owner: string; sent: readonly { ref: SupportingReference; resource: Resource & { id: string } }[]; partnerPatient: string; ourPatient: string; unitPatients: ReadonlySet<string> },
+  ): Promise<{ prepared: PreparedWrite[]; taken: { element: SupportingElement; copy: string }[]; problems: Problem[] }> {
+    const { partner } = args;
+    const organizations = new Map([
+      [partner.remoteOrganization ?? partner.organization, partner.organization],
+      [partner.ourOrganization ?? args.owner, args.owner],
+    ]);
+    let candidates = args.sent.map((s) => ({ ...s, key: `${s.resource.resourceType}/${s.resource.id}`, id: newId() }));
+    const problems: Problem[] = [];
+    for (;;) {
+      const copies = new Map(candidates.map((c) => [c.key, `${c.resource.resourceType}/${c.id}`]));
+      const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient: args.partnerPatient, ourPatient: args.ourPatient, copies, organizations };
+      const prepared: PreparedWrite[] = [];
+      const refused = new Set<string>();
+      for (const c of candidates) {
+        try {
+          prepared.push(await prepareWrite(transfer.services, transfer.ctx, { kind: 'create', resource: supportingCopy(c.resource, { id: c.id, naming }) }, args.unitPatients));
+        } catch (err) {
+          if (!(err instanceof FhirError)) throw err;
+          refused.add(c.key);
+          problems.push({ ...c.ref, reason: `refused here (${err.status}): ${refusal(err)}` });
+        }
+      }
+      if (refused.size === 0) return { prepared, taken: candidates.map((c) => ({ element: c.ref.element, copy: copies.get(c.key) as string })), problems };
+      candidates = candidates.filter((c) => !refused.has(c.key));
+    }
   }
 }
 
-/** A partner's resource without its server's id, meta and text (ours get our own). */
+/** What a partner's resource fails here, in one line (the first issues of the OperationOutcome). */
+function refusal(err: FhirError): string {
+  return (err.outcome.issue ?? [])
+    .slice(0, 3)
+    .map((i) => `${i.details?.text ?? i.diagnostics ?? i.code}${i.expression?.length ? ` at ${i.expression.join(', ')}` : ''}`)
+    .join('; ');
+}
+
+/** A token search value with FHIR's search escapes (`\`, `|`, `,`, `$`). See: https://hl7.org/fhir/R4/search.html#escaping */
+function escapeToken(value: string): string {
+  return value.replace(/[\\|,$]/g, (c) => `\\${c}`);
+}
+
+/** A partner's resource without its server's id, meta and text (ours get our own); its security labels stay with it. */
 function stripped<T extends Resource>(resource: T): T {
-  const { id: _id, meta: _meta, text: _text, ...rest } = resource as T & { text?: unknown };
-  return rest as T;
+  const { id: _id, meta, text: _text, ...rest } = resource as T & { text?: unknown };
+  return (meta?.security?.length ? { ...rest, meta: { security: meta.security } } : rest) as T;
 }
