@@ -6,7 +6,8 @@
  *   or whose care team it is on (CareTeam.participant: the organisation or one of its
  *   PractitionerRoles) — their whole Patient compartments; the referrals it sent or receives
  *   (ServiceRequest requester/performer, Task requester/owner) and the client each names, what
- *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent,
+ *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent
+ *   and the outcome Observations returned for them (based on its ServiceRequest),
  *   the Communications of its referrals (partOf the Task);
  *   and whatever it wrote itself;
  * - payer: the members it covers (Coverage.payor → beneficiary), the Tasks it sent or owns
@@ -101,8 +102,9 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     }
   }
   // A referral's receiver reads what its referrer sent along with it (ServiceRequest.supportingInfo:
-  // the consent, the screening), and the referrer reads the Procedures that fulfilled it (SDOHCC
-  // direct referral: the target GETs the supporting resources, the source GETs the outcome).
+  // the consent, the screening), and the referrer reads the Procedures that fulfilled it and the
+  // outcome Observations based on it (SDOHCC direct referral: the target GETs the supporting
+  // resources, the source GETs the outcome).
   const outcomes: string[] = [];
   // The conversation of a referral (Communication.partOf its Task) is read by both of its parties.
   const referrals: string[] = [];
@@ -121,7 +123,9 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     compartments: patients,
     references: new Map<string, { params: readonly string[]; targets: readonly string[] }>([
       ...linked.map(([type, params]): [string, { params: readonly string[]; targets: readonly string[] }] => [type, { params, targets: representing }]),
-      ...(outcomes.length > 0 ? [['Procedure', { params: ['based-on'], targets: outcomes }] as [string, { params: readonly string[]; targets: readonly string[] }]] : []),
+      ...(outcomes.length > 0
+        ? (['Procedure', 'Observation'] as const).map((type) => [type, { params: ['based-on'], targets: outcomes }] as [string, { params: readonly string[]; targets: readonly string[] }])
+        : []),
       ...(referrals.length > 0 ? [['Communication', { params: ['part-of'], targets: [...new Set(referrals)] }] as [string, { params: readonly string[]; targets: readonly string[] }]] : []),
     ]),
     resources: referred,

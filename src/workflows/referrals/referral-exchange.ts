@@ -23,7 +23,7 @@
  * consent and labels apply, and every write passes the write pipeline. Each call to a partner is
  * audited (TransferAudit).
  */
-import type { Bundle, Communication, Goal, Identifier, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
+import type { Bundle, Communication, Goal, Identifier, Observation, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
 import type { RequestContext } from '../../core/context';
 import type { FhirServices } from '../../core/services';
 import { type PreparedWrite, applyWrites, prepareWrite, writeOne } from '../../core/write-pipeline';
@@ -406,32 +406,53 @@ export class ReferralExchange {
     return { ...result.version, resource: result.version.resource ?? next } as CurrentResource;
   }
 
-  /** The Procedures that fulfilled the referral on the partner's server, recorded here; the Task.output that names them. */
+  /**
+   * What fulfilled the referral on the partner's server, recorded here, and the Task.output that
+   * names it: the Procedures (SDOHCC: Task.output and Procedure?based-on), and the Observations the
+   * partner returned as outcomes (in Task.output, or based on the request) — R4's Goal.outcomeReference
+   * takes Observations, so these are what closing the loop links to the goal.
+   */
   private async outcome(partner: Partner, args: { remote: Task; local: Task & { id: string }; requester: string }): Promise<TaskOutput[]> {
     const transfer = { ...(await this.as(args.requester, 'referral-outcome')), type: 'import' as const, entities: [{ reference: `Task/${args.local.id}` }] };
-    const found = new Map<string, Procedure>();
-    const named = (args.remote.output ?? []).flatMap((o) => (o.valueReference?.reference?.includes('Procedure/') ? [o.valueReference.reference] : []));
-    for (const reference of named) {
+    const request = await readIfPresent(transfer.services.repo, 'ServiceRequest', (args.local.focus?.reference ?? '').split('/')[1] ?? '');
+    const goal = (request?.resource as ServiceRequest | undefined)?.extension?.find((e) => e.url === PERTAINS_TO_GOAL)?.valueReference?.reference;
+    const found = { Procedure: new Map<string, Resource>(), Observation: new Map<string, Resource>() };
+    const typeOf = new Map<string, TaskOutput['type']>();
+    for (const output of args.remote.output ?? []) {
+      const reference = output.valueReference?.reference ?? '';
+      const type = /(?:^|\/)(Procedure|Observation)\/[A-Za-z0-9\-.]{1,64}$/.exec(reference)?.[1] as keyof typeof found | undefined;
+      if (!type) continue;
       const { body } = await this.call(partner, transfer, { method: 'GET', path: reference });
-      const procedure = body as Procedure;
-      if (procedure?.resourceType === 'Procedure' && procedure.id) found.set(procedure.id, procedure);
+      const resource = body as Resource | undefined;
+      if (resource?.resourceType === type && resource.id) {
+        found[type].set(resource.id, resource);
+        typeOf.set(`${type}/${resource.id}`, output.type);
+      }
     }
     for (const basedOn of [...(args.remote.basedOn ?? []), args.remote.focus].flatMap((r) => (r?.reference ? [r.reference] : []))) {
-      const { body } = await this.call(partner, transfer, { method: 'GET', path: `Procedure?based-on=${encodeURIComponent(basedOn)}` });
-      for (const e of (body as { entry?: { resource?: Resource }[] } | undefined)?.entry ?? []) {
-        if (e.resource?.resourceType === 'Procedure' && e.resource.id) found.set(e.resource.id, e.resource as Procedure);
+      for (const type of ['Procedure', 'Observation'] as const) {
+        const { body } = await this.call(partner, transfer, { method: 'GET', path: `${type}?based-on=${encodeURIComponent(basedOn)}` });
+        for (const e of (body as Bundle | undefined)?.entry ?? []) {
+          if (e.resource?.resourceType === type && e.resource.id) found[type].set(e.resource.id, e.resource);
+        }
       }
     }
     const outputs: TaskOutput[] = [];
-    for (const procedure of found.values()) {
-      const id = await this.recordProcedure(transfer, partner, { procedure, local: args.local });
+    for (const procedure of found.Procedure.values()) {
+      const id = await this.recordProcedure(transfer, partner, { procedure: procedure as Procedure, local: args.local, goal });
       outputs.push({ type: { coding: [RESULTING_ACTIVITY] }, valueReference: { reference: `Procedure/${id}` } });
+    }
+    const partnerPatient = args.remote.for?.reference ? atPartner(args.remote.for.reference, partner.baseUrl) : undefined;
+    for (const observation of found.Observation.values()) {
+      if (!partnerPatient) break;
+      const id = await this.recordObservation(transfer, partner, { observation: observation as Observation & { id: string }, remote: args.remote, local: args.local, partnerPatient: `Patient/${partnerPatient.id}` });
+      if (id) outputs.push({ type: typeOf.get(`Observation/${observation.id as string}`) ?? { text: 'Outcome observation' }, valueReference: { reference: `Observation/${id}` } });
     }
     return outputs;
   }
 
-  /** A partner's Procedure, recorded for our referral once (by its identifier on the partner's server). */
-  private async recordProcedure(transfer: { ctx: RequestContext; services: FhirServices }, partner: Partner, args: { procedure: Procedure; local: Task }): Promise<string> {
+  /** A partner's Procedure, recorded for our referral once (by its identifier on the partner's server), pertaining to the goal the referral served. */
+  private async recordProcedure(transfer: { ctx: RequestContext; services: FhirServices }, partner: Partner, args: { procedure: Procedure; local: Task; goal: string | undefined }): Promise<string> {
     const identifier = { system: `${partner.baseUrl}/Procedure`, value: args.procedure.id as string };
     const existing = await findAll(transfer.services, 'Procedure', { identifier: `${identifier.system}|${identifier.value}` }, 1);
     if (existing[0]) return existing[0].id;
@@ -439,6 +460,8 @@ export class ReferralExchange {
     const copy: Procedure & { id: string } = {
       resourceType: 'Procedure',
       id: newId(),
+      // SDOHCC Procedure: pertainsToGoal links what was done to the goal it was done for.
+      ...(args.goal ? { extension: [{ url: PERTAINS_TO_GOAL, valueReference: { reference: args.goal } }] } : {}),
       identifier: [identifier],
       basedOn: [{ reference: args.local.focus?.reference as string }],
       status: p.status,
@@ -451,6 +474,33 @@ export class ReferralExchange {
       ...(p.outcome ? { outcome: p.outcome } : {}),
       ...(p.note ? { note: p.note } : {}),
     };
+    const { result } = await writeOne(transfer.services, transfer.ctx, { kind: 'create', resource: copy });
+    return result.version.id;
+  }
+
+  /**
+   * A partner's outcome Observation, recorded for our referral once (by its identifier on the
+   * partner's server), based on our ServiceRequest; undefined when it is about someone else.
+   */
+  private async recordObservation(
+    transfer: { ctx: RequestContext; services: FhirServices },
+    partner: Partner,
+    args: { observation: Observation & { id: string }; remote: Task; local: Task; partnerPatient: string },
+  ): Promise<string | undefined> {
+    const person = personOf(args.observation);
+    const about = person === undefined ? undefined : atPartner(person, partner.baseUrl);
+    if (!about || `${about.type}/${about.id}` !== args.partnerPatient) return undefined;
+    const identifier = sourceIdentifier(partner.baseUrl, 'Observation', args.observation.id);
+    const existing = await findAll(transfer.services, 'Observation', { identifier: `${escapeToken(identifier.system as string)}|${identifier.value as string}` }, 1);
+    if (existing[0]) return existing[0].id;
+    const ourRequest = args.local.focus?.reference as string;
+    // The partner's requests for this referral (its Task's focus and basedOn) are ours here.
+    const requests = [...(args.remote.basedOn ?? []), args.remote.focus].flatMap((r) => {
+      const at = r?.reference ? atPartner(r.reference, partner.baseUrl) : undefined;
+      return at?.type === 'ServiceRequest' ? [[`ServiceRequest/${at.id}`, ourRequest] as const] : [];
+    });
+    const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient: args.partnerPatient, ourPatient: args.local.for?.reference as string, copies: new Map(requests), organizations: organizationsOf(partner, transfer.ctx.caller.organization as string) };
+    const copy: Observation & { id: string } = { ...supportingCopy(args.observation, { id: newId(), naming }), basedOn: [{ reference: ourRequest }] };
     const { result } = await writeOne(transfer.services, transfer.ctx, { kind: 'create', resource: copy });
     return result.version.id;
   }
@@ -473,10 +523,22 @@ export class ReferralExchange {
     const summary = `Referral ${task.status} by ${partner.name}${task.statusReason?.text ? `: ${task.statusReason.text}` : ''}`;
     const goalId = sr.extension?.find((e) => e.url === PERTAINS_TO_GOAL)?.valueReference?.reference?.split('/')[1];
     const goal = goalId ? await readIfPresent(services.repo, 'Goal', goalId) : undefined;
-    // Each part is done once, whatever the number of attempts.
-    if (goal && !((goal.resource as Goal).note ?? []).some((n) => n.text === summary)) {
+    if (goal) {
+      // Each part is done once, whatever the number of attempts. The outcome Observations go to
+      // Goal.outcomeReference ("what's changed"); achievementStatus is left alone: whether the goal
+      // is achieved is the case manager's judgement, not the referral's.
       const g = withoutServerMeta(goal.resource) as Goal & { id: string };
-      await writeOne(services, ctx, { kind: 'update', method: 'PUT', ifMatchVersion: goal.versionId, resource: { ...g, note: [...(g.note ?? []), { text: summary, time: at }] } });
+      const linked = new Set((g.outcomeReference ?? []).map((r) => r.reference));
+      const outcomes = (task.output ?? []).flatMap((o) => (o.valueReference?.reference?.startsWith('Observation/') && !linked.has(o.valueReference.reference) ? [{ reference: o.valueReference.reference }] : []));
+      const noted = (g.note ?? []).some((n) => n.text === summary);
+      if (!noted || outcomes.length > 0) {
+        const next: Goal & { id: string } = {
+          ...g,
+          ...(noted ? {} : { note: [...(g.note ?? []), { text: summary, time: at }] }),
+          ...(outcomes.length > 0 ? { outcomeReference: [...(g.outcomeReference ?? []), ...outcomes] } : {}),
+        };
+        await writeOne(services, ctx, { kind: 'update', method: 'PUT', ifMatchVersion: goal.versionId, resource: next });
+      }
     }
     const caseId = sr.extension?.find((e) => e.url === WORKFLOW_EPISODE)?.valueReference?.reference?.split('/')[1];
     const noteId = `referral-outcome-${task.id}`.slice(0, 64);
@@ -654,10 +716,7 @@ export class ReferralExchange {
     args: { partner: Partner; owner: string; sent: readonly { ref: SupportingReference; resource: Resource & { id: string } }[]; partnerPatient: string; ourPatient: string; unitPatients: ReadonlySet<string> },
   ): Promise<{ prepared: PreparedWrite[]; taken: { element: SupportingElement; copy: string }[]; problems: Problem[] }> {
     const { partner } = args;
-    const organizations = new Map([
-      [partner.remoteOrganization ?? partner.organization, partner.organization],
-      [partner.ourOrganization ?? args.owner, args.owner],
-    ]);
+    const organizations = organizationsOf(partner, args.owner);
     let candidates = args.sent.map((s) => ({ ...s, key: `${s.resource.resourceType}/${s.resource.id}`, id: newId() }));
     const problems: Problem[] = [];
     for (;;) {
@@ -678,6 +737,14 @@ export class ReferralExchange {
       candidates = candidates.filter((c) => !refused.has(c.key));
     }
   }
+}
+
+/** The two organisations of a referral as the partner's server names them → as our records do. */
+function organizationsOf(partner: Partner, ours: string): Map<string, string> {
+  return new Map([
+    [partner.remoteOrganization ?? partner.organization, partner.organization],
+    [partner.ourOrganization ?? ours, ours],
+  ]);
 }
 
 /** What a partner's resource fails here, in one line (the first issues of the OperationOutcome). */
