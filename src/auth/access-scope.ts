@@ -6,7 +6,7 @@
  *   or whose care team it is on (CareTeam.participant: the organisation or one of its
  *   PractitionerRoles) — their whole Patient compartments; the referrals it sent or receives
  *   (ServiceRequest requester/performer, Task requester/owner) and the client each names, what
- *   a referral it receives sends along (supportingInfo), the Procedures that fulfilled those it sent
+ *   a referral it receives sends along (supportingInfo, reasonReference, pertainsToGoal), the Procedures that fulfilled those it sent
  *   and the outcome Observations returned for them (based on its ServiceRequest),
  *   the Communications of its referrals (partOf the Task);
  *   and whatever it wrote itself;
@@ -102,7 +102,8 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     }
   }
   // A referral's receiver reads what its referrer sent along with it (ServiceRequest.supportingInfo:
-  // the consent, the screening), and the referrer reads the Procedures that fulfilled it and the
+  // the consent, the screening; reasonReference: the condition it addresses; the goal it serves),
+  // and the referrer reads the Procedures that fulfilled it and the
   // outcome Observations based on it (SDOHCC direct referral: the target GETs the supporting
   // resources, the source GETs the outcome).
   const outcomes: string[] = [];
@@ -112,7 +113,9 @@ async function organisationScope(caller: Caller, organization: string, sources: 
     for (const param of ['requester', 'owner']) {
       referrals.push(...(await repo.matchingIds(search('Task', { [param]: any, code: 'http://hl7.org/fhir/CodeSystem/task-code|fulfill' }), LIMIT)).map((id) => `Task/${id}`));
     }
-    (await repo.referencesOf(search('ServiceRequest', { performer: any }), 'supporting-info', LIMIT)).forEach((r) => referred.add(r));
+    for (const param of ['supporting-info', 'reason-reference', 'pertains-to-goal']) {
+      (await repo.referencesOf(search('ServiceRequest', { performer: any }), param, LIMIT)).forEach((r) => referred.add(r));
+    }
     outcomes.push(...(await repo.matchingIds(search('ServiceRequest', { requester: any }), LIMIT)).map((id) => `ServiceRequest/${id}`));
   }
   const consents = await activeConsentsNaming(any, sources);

@@ -3,14 +3,17 @@
  * real HTTP (SDOHCC direct referral): Riverside (instance A) refers a client to Harbor House
  * (instance B), which has its own server. A sends the Task (the first answer is lost on the way
  * back, and the retry must not make a second Task), B takes it in (fetching the ServiceRequest,
- * the Patient and the consent from A), Harbor accepts, A is restarted on its database, Harbor
- * works and completes it with a Procedure, and A records every status, fetches the Procedure and
- * closes the loop (ServiceRequest completed, goal noted, case timeline). A second referral is
- * rejected with a reason. Each instance authenticates to the other with SMART Backend Services.
+ * the Patient and what the request sends along: a consent, a condition, a screening; one
+ * reference cannot be had and is noted), matching the client Harbor already has by identifier,
+ * Harbor accepts, A is restarted on its database, Harbor works and completes it with a Procedure
+ * and an outcome Observation, and A records every status, fetches both and closes the loop
+ * (ServiceRequest completed, goal noted with its outcome linked, case timeline). A second referral
+ * is rejected with a reason; a third names a client Harbor has twice, and is flagged, not merged.
+ * Each instance authenticates to the other with SMART Backend Services.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Bundle, DocumentReference, Goal, Procedure, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Bundle, Condition, Consent, DocumentReference, Flag, Goal, Observation, Patient, Procedure, QuestionnaireResponse, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import type { Fetch } from '../../../src/workflows/outbound';
 import type { Workflows } from '../../../src/workflows/runtime';
@@ -20,6 +23,9 @@ const A_ORIGIN = 'http://riverside.test';
 const B_ORIGIN = 'http://harbor.test';
 const RIVERSIDE = 'Organization/riverside';
 const HARBOR = 'Organization/harbor';
+const LAKESIDE = 'Organization/lakeside';
+/** A client identifier both agencies record (a regional homeless management information system's). */
+const HMIS = 'http://hmis.example.org/client-id';
 const POLL_SECONDS = 900;
 
 interface Instance {
@@ -78,9 +84,11 @@ const on = (instance: () => Instance, who: string) => ({
   get: (path: string) => request(instance().t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
   post: (path: string, body: unknown) => request(instance().t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
   put: (path: string, body: unknown) => request(instance().t.bareApp).put(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
+  delete: (path: string) => request(instance().t.bareApp).delete(path).set('Authorization', `Bearer ${tokens[who]}`),
 });
 const riverside = on(() => a, 'riverside');
 const harbor = on(() => b, 'harbor');
+const lakeside = on(() => b, 'lakeside');
 
 /** Lets the workflows of both instances run until neither has anything to do. */
 async function settleBoth(): Promise<void> {
@@ -100,6 +108,8 @@ let riversideOnA: TestClient;
 let patient: string;
 let goal: string;
 let caseId: string;
+/** Harbor's record of the same person, made before any referral. */
+let harborClient: string;
 
 beforeAll(async () => {
   a = await start(A_ORIGIN, 'A');
@@ -109,8 +119,10 @@ beforeAll(async () => {
   // Each agency's staff on its own server; each server's client for the other agency.
   riversideOnA = await registerTestClient(a.t, { role: 'agency', organization: RIVERSIDE, scopes: ['system/*.cruds'] });
   const harborOnB = await registerTestClient(b.t, { role: 'agency', organization: HARBOR, scopes: ['system/*.cruds'] });
+  const lakesideOnB = await registerTestClient(b.t, { role: 'agency', organization: LAKESIDE, scopes: ['system/*.cruds'] });
   tokens.riverside = await riversideOnA.token();
   tokens.harbor = await harborOnB.token();
+  tokens.lakeside = await lakesideOnB.token();
   const riversideClientOnB = await registerTestClient(b.t, { role: 'agency', organization: RIVERSIDE, scopes: ['system/*.crus'] });
   const harborClientOnA = await registerTestClient(a.t, { role: 'agency', organization: HARBOR, scopes: ['system/*.rs'] });
   await a.workflows.context.records.partners.register(
@@ -123,11 +135,18 @@ beforeAll(async () => {
   );
 
   // Riverside's case: a client, the case, a goal, a consent to share with Harbor.
-  patient = `Patient/${(await riverside.post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: 'http://riverside.example.org/mrn', value: 'R-1001' }], name: [{ family: 'Okafor', given: ['Ada'] }], gender: 'female', birthDate: '1984-07-12' })).body.id}`;
+  const ada = { resourceType: 'Patient', identifier: [{ system: 'http://riverside.example.org/mrn', value: 'R-1001' }, { system: HMIS, value: 'HM-77' }], name: [{ family: 'Okafor', given: ['Ada'] }], gender: 'female', birthDate: '1984-07-12' };
+  patient = `Patient/${(await riverside.post('/fhir/Patient', ada)).body.id}`;
+  // Harbor already knows Ada (same HMIS id); Lakeside, another agency on Harbor's server, has its
+  // own record of her, which Harbor may not see: the match must not find it.
+  const known = await harbor.post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: HMIS, value: 'HM-77' }], name: [{ family: 'Okafor', given: ['Ada'] }], birthDate: '1984-07-12' });
+  expect(known.status).toBe(201);
+  harborClient = `Patient/${known.body.id}`;
+  expect((await lakeside.post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: HMIS, value: 'HM-77' }], name: [{ family: 'Okafor' }] })).status).toBe(201);
   const episode = await riverside.post('/fhir/EpisodeOfCare', { resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: patient }, managingOrganization: { reference: RIVERSIDE }, period: { start: '2026-11-01' } });
   expect(episode.status).toBe(201);
   caseId = episode.body.id;
-  goal = (await riverside.post('/fhir/Goal', { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Stable housing within 90 days' }, subject: { reference: patient } })).body.id;
+  goal = (await riverside.post('/fhir/Goal', { resourceType: 'Goal', lifecycleStatus: 'active', achievementStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'in-progress' }] }, description: { text: 'Stable housing within 90 days' }, subject: { reference: patient } })).body.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -137,32 +156,66 @@ afterAll(async () => {
   await b.t.close();
 });
 
-async function refer(service: string): Promise<{ task: string; serviceRequest: string }> {
+interface Referral {
+  task: string;
+  serviceRequest: string;
+  consent: string;
+  condition: string;
+  screening: string;
+}
+
+/** Riverside refers `client` to Harbor: the ServiceRequest sends along a consent, a condition and a screening (and `extra` references). */
+async function refer(service: string, options: { client?: string; extra?: string[]; ofCase?: boolean } = {}): Promise<Referral> {
+  const { client = patient, extra = [], ofCase = true } = options;
   const consent = await riverside.post('/fhir/Consent', {
     resourceType: 'Consent',
     status: 'active',
     scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-    patient: { reference: patient },
+    patient: { reference: client },
     dateTime: '2026-11-20',
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: { type: 'permit', actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: HARBOR } }] },
   });
   expect(consent.status).toBe(201);
+  const screening = await riverside.post('/fhir/QuestionnaireResponse', {
+    resourceType: 'QuestionnaireResponse',
+    status: 'completed',
+    subject: { reference: client },
+    authored: '2026-11-18T10:00:00Z',
+    item: [{ linkId: 'housing', text: 'Are you worried about losing your housing?', answer: [{ valueBoolean: true }] }],
+  });
+  expect(screening.status).toBe(201);
+  const condition = await riverside.post('/fhir/Condition', {
+    resourceType: 'Condition',
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+    category: [{ coding: [{ system: 'http://hl7.org/fhir/us/core/CodeSystem/condition-category', code: 'health-concern' }] }],
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '32911000', display: 'Homeless' }] },
+    subject: { reference: client },
+    evidence: [{ detail: [{ reference: `QuestionnaireResponse/${screening.body.id}` }] }],
+    recordedDate: '2026-11-19',
+  });
+  expect(condition.status).toBe(201);
   const sr = await riverside.post('/fhir/ServiceRequest', {
     resourceType: 'ServiceRequest',
-    extension: [
-      { url: 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare', valueReference: { reference: `EpisodeOfCare/${caseId}` } },
-      { url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: `Goal/${goal}` } },
-    ],
+    ...(ofCase
+      ? {
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare', valueReference: { reference: `EpisodeOfCare/${caseId}` } },
+            { url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: `Goal/${goal}` } },
+          ],
+        }
+      : {}),
     status: 'active',
     intent: 'order',
     code: { text: service },
-    subject: { reference: patient },
+    subject: { reference: client },
     authoredOn: '2026-11-20',
     requester: { reference: RIVERSIDE },
     performer: [{ reference: HARBOR }],
-    supportingInfo: [{ reference: `Consent/${consent.body.id}` }],
+    reasonReference: [{ reference: `Condition/${condition.body.id}` }],
+    supportingInfo: [{ reference: `Consent/${consent.body.id}` }, { reference: `QuestionnaireResponse/${screening.body.id}` }, ...extra.map((reference) => ({ reference }))],
   });
   expect(sr.status).toBe(201);
   const task = await riverside.post('/fhir/Task', {
@@ -172,13 +225,13 @@ async function refer(service: string): Promise<{ task: string; serviceRequest: s
     code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
     description: service,
     focus: { reference: `ServiceRequest/${sr.body.id}` },
-    for: { reference: patient },
+    for: { reference: client },
     authoredOn: '2026-11-20T10:00:00Z',
     requester: { reference: RIVERSIDE },
     owner: { reference: HARBOR },
   });
   expect(task.status).toBe(201);
-  return { task: task.body.id, serviceRequest: sr.body.id };
+  return { task: task.body.id, serviceRequest: sr.body.id, consent: consent.body.id, condition: condition.body.id, screening: screening.body.id };
 }
 
 const taskOnA = async (id: string) => (await riverside.get(`/fhir/Task/${id}`)).body as Task;
@@ -191,7 +244,13 @@ async function harborMoves(task: Task, status: Task['status'], extra: Partial<Ta
 }
 
 test('a referral through its whole life between two instances, the sender restarted mid-way', async () => {
-  const first = await refer('Housing navigation');
+  // Besides the consent, condition and screening, the request names an Observation Riverside then deletes
+  // and a resource on a third server: neither can be had, neither stops the referral.
+  const gone = await riverside.post('/fhir/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'Monthly income' }, subject: { reference: patient }, effectiveDateTime: '2026-11-18', valueString: 'None' });
+  expect(gone.status).toBe(201);
+  const elsewhere = 'http://elsewhere.test/fhir/Observation/e1';
+  const first = await refer('Housing navigation', { extra: [`Observation/${gone.body.id}`, elsewhere] });
+  expect((await riverside.delete(`/fhir/Observation/${gone.body.id}`)).status).toBe(200);
 
   // A sends; its first answer is lost, so it sends again: B has one Task all the same.
   loseNextTaskAnswer = true;
@@ -206,14 +265,39 @@ test('a referral through its whole life between two instances, the sender restar
   expect(received.identifier).toEqual([{ system: `${A_ORIGIN}/fhir/Task`, value: first.task }]);
   expect(received.focus?.reference).toBe(`${A_ORIGIN}/fhir/ServiceRequest/${first.serviceRequest}`);
 
-  // B took it in: its own copy of the client, of the request (a filler order based on A's) and of the consent.
-  expect(received.for?.reference).toMatch(/^Patient\//);
-  const copy = (await harbor.get(`/fhir/${received.basedOn?.[0]?.reference as string}`)).body as ServiceRequest;
-  expect(copy).toMatchObject({ intent: 'filler-order', basedOn: [{ reference: `${A_ORIGIN}/fhir/ServiceRequest/${first.serviceRequest}` }], performer: [{ reference: HARBOR }], code: { text: 'Housing navigation' } });
-  expect(copy.supportingInfo?.[0]?.reference).toMatch(/^Consent\//);
-  const client = (await harbor.get(`/fhir/${received.for?.reference as string}`)).body;
+  // B took it in for the client Harbor already had (same HMIS id; Lakeside's record of her is not
+  // Harbor's to see): no second record of Ada, and hers now carries Riverside's id of her.
+  expect(received.for?.reference).toBe(harborClient);
+  expect((((await harbor.get(`/fhir/Patient?identifier=${encodeURIComponent(`${HMIS}|HM-77`)}`)).body as Bundle).entry ?? []).map((e) => `Patient/${e.resource?.id}`)).toEqual([harborClient]);
+  const client = (await harbor.get(`/fhir/${harborClient}`)).body as Patient;
   expect(client).toMatchObject({ name: [{ family: 'Okafor' }], birthDate: '1984-07-12' });
   expect(client.identifier).toContainEqual({ system: `${A_ORIGIN}/fhir/Patient`, value: patient.split('/')[1] });
+
+  // Its own copy of the request (a filler order based on A's) and of what it sent along, each the
+  // client's, marked with where it came from, and named by the request.
+  const copy = (await harbor.get(`/fhir/${received.basedOn?.[0]?.reference as string}`)).body as ServiceRequest;
+  expect(copy).toMatchObject({ intent: 'filler-order', basedOn: [{ reference: `${A_ORIGIN}/fhir/ServiceRequest/${first.serviceRequest}` }], performer: [{ reference: HARBOR }], code: { text: 'Housing navigation' } });
+  const along = (copy.supportingInfo ?? []).map((r) => r.reference as string);
+  expect(along.map((r) => r.split('/')[0])).toEqual(['Consent', 'QuestionnaireResponse', 'Condition', 'Goal']);
+  const [consentRef, screeningRef, conditionRef, goalRef] = along as [string, string, string, string];
+  expect(copy.reasonReference).toEqual([{ reference: conditionRef }]);
+  // The goal the referral serves (pertainsToGoal) comes too, and Harbor's request pertains to its copy.
+  expect(copy.extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: goalRef } }]);
+  expect((await harbor.get(`/fhir/${goalRef}`)).body).toMatchObject({ subject: { reference: harborClient }, description: { text: 'Stable housing within 90 days' }, identifier: [{ system: `${A_ORIGIN}/fhir/Goal`, value: goal }] });
+  const consent = (await harbor.get(`/fhir/${consentRef}`)).body as Consent;
+  expect(consent).toMatchObject({ patient: { reference: harborClient }, provision: { actor: [{ reference: { reference: HARBOR } }] }, meta: { source: `${A_ORIGIN}/fhir/Consent/${first.consent}` } });
+  expect(consent.identifier).toContainEqual({ system: `${A_ORIGIN}/fhir/Consent`, value: first.consent });
+  const screening = (await harbor.get(`/fhir/${screeningRef}`)).body as QuestionnaireResponse;
+  expect(screening).toMatchObject({ subject: { reference: harborClient }, identifier: { system: `${A_ORIGIN}/fhir/QuestionnaireResponse`, value: first.screening }, item: [{ linkId: 'housing', answer: [{ valueBoolean: true }] }] });
+  const condition = (await harbor.get(`/fhir/${conditionRef}`)).body as Condition;
+  // Its evidence names the screening: here, Harbor's copy of it.
+  expect(condition).toMatchObject({ subject: { reference: harborClient }, code: { coding: [{ code: '32911000' }] }, evidence: [{ detail: [{ reference: screeningRef }] }] });
+  expect(condition.identifier).toContainEqual({ system: `${A_ORIGIN}/fhir/Condition`, value: first.condition });
+  // What could not be had is noted on the Task, for Harbor's queue (and Riverside, which reads the Task).
+  expect(received.note?.map((n) => n.text)).toEqual([
+    expect.stringMatching(new RegExp(`^Supporting information ${A_ORIGIN}/fhir/Observation/${gone.body.id} \\(ServiceRequest.supportingInfo\\) was not taken in: the partner answered 404`)),
+    expect.stringMatching(new RegExp(`^Supporting information ${elsewhere} \\(ServiceRequest.supportingInfo\\) was not taken in: it is not on the partner's server`)),
+  ]);
 
   // Harbor accepts; A learns of it at its next poll.
   received = await harborMoves(received, 'accepted');
@@ -250,8 +334,23 @@ test('a referral through its whole life between two instances, the sender restar
     performedDateTime: '2026-12-01',
   });
   expect(procedure.status).toBe(201);
+  // And what changed for her: an outcome Observation, returned with the Task.
+  const measured = await harbor.post('/fhir/Observation', {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'social-history' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '71802-3', display: 'Housing status' }] },
+    subject: { reference: received.for?.reference as string },
+    basedOn: [{ reference: received.basedOn?.[0]?.reference as string }],
+    effectiveDateTime: '2026-12-01',
+    valueCodeableConcept: { text: 'Housed: lease signed' },
+  });
+  expect(measured.status).toBe(201);
   await harborMoves(received, 'completed', {
-    output: [{ type: { coding: [{ system: 'http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes', code: 'resulting-activity' }] }, valueReference: { reference: `Procedure/${procedure.body.id}` } }],
+    output: [
+      { type: { coding: [{ system: 'http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes', code: 'resulting-activity' }] }, valueReference: { reference: `Procedure/${procedure.body.id}` } },
+      { type: { text: 'Outcome' }, valueReference: { reference: `Observation/${measured.body.id}` } },
+    ],
   });
   await poll();
 
@@ -259,15 +358,26 @@ test('a referral through its whole life between two instances, the sender restar
   const history = ((await riverside.get(`/fhir/Task/${first.task}/_history`)).body as Bundle).entry?.map((e) => (e.resource as Task).status).reverse();
   expect(history).toEqual(['requested', 'accepted', 'in-progress', 'completed']);
   const done = await taskOnA(first.task);
-  const output = done.output?.[0]?.valueReference?.reference as string;
-  expect(output).toMatch(/^Procedure\//);
+  const outputs = (done.output ?? []).map((o) => o.valueReference?.reference as string);
+  const output = outputs.find((r) => r.startsWith('Procedure/')) as string;
+  const observed = outputs.find((r) => r.startsWith('Observation/')) as string;
+  expect(outputs).toEqual([output, observed]);
   const outcome = (await riverside.get(`/fhir/${output}`)).body as Procedure;
   expect(outcome).toMatchObject({ status: 'completed', code: { text: 'Housing application filed' }, subject: { reference: patient }, basedOn: [{ reference: `ServiceRequest/${first.serviceRequest}` }], performedDateTime: '2026-12-01' });
+  // The Procedure pertains to the goal the referral served (SDOHCC Procedure pertainsToGoal).
+  expect(outcome.extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: `Goal/${goal}` } });
+  const observation = (await riverside.get(`/fhir/${observed}`)).body as Observation;
+  expect(observation).toMatchObject({ subject: { reference: patient }, basedOn: [{ reference: `ServiceRequest/${first.serviceRequest}` }], valueCodeableConcept: { text: 'Housed: lease signed' } });
+  expect(observation.identifier).toContainEqual({ system: `${B_ORIGIN}/fhir/Observation`, value: measured.body.id });
   expect(((await riverside.get(`/fhir/ServiceRequest/${first.serviceRequest}`)).body as ServiceRequest).status).toBe('completed');
-  expect(((await riverside.get(`/fhir/Goal/${goal}`)).body as Goal).note?.map((n) => n.text)).toContain('Referral completed by Harbor House');
+  // The goal: noted, its outcome linked (Goal.outcomeReference), its achievement left to the case manager.
+  const served = (await riverside.get(`/fhir/Goal/${goal}`)).body as Goal;
+  expect(served.note?.map((n) => n.text)).toContain('Referral completed by Harbor House');
+  expect(served.outcomeReference).toEqual([{ reference: observed }]);
+  expect(served.achievementStatus).toEqual({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-achievement', code: 'in-progress' }] });
   const events = ((await riverside.get(`/fhir/DocumentReference?patient=${patient}`)).body as Bundle).entry?.map((e) => e.resource as DocumentReference) ?? [];
   const event = events.find((d) => d.description === 'Referral outcome');
-  expect(Buffer.from(event?.content[0]?.attachment.data as string, 'base64').toString('utf8')).toBe(`Referral completed by Harbor House. Outcome: ${output}.`);
+  expect(Buffer.from(event?.content[0]?.attachment.data as string, 'base64').toString('utf8')).toBe(`Referral completed by Harbor House. Outcome: ${output}, ${observed}.`);
 
   // Nothing was sent twice, nothing is left to do.
   const tasksOnB = ((await harbor.get(`/fhir/Task?identifier=${encodeURIComponent(`${A_ORIGIN}/fhir/Task|${first.task}`)}`)).body as Bundle).entry ?? [];
@@ -282,6 +392,8 @@ test('a referral rejected with a reason: the reason reaches the sender, its requ
   const second = await refer('Peer support group');
   await settleBoth();
   const received = (await harborQueue()).find((t) => t.identifier?.[0]?.value === second.task) as Task;
+  // Ada again: the same client at Harbor.
+  expect(received.for?.reference).toBe(harborClient);
   const refused = await harbor.put(`/fhir/Task/${received.id}`, { ...received, meta: undefined, status: 'rejected' });
   expect(refused.status).toBe(422);
   await harborMoves(received, 'rejected', { statusReason: { text: 'No places in the group until March' } });
@@ -289,6 +401,30 @@ test('a referral rejected with a reason: the reason reaches the sender, its requ
   const task = await taskOnA(second.task);
   expect(task).toMatchObject({ status: 'rejected', statusReason: { text: 'No places in the group until March' } });
   expect(((await riverside.get(`/fhir/ServiceRequest/${second.serviceRequest}`)).body as ServiceRequest).status).toBe('revoked');
+}, 60_000);
+
+test('a client Harbor has twice is not merged: a new client, flagged for its case manager, and Riverside is told nothing of the others', async () => {
+  const ben = await riverside.post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: HMIS, value: 'HM-88' }], name: [{ family: 'Adeyemi', given: ['Ben'] }], birthDate: '1990-03-02' });
+  const twins: string[] = [];
+  for (const given of ['Ben', 'Benjamin']) {
+    const made = await harbor.post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: HMIS, value: 'HM-88' }], name: [{ family: 'Adeyemi', given: [given] }] });
+    expect(made.status).toBe(201);
+    twins.push(`Patient/${made.body.id}`);
+  }
+  const third = await refer('Food pantry enrollment', { client: `Patient/${ben.body.id}`, ofCase: false });
+  await settleBoth();
+  const received = (await harborQueue()).find((t) => t.identifier?.[0]?.value === third.task) as Task;
+  const client = received.for?.reference as string;
+  expect(client).toMatch(/^Patient\//);
+  expect(twins).not.toContain(client);
+  expect(((await harbor.get(`/fhir/${client}`)).body as Patient).identifier).toEqual([{ system: HMIS, value: 'HM-88' }, { system: `${A_ORIGIN}/fhir/Patient`, value: ben.body.id }]);
+  const flags = (((await harbor.get(`/fhir/Flag?patient=${client}`)).body as Bundle).entry ?? []).map((e) => e.resource as Flag);
+  expect(flags).toHaveLength(1);
+  expect(flags[0]).toMatchObject({ status: 'active', category: [{ coding: [{ code: 'admin' }] }], extension: [{ valueReference: { reference: `Task/${received.id}` } }] });
+  for (const twin of twins) expect(flags[0]?.code.text).toContain(twin);
+  // The Task Riverside reads names none of Harbor's other clients.
+  const seenByRiverside = JSON.stringify(received);
+  for (const twin of twins) expect(seenByRiverside).not.toContain(twin.split('/')[1]);
 }, 60_000);
 
 test('each call between the instances is audited at the instance that made it', async () => {
