@@ -11,13 +11,17 @@
  *           then the Task is followed (`referral-follow:<task>`);
  *  follow   GET [partner]/Task/<id> every REFERRAL_POLL_SECONDS: each status the partner moved it
  *           through is recorded on our Task as the partner's (the state machine holds); when it is
- *           completed, the Procedures it names in Task.output (and those based on the request) are
- *           fetched and recorded here, and the loop is closed: our ServiceRequest completed, the
- *           goal it served noted, an event on the case's timeline. A cancellation of ours goes to
- *           the partner;
+ *           completed, the Procedures and outcome Observations it names in Task.output (and those
+ *           based on the request) are fetched and recorded here, and the loop is closed: our
+ *           ServiceRequest completed, the goal it served noted with the outcome Observations in
+ *           Goal.outcomeReference (never its achievementStatus: the case manager's judgement), an
+ *           event on the case's timeline. A cancellation of ours goes to the partner;
  *  import   for a referral received: GET the partner's ServiceRequest, its Patient and what it
- *           sends along (supportingInfo: the consent, the screening), recorded here for the
- *           receiving agency, and the Task pointed at them (Task.for, Task.basedOn).
+ *           sends along (supportingInfo, reasonReference, pertainsToGoal: the consent, the
+ *           screening, the condition, the goal), copied here for the receiving agency (what cannot
+ *           be had is noted on the Task); the client matched by identifier among the agency's
+ *           own (client-match.ts) before one is created; the Task pointed at them (Task.for,
+ *           Task.basedOn) — all as one unit.
  *
  * Reads and writes go through the scoped services of whom the work is for (actors.ts), so isolation,
  * consent and labels apply, and every write passes the write pipeline. Each call to a partner is
@@ -507,7 +511,8 @@ export class ReferralExchange {
 
   /**
    * The referral ended: our ServiceRequest follows (completed, or revoked), the goal it served
-   * gets a note, and the case's timeline an event, in the referring organisation's name.
+   * gets a note and the outcome Observations, and the case's timeline an event, in the referring
+   * organisation's name, each through the write pipeline.
    */
   private async closeLoop(requester: string, task: Task & { id: string }, partner: Partner): Promise<void> {
     const { ctx, services } = await this.as(requester, 'referral-close');
