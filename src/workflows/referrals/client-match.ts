@@ -3,7 +3,7 @@
  *
  * The rule (docs/workflows.md §3c): the referred Patient's business identifiers (system and
  * value both present, not `use: old`) and the partner's own (`[partner base]/Patient|[id]`, which
- * an earlier referral of the same client left on our copy) are looked up among the Patients the
+ * the client recorded from an earlier referral carries) are looked up among the Patients the
  * receiving agency may see — nothing else is searched. Exactly one match whose birth date does
  * not contradict the referral's is the client; no match is a new client; several matches, or one
  * that contradicts, are not merged: a new client is recorded and an administrative Flag asks the

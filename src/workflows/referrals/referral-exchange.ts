@@ -598,13 +598,8 @@ export class ReferralExchange {
     const base: PlannedWrite[] = [];
     let patientRef: string;
     if (match.kind === 'one') {
+      // The agency's record of its client is left as it is: the referral is filed under it.
       patientRef = match.patient;
-      // Our record of the client remembers the partner's id of it: the next referral finds it directly.
-      const known = await readIfPresent(services.repo, 'Patient', patientRef.slice('Patient/'.length));
-      const client = known?.resource as (Patient & { id: string }) | undefined;
-      if (known && client && !(client.identifier ?? []).some((i) => i.system === source.system && i.value === source.value)) {
-        base.push({ kind: 'update', method: 'PUT', ifMatchVersion: known.versionId, resource: { ...withoutServerMeta(client), identifier: [...(client.identifier ?? []), source] } });
-      }
     } else {
       const patient: Patient & { id: string } = { ...stripped(fetched), id: newId(), identifier: [...(fetched.identifier ?? []), source] };
       patientRef = `Patient/${patient.id}`;
