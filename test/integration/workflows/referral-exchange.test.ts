@@ -8,8 +8,10 @@
  * Harbor accepts, A is restarted on its database, Harbor works and completes it with a Procedure
  * and an outcome Observation, and A records every status, fetches both and closes the loop
  * (ServiceRequest completed, goal noted with its outcome linked, case timeline). A second referral
- * is rejected with a reason; a third names a client Harbor has twice, and is flagged, not merged.
- * Each instance authenticates to the other with SMART Backend Services.
+ * is rejected with a reason; a third names a client Harbor has twice, and is flagged, not merged;
+ * for later ones A's server fails to give a supporting resource for a while (the import is tried
+ * again whole), then for good (it is noted). Each instance authenticates to the other with SMART
+ * Backend Services.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,12 +46,19 @@ const ports = new Map<string, () => number>();
 const sentToB: string[] = [];
 /** When set, the next answer to a POST of a Task from A to B is lost (B did the work). */
 let loseNextTaskAnswer = false;
+/** Paths on A that B cannot reach, and for how many more tries. */
+const unreachable = new Map<string, number>();
 
 /** Outbound HTTP of the tests' instances: each origin goes to its instance's real server. */
 const routed = (from: string): Fetch => async (input, init) => {
   const url = new URL(input);
   const port = ports.get(url.origin)?.();
   if (port === undefined) throw new TypeError(`fetch failed: no route to ${url.origin}`);
+  const failures = from === 'B' && url.origin === A_ORIGIN ? (unreachable.get(url.pathname) ?? 0) : 0;
+  if (failures > 0) {
+    unreachable.set(url.pathname, failures - 1);
+    throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+  }
   const response = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, init);
   if (from === 'A' && url.origin === B_ORIGIN) {
     sentToB.push(`${init.method ?? 'GET'} ${url.pathname}`);
@@ -424,6 +433,42 @@ test('a client Harbor has twice is not merged: a new client, flagged for its cas
   // The Task Riverside reads names none of Harbor's other clients.
   const seenByRiverside = JSON.stringify(received);
   for (const twin of twins) expect(seenByRiverside).not.toContain(twin.split('/')[1]);
+}, 60_000);
+
+test('a supporting resource the partner cannot give for a while: the import is tried again whole, and takes everything in once', async () => {
+  const fourth = await refer('Benefits check');
+  unreachable.set(`/fhir/Condition/${fourth.condition}`, 2);
+  await settleBoth();
+  const waiting = (await harborQueue()).find((t) => t.identifier?.[0]?.value === fourth.task) as Task;
+  // Not taken in yet: nothing of it is recorded at Harbor.
+  expect(waiting.basedOn).toBeUndefined();
+  expect(waiting.for?.reference).toBe(`${A_ORIGIN}/fhir/${patient}`);
+  const copiesOf = async (type: string, id: string) => (((await harbor.get(`/fhir/${type}?identifier=${encodeURIComponent(`${A_ORIGIN}/fhir/${type}|${id}`)}`)).body as Bundle).entry ?? []).length;
+  expect(await copiesOf('Consent', fourth.consent)).toBe(0);
+  for (let i = 0; i < 2; i++) {
+    clock += 10 * 60_000;
+    await settleBoth();
+  }
+  expect(unreachable.get(`/fhir/Condition/${fourth.condition}`)).toBe(0);
+  const received = (await harbor.get(`/fhir/Task/${waiting.id}`)).body as Task;
+  expect(received.for?.reference).toBe(harborClient);
+  expect(received.note).toBeUndefined();
+  const copy = (await harbor.get(`/fhir/${received.basedOn?.[0]?.reference as string}`)).body as ServiceRequest;
+  expect(copy.supportingInfo?.map((r) => (r.reference as string).split('/')[0])).toEqual(['Consent', 'QuestionnaireResponse', 'Condition', 'Goal']);
+  expect([await copiesOf('Consent', fourth.consent), await copiesOf('Condition', fourth.condition), await copiesOf('ServiceRequest', fourth.serviceRequest)]).toEqual([1, 1, 1]);
+
+  // One that stays out of reach is noted after the fourth attempt, and the referral goes ahead without it.
+  const fifth = await refer('Legal aid');
+  unreachable.set(`/fhir/Condition/${fifth.condition}`, 100);
+  await settleBoth();
+  for (let i = 0; i < 3; i++) {
+    clock += 10 * 60_000;
+    await settleBoth();
+  }
+  expect(unreachable.get(`/fhir/Condition/${fifth.condition}`)).toBe(96);
+  const late = (await harborQueue()).find((t) => t.identifier?.[0]?.value === fifth.task) as Task;
+  expect(late.basedOn?.[0]?.reference).toMatch(/^ServiceRequest\//);
+  expect(late.note?.map((n) => n.text)).toEqual([`Supporting information ${A_ORIGIN}/fhir/Condition/${fifth.condition} (ServiceRequest.reasonReference) was not taken in: the partner could not be reached`]);
 }, 60_000);
 
 test('each call between the instances is audited at the instance that made it', async () => {
