@@ -336,7 +336,15 @@ export class SearchExecutor {
     let hidden = await view.hiddenTags();
     for (let attempt = 0; ; attempt++) {
       const unseen = hidden.length === 0 ? {} : { tx: { $nin: hidden } };
-      const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(and(filter, unseen))));
+      const counts = await Promise.all(
+        prepared.map(async ({ type, filter }) => {
+          const shown = await this.collection(type).countDocuments(and(filter, unseen));
+          if (hidden.length === 0) return shown;
+          // Versions in flight count as the version before them, when that one matches (few: only transactions open now).
+          const inFlight = await this.collection(type).find(and(filter, { tx: { $in: hidden } }), { projection: SETTLE_PROJECTION }).toArray();
+          return shown + (await seenMatching(view, inFlight.map((doc) => ({ type, doc: doc as unknown as Document })), () => filter)).length;
+        }),
+      );
       const after = await view.hiddenTags();
       if (attempt === 2 || after.every((tx) => hidden.includes(tx))) return counts.reduce((a, b) => a + b, 0);
       hidden = after;

@@ -108,6 +108,9 @@ test('a resource a transaction in flight has already rewritten matches no search
     expect((await request(t.app).get(`/fhir/Patient?family=${family}`)).body.entry ?? []).toHaveLength(0);
     expect((await request(t.app).get(`/fhir/Observation?subject:Patient.family=${family}`)).body.entry ?? []).toHaveLength(0);
     expect((await request(t.app).get(`/fhir/Patient?_id=${a}`)).body.entry[0].resource.name[0].family).toBe('Before');
+    // Counted as the version before it: once by its id, not at all by its new name.
+    expect((await request(t.app).get(`/fhir/Patient?_id=${a}&_summary=count`)).body.total).toBe(1);
+    expect((await request(t.app).get(`/fhir/Patient?family=${family}&_summary=count`)).body.total).toBe(0);
     // A conditional create by the new value finds nothing to match: it creates.
     const conditional = await post({ resourceType: 'Patient', name: [{ family: `${family}-conditional` }] }).set('If-None-Exist', `family=${family}`);
     expect(conditional.status).toBe(201);
