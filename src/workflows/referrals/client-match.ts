@@ -4,7 +4,8 @@
  * The rule (docs/workflows.md §3c): the referred Patient's business identifiers (system and
  * value both present, not `use: old`) and the partner's own (`[partner base]/Patient|[id]`, which
  * the client recorded from an earlier referral carries) are looked up among the Patients the
- * receiving agency may see — nothing else is searched. Exactly one match whose birth date does
+ * receiving agency may see — nothing else is searched; one in our own id system (a client we
+ * referred, referred back) names our record outright, if the agency may see it. Exactly one match whose birth date does
  * not contradict the referral's is the client; no match is a new client; several matches, or one
  * that contradicts, are not merged: a new client is recorded and an administrative Flag asks the
  * case manager to check for a duplicate (the case manager's own review-flags command resolves it).

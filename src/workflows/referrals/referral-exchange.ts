@@ -694,10 +694,24 @@ export class ReferralExchange {
     return { fetched, problems };
   }
 
-  /** The Patients the receiving agency may see that carry one of the referred client's identifiers. */
+  /**
+   * The Patients the receiving agency may see that carry one of the referred client's identifiers,
+   * or that one names outright: a client we once referred comes back with our id of it
+   * (`[our base]/Patient|[id]`, the source identifier the partner's copy carries).
+   */
   private async matchClient(services: FhirServices, referred: Patient, source: Identifier): Promise<ClientMatch> {
     const found: { reference: string; patient: Patient }[] = [];
+    const ours = `${this.w.services.settings.baseUrl}/Patient`;
     for (const identifier of matchingIdentifiers(referred, source)) {
+      if (identifier.system === ours) {
+        // The scoped repository again: a Patient the agency may not see is not found.
+        const known = await readIfPresent(services.repo, 'Patient', identifier.value as string).catch((err: unknown) => {
+          if (err instanceof FhirError) return undefined;
+          throw err;
+        });
+        if (known) found.push({ reference: `Patient/${known.id}`, patient: known.resource as Patient });
+        continue;
+      }
       // The scoped repository: another agency's clients are not searched.
       for (const m of await findAll(services, 'Patient', { identifier: `${escapeToken(identifier.system as string)}|${escapeToken(identifier.value as string)}` }, 10)) {
         found.push({ reference: `Patient/${m.id}`, patient: m.resource as Patient });

@@ -133,13 +133,14 @@ beforeAll(async () => {
   tokens.harbor = await harborOnB.token();
   tokens.lakeside = await lakesideOnB.token();
   const riversideClientOnB = await registerTestClient(b.t, { role: 'agency', organization: RIVERSIDE, scopes: ['system/*.crus'] });
-  const harborClientOnA = await registerTestClient(a.t, { role: 'agency', organization: HARBOR, scopes: ['system/*.rs'] });
+  // Harbor's client on A reads what Riverside's referrals send along, and posts Harbor's own referrals to Riverside.
+  const harborClientOnA = await registerTestClient(a.t, { role: 'agency', organization: HARBOR, scopes: ['system/*.crus'] });
   await a.workflows.context.records.partners.register(
     { id: 'harbor', name: 'Harbor House', organization: HARBOR, baseUrl: `${B_ORIGIN}/fhir`, credentials: { type: 'smart-backend', clientId: riversideClientOnB.clientId, privateJwk: riversideClientOnB.credentials.private_key as unknown as Record<string, unknown>, scope: 'system/*.crus' } },
     now(),
   );
   await b.workflows.context.records.partners.register(
-    { id: 'riverside', name: 'Riverside Community Services', organization: RIVERSIDE, baseUrl: `${A_ORIGIN}/fhir`, credentials: { type: 'smart-backend', clientId: harborClientOnA.clientId, privateJwk: harborClientOnA.credentials.private_key as unknown as Record<string, unknown>, scope: 'system/*.rs' } },
+    { id: 'riverside', name: 'Riverside Community Services', organization: RIVERSIDE, baseUrl: `${A_ORIGIN}/fhir`, credentials: { type: 'smart-backend', clientId: harborClientOnA.clientId, privateJwk: harborClientOnA.credentials.private_key as unknown as Record<string, unknown>, scope: 'system/*.crus' } },
     now(),
   );
 
@@ -469,6 +470,40 @@ test('a supporting resource the partner cannot give for a while: the import is t
   const late = (await harborQueue()).find((t) => t.identifier?.[0]?.value === fifth.task) as Task;
   expect(late.basedOn?.[0]?.reference).toMatch(/^ServiceRequest\//);
   expect(late.note?.map((n) => n.text)).toEqual([`Supporting information ${A_ORIGIN}/fhir/Condition/${fifth.condition} (ServiceRequest.reasonReference) was not taken in: the partner could not be reached`]);
+}, 60_000);
+
+test('a client Riverside referred comes back in a referral from Harbor: Riverside files it under its own record, found by its own id', async () => {
+  // Dee has no business identifier: only Riverside's id of her travels, on Harbor's record of her.
+  const dee = `Patient/${(await riverside.post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Moreau', given: ['Dee'] }], birthDate: '1979-05-30' })).body.id}`;
+  const out = await refer('Employment coaching', { client: dee, ofCase: false });
+  await settleBoth();
+  const there = (await harborQueue()).find((t) => t.identifier?.[0]?.value === out.task) as Task;
+  const harborDee = there.for?.reference as string;
+  expect(((await harbor.get(`/fhir/${harborDee}`)).body as Patient).identifier).toEqual([{ system: `${A_ORIGIN}/fhir/Patient`, value: dee.split('/')[1] }]);
+
+  // Harbor refers her to Riverside in turn, from its own server.
+  const sr = await harbor.post('/fhir/ServiceRequest', { resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { text: 'Tenancy support' }, subject: { reference: harborDee }, authoredOn: '2026-12-02', requester: { reference: HARBOR }, performer: [{ reference: RIVERSIDE }] });
+  expect(sr.status).toBe(201);
+  const back = await harbor.post('/fhir/Task', {
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
+    focus: { reference: `ServiceRequest/${sr.body.id}` },
+    for: { reference: harborDee },
+    authoredOn: '2026-12-02T09:00:00Z',
+    requester: { reference: HARBOR },
+    owner: { reference: RIVERSIDE },
+  });
+  expect(back.status).toBe(201);
+  await settleBoth();
+  await settleBoth();
+  const atRiverside = ((await riverside.get(`/fhir/Task?owner=${RIVERSIDE}&status=requested`)).body as Bundle).entry?.map((e) => e.resource as Task) ?? [];
+  const received = atRiverside.find((t) => t.identifier?.some((i) => i.value === back.body.id)) as Task;
+  expect(received.basedOn?.[0]?.reference).toMatch(/^ServiceRequest\//);
+  expect(received.for?.reference).toBe(dee);
+  // No second record of Dee at Riverside.
+  expect((((await riverside.get('/fhir/Patient?family=Moreau')).body as Bundle).entry ?? []).map((e) => `Patient/${e.resource?.id}`)).toEqual([dee]);
 }, 60_000);
 
 test('each call between the instances is audited at the instance that made it', async () => {
