@@ -20,3 +20,8 @@ export async function findAll(services: FhirServices, resourceType: string, quer
 
 /** `Type/id` of a resource. */
 export const referenceOf = (resource: Resource): string => `${resource.resourceType}/${resource.id as string}`;
+
+/** A token search value with FHIR's search escapes (`\`, `|`, `,`, `$`). See: https://hl7.org/fhir/R4/search.html#escaping */
+export function searchToken(value: string): string {
+  return value.replace(/[\\|,$]/g, (c) => `\\${c}`);
+}

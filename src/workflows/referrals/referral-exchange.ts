@@ -16,37 +16,38 @@
  *           ServiceRequest completed, the goal it served noted with the outcome Observations in
  *           Goal.outcomeReference (never its achievementStatus: the case manager's judgement), an
  *           event on the case's timeline. A cancellation of ours goes to the partner;
- *  import   for a referral received: GET the partner's ServiceRequest, its Patient and what it
- *           sends along (supportingInfo, reasonReference, pertainsToGoal: the consent, the
- *           screening, the condition, the goal), copied here for the receiving agency (what cannot
- *           be had is noted on the Task); the client matched by identifier among the agency's
- *           own (client-match.ts) before one is created; the Task pointed at them (Task.for,
- *           Task.basedOn) — all as one unit.
+ *  import   for a referral received (referral-import.ts): GET the partner's ServiceRequest, its
+ *           Patient and what it sends along (supportingInfo, reasonReference, pertainsToGoal: the
+ *           consent, the screening, the condition, the goal), copied here for the receiving agency
+ *           (what cannot be had is noted on the Task); the client matched by identifier among the
+ *           agency's own (client-match.ts) before one is created; the Task pointed at them
+ *           (Task.for, Task.basedOn) — all as one unit.
  *
  * Reads and writes go through the scoped services of whom the work is for (actors.ts), so isolation,
  * consent and labels apply, and every write passes the write pipeline. Each call to a partner is
  * audited (TransferAudit).
  */
-import type { Bundle, Communication, Goal, Identifier, Observation, Patient, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
+import type { Bundle, Communication, Goal, Observation, Procedure, Reference, Resource, ServiceRequest, Task, TaskOutput } from '@medplum/fhirtypes';
 import type { RequestContext } from '../../core/context';
 import type { FhirServices } from '../../core/services';
-import { type PreparedWrite, applyWrites, prepareWrite, writeOne } from '../../core/write-pipeline';
+import { writeOne } from '../../core/write-pipeline';
 import { FhirError } from '../../fhir/outcomes';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { newId } from '../../platform/ids';
 import type { OutboxEntry, Partner } from '../../store/records';
-import { type CurrentResource, type PlannedWrite, readIfPresent } from '../../store/repository';
+import { type CurrentResource, readIfPresent } from '../../store/repository';
 import { organizationCaller, partnerCaller, servicesAs, workContext } from '../actors';
 import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
 import type { WorkflowContext } from '../context';
 import { isUnder } from '../destinations';
-import { findAll } from '../find';
-import { OutboundFailure, type OutboundResponse, callPeer, jsonOf } from '../outbound';
+import { findAll, searchToken } from '../find';
+import { OutboundFailure, callPeer, jsonOf } from '../outbound';
 import { loadCase } from '../../casemgmt/case-record';
 import { caseNote } from '../../casemgmt/commands/contact';
-import { type ClientMatch, decideMatch, matchingIdentifiers, possibleDuplicateFlag } from './client-match';
+import { type Outcome, type PartnerCall, RemoteRefusal, type Transfer } from './partner-answers';
+import { ReferralImport } from './referral-import';
 import { TASK_CODE_SYSTEM } from './referral-rule';
-import { type Naming, type SupportingElement, type SupportingReference, atPartner, notFetched, personOf, sourceIdentifier, supportingCopy, supportingReferences } from './supporting-copies';
+import { type Naming, atPartner, partnerOrganizations, personOf, sourceIdentifier, supportingCopy } from './supporting-copies';
 import { FINAL_STATUSES, STATUSES_NEEDING_REASON, allowedNext, pathTo } from './task-status';
 
 const LEASE_MS = 60_000;
@@ -59,33 +60,17 @@ const RESULTING_ACTIVITY = { system: 'http://hl7.org/fhir/us/sdoh-clinicalcare/C
 const WORKFLOW_EPISODE = 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare';
 const PERTAINS_TO_GOAL = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';
 
-/** Attempts of an import before a supporting resource the partner failed to give is noted as missing. */
-const SUPPORTING_ATTEMPTS = 4;
-
-/** A resource the referral sent along that was not taken in, and why (noted on the received Task). */
-type Problem = SupportingReference & { readonly reason: string };
-
 /** The ServiceRequest's status that follows a final Task status. */
 const REQUEST_STATUS: Readonly<Record<string, ServiceRequest['status']>> = { completed: 'completed', rejected: 'revoked', cancelled: 'revoked', failed: 'revoked' };
-
-/** The partner answered, but not with what was asked: retried like a failed call, 4xx abandoned at once. */
-class RemoteRefusal extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-    /** The partner's HTTP status; 0 when it did not answer. */
-    readonly status = 0,
-  ) {
-    super(message);
-  }
-}
-
-type Outcome = { readonly done: true; readonly payload?: Record<string, unknown> } | { readonly done: false; readonly again: Date; readonly payload?: Record<string, unknown> };
 
 export class ReferralExchange {
   readonly name = 'referrals';
 
-  constructor(private readonly w: WorkflowContext) {}
+  private readonly receiving: ReferralImport;
+
+  constructor(private readonly w: WorkflowContext) {
+    this.receiving = new ReferralImport({ w, call: (partner, transfer, request) => this.call(partner, transfer, request), as: (organization, work) => this.as(organization, work), organizationOf: (reference) => this.organizationOf(reference) });
+  }
 
   async run(): Promise<number> {
     return ((await this.w.leased(CHECKPOINT, LEASE_MS, () => this.scan())) ?? 0) + (await this.work());
@@ -143,7 +128,7 @@ export class ReferralExchange {
       return 1;
     }
     try {
-      const outcome = entry.kind === 'referral-send' ? await this.send(entry, partner) : entry.kind === 'referral-follow' ? await this.follow(entry, partner) : await this.import(entry, partner);
+      const outcome = entry.kind === 'referral-send' ? await this.send(entry, partner) : entry.kind === 'referral-follow' ? await this.follow(entry, partner) : await this.receiving.run(entry, partner);
       if (outcome.done) await outbox.complete(entryId, this.w.now(), outcome.payload);
       else await outbox.reschedule(entryId, { due: outcome.again, resetAttempts: true, ...(outcome.payload ? { payload: outcome.payload } : {}) });
     } catch (err) {
@@ -183,7 +168,7 @@ export class ReferralExchange {
   }
 
   /** A call to the partner, audited; the JSON answer when it is 2xx. */
-  private async call(partner: Partner, transfer: { ctx: RequestContext; services: FhirServices; type: 'export' | 'import'; patients?: string[]; entities?: { reference: string }[] }, request: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown; headers?: Record<string, string> }): Promise<{ response: OutboundResponse; body: unknown }> {
+  private readonly call: PartnerCall = async (partner: Partner, transfer: Transfer, request) => {
     const client = this.w.partnerClient(partner);
     const url = client.url(request.path);
     const { response, failure } = await callPeer(() =>
@@ -207,7 +192,7 @@ export class ReferralExchange {
       throw new RemoteRefusal(`${request.method} ${url}: ${failure ?? 'no answer'}`, status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 401 && status !== 404, status);
     }
     return { response, body: jsonOf(response) };
-  }
+  };
 
   // ---- Sending ----
 
@@ -495,7 +480,7 @@ export class ReferralExchange {
     const about = person === undefined ? undefined : atPartner(person, partner.baseUrl);
     if (!about || `${about.type}/${about.id}` !== args.partnerPatient) return undefined;
     const identifier = sourceIdentifier(partner.baseUrl, 'Observation', args.observation.id);
-    const existing = await findAll(transfer.services, 'Observation', { identifier: `${escapeToken(identifier.system as string)}|${identifier.value as string}` }, 1);
+    const existing = await findAll(transfer.services, 'Observation', { identifier: `${searchToken(identifier.system as string)}|${identifier.value as string}` }, 1);
     if (existing[0]) return existing[0].id;
     const ourRequest = args.local.focus?.reference as string;
     // The partner's requests for this referral (its Task's focus and basedOn) are ours here.
@@ -503,7 +488,7 @@ export class ReferralExchange {
       const at = r?.reference ? atPartner(r.reference, partner.baseUrl) : undefined;
       return at?.type === 'ServiceRequest' ? [[`ServiceRequest/${at.id}`, ourRequest] as const] : [];
     });
-    const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient: args.partnerPatient, ourPatient: args.local.for?.reference as string, copies: new Map(requests), organizations: organizationsOf(partner, transfer.ctx.caller.organization as string) };
+    const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient: args.partnerPatient, ourPatient: args.local.for?.reference as string, copies: new Map(requests), organizations: partnerOrganizations(partner, transfer.ctx.caller.organization as string) };
     const copy: Observation & { id: string } = { ...supportingCopy(args.observation, { id: newId(), naming }), basedOn: [{ reference: ourRequest }] };
     const { result } = await writeOne(transfer.services, transfer.ctx, { kind: 'create', resource: copy });
     return result.version.id;
@@ -566,216 +551,4 @@ export class ReferralExchange {
     }
     this.w.log.info({ task: task.id, status: task.status, partner: partner.id }, 'referral loop closed');
   }
-
-  // ---- Receiving ----
-
-  private async import(entry: OutboxEntry, partner: Partner): Promise<Outcome> {
-    const taskId = String(entry.payload.task);
-    const current = await readIfPresent(this.w.services.repo, 'Task', taskId);
-    const task = current?.resource as (Task & { id: string }) | undefined;
-    if (!current || !task || (task.basedOn ?? []).length > 0 || task.status !== 'requested') return { done: true };
-    const owner = await this.organizationOf(task.owner?.reference);
-    if (!owner) return { done: true };
-    const focus = task.focus?.reference ?? '';
-    const transfer = { ...(await this.as(owner, 'referral-import')), type: 'import' as const, entities: [{ reference: `Task/${taskId}` }] };
-    const { body } = await this.call(partner, transfer, { method: 'GET', path: focus });
-    const request = body as ServiceRequest;
-    if (request?.resourceType !== 'ServiceRequest') throw new RemoteRefusal(`${focus} is not a ServiceRequest`, true);
-    const absolute = (reference: string | undefined) => (reference === undefined ? undefined : /^https?:\/\//.test(reference) ? reference : `${partner.baseUrl}/${reference}`);
-    const patientUrl = absolute(request.subject?.reference ?? task.for?.reference);
-    const referred = patientUrl ? atPartner(patientUrl, partner.baseUrl) : undefined;
-    if (!patientUrl || referred?.type !== 'Patient') throw new RemoteRefusal(`${focus} names no Patient on the partner's server`, true);
-    const fetched = (await this.call(partner, transfer, { method: 'GET', path: patientUrl })).body as Patient;
-    if (fetched?.resourceType !== 'Patient') throw new RemoteRefusal(`${patientUrl} is not a Patient`, true);
-    const partnerPatient = `Patient/${referred.id}`;
-    const sent = await this.fetchSupporting(partner, transfer, { request, partnerPatient, attempts: entry.attempts });
-
-    // The client: one the receiving agency already has (matched by identifier), or a new one.
-    const { ctx, services } = transfer;
-    const source = sourceIdentifier(partner.baseUrl, 'Patient', referred.id);
-    const match = await this.matchClient(services, fetched, source);
-    const at = this.w.services.now().toISOString();
-    const base: PlannedWrite[] = [];
-    let patientRef: string;
-    if (match.kind === 'one') {
-      // The agency's record of its client is left as it is: the referral is filed under it.
-      patientRef = match.patient;
-    } else {
-      const patient: Patient & { id: string } = { ...stripped(fetched), id: newId(), identifier: [...(fetched.identifier ?? []), source] };
-      patientRef = `Patient/${patient.id}`;
-      base.push({ kind: 'create', resource: patient });
-      if (match.kind === 'ambiguous') {
-        base.push({ kind: 'create', resource: possibleDuplicateFlag({ id: newId(), patient: patientRef, match, task: `Task/${taskId}`, author: owner, start: at }) });
-      }
-    }
-    const unitPatients = new Set([patientRef]);
-    const prepared: PreparedWrite[] = [];
-    for (const write of base) prepared.push(await prepareWrite(services, ctx, write, unitPatients));
-
-    // What came along, copied for the receiving agency; a copy refused here is noted, not fatal.
-    const copies = await this.prepareCopies(transfer, { partner, owner, sent: sent.fetched, partnerPatient, ourPatient: patientRef, unitPatients });
-    prepared.push(...copies.prepared);
-    const problems = [...sent.problems, ...copies.problems];
-    const ours = (element: SupportingElement) => copies.taken.filter((c) => c.element === element).map((c) => ({ reference: c.copy }));
-    const goal = ours('pertainsToGoal')[0];
-    const srCopy: ServiceRequest & { id: string } = {
-      resourceType: 'ServiceRequest',
-      id: newId(),
-      ...(goal ? { extension: [{ url: PERTAINS_TO_GOAL, valueReference: goal }] } : {}),
-      identifier: [sourceIdentifier(partner.baseUrl, 'ServiceRequest', request.id as string)],
-      // The original stays the partner's; ours is the order we fill (SDOHCC refer-1).
-      basedOn: [{ reference: focus }],
-      status: 'active',
-      intent: 'filler-order',
-      ...(request.category ? { category: request.category } : {}),
-      ...(request.priority ? { priority: request.priority } : {}),
-      ...(request.code ? { code: request.code } : {}),
-      subject: { reference: patientRef },
-      authoredOn: request.authoredOn ?? task.authoredOn ?? at,
-      requester: { reference: partner.organization, display: partner.name },
-      performer: [{ reference: owner }],
-      ...(request.reasonCode ? { reasonCode: request.reasonCode } : {}),
-      ...(ours('reasonReference').length > 0 ? { reasonReference: ours('reasonReference') } : {}),
-      // Every copy, whatever element named it at the partner: what the referral sent along.
-      ...(copies.taken.length > 0 ? { supportingInfo: copies.taken.map((c) => ({ reference: c.copy })) } : {}),
-      ...(request.note ? { note: request.note } : {}),
-    };
-    prepared.push(await prepareWrite(services, ctx, { kind: 'create', resource: srCopy }, unitPatients));
-    const { statusReason: _r, ...rest } = withoutServerMeta(task) as Task & { id: string };
-    const notes = problems.map((p) => ({ authorString: 'CaseBridge referral exchange', time: at, text: `Supporting information ${absolute(p.reference) as string} (ServiceRequest.${p.element}) was not taken in: ${p.reason}` }));
-    const received: Task & { id: string } = { ...rest, for: { reference: patientRef }, basedOn: [{ reference: `ServiceRequest/${srCopy.id}` }], ...(notes.length > 0 ? { note: [...(rest.note ?? []), ...notes] } : {}) };
-    prepared.push(await prepareWrite(services, ctx, { kind: 'update', method: 'PUT', ifMatchVersion: current.versionId, resource: received }, unitPatients));
-    // All or nothing: an import interrupted leaves the Task as it was, and is done again whole.
-    await applyWrites(services, prepared);
-    this.w.log.info({ task: taskId, partner: partner.id, patient: patientRef, match: match.kind, copies: copies.taken.length, problems: problems.length }, 'referral received and taken in');
-    return { done: true };
-  }
-
-  /**
-   * GET each resource the ServiceRequest sends along, on the partner's server only. One that
-   * cannot be had is a problem noted on the Task, except a failure that may pass (no answer, 5xx,
-   * 401, 408, 429): the whole import is tried again, a few times, before it is noted too.
-   */
-  private async fetchSupporting(
-    partner: Partner,
-    transfer: { ctx: RequestContext; services: FhirServices; type: 'import'; entities: { reference: string }[] },
-    args: { request: ServiceRequest; partnerPatient: string; attempts: number },
-  ): Promise<{ fetched: { ref: SupportingReference; resource: Resource & { id: string } }[]; problems: Problem[] }> {
-    const fetched: { ref: SupportingReference; resource: Resource & { id: string } }[] = [];
-    const problems: Problem[] = [];
-    for (const ref of supportingReferences(args.request)) {
-      const why = notFetched(ref.reference, partner.baseUrl);
-      const target = atPartner(ref.reference, partner.baseUrl);
-      if (why !== undefined || !target) {
-        problems.push({ ...ref, reason: why ?? 'not a reference to a resource' });
-        continue;
-      }
-      try {
-        const resource = (await this.call(partner, transfer, { method: 'GET', path: `${target.type}/${target.id}` })).body as Resource | undefined;
-        if (resource?.resourceType !== target.type || resource.id !== target.id) {
-          problems.push({ ...ref, reason: `the partner answered with something other than ${target.type}/${target.id}` });
-          continue;
-        }
-        const person = personOf(resource);
-        const about = person === undefined ? undefined : atPartner(person, partner.baseUrl);
-        if (person !== undefined && (about === undefined || `${about.type}/${about.id}` !== args.partnerPatient)) {
-          problems.push({ ...ref, reason: 'it is about someone other than the referred client' });
-          continue;
-        }
-        fetched.push({ ref, resource: resource as Resource & { id: string } });
-      } catch (err) {
-        if (!(err instanceof RemoteRefusal) && !(err instanceof OutboundFailure)) throw err;
-        const status = err instanceof RemoteRefusal ? err.status : 0;
-        const passing = status === 0 || status >= 500 || status === 401 || status === 408 || status === 429;
-        if (passing && args.attempts + 1 < SUPPORTING_ATTEMPTS) throw err;
-        problems.push({ ...ref, reason: status === 0 ? 'the partner could not be reached' : `the partner answered ${status}` });
-      }
-    }
-    return { fetched, problems };
-  }
-
-  /**
-   * The Patients the receiving agency may see that carry one of the referred client's identifiers,
-   * or that one names outright: a client we once referred comes back with our id of it
-   * (`[our base]/Patient|[id]`, the source identifier the partner's copy carries).
-   */
-  private async matchClient(services: FhirServices, referred: Patient, source: Identifier): Promise<ClientMatch> {
-    const found: { reference: string; patient: Patient }[] = [];
-    const ours = `${this.w.services.settings.baseUrl}/Patient`;
-    for (const identifier of matchingIdentifiers(referred, source)) {
-      if (identifier.system === ours) {
-        // The scoped repository again: a Patient the agency may not see is not found.
-        const known = await readIfPresent(services.repo, 'Patient', identifier.value as string).catch((err: unknown) => {
-          if (err instanceof FhirError) return undefined;
-          throw err;
-        });
-        if (known) found.push({ reference: `Patient/${known.id}`, patient: known.resource as Patient });
-        continue;
-      }
-      // The scoped repository: another agency's clients are not searched.
-      for (const m of await findAll(services, 'Patient', { identifier: `${escapeToken(identifier.system as string)}|${escapeToken(identifier.value as string)}` }, 10)) {
-        found.push({ reference: `Patient/${m.id}`, patient: m.resource as Patient });
-      }
-    }
-    return decideMatch(referred, found);
-  }
-
-  /**
-   * The copies of what the referral sent along, each prepared through the write pipeline on its
-   * own: one the pipeline refuses (invalid here) is left out and noted, and references to it from
-   * the other copies then stay at the partner.
-   */
-  private async prepareCopies(
-    transfer: { ctx: RequestContext; services: FhirServices },
-    args: { partner: Partner; owner: string; sent: readonly { ref: SupportingReference; resource: Resource & { id: string } }[]; partnerPatient: string; ourPatient: string; unitPatients: ReadonlySet<string> },
-  ): Promise<{ prepared: PreparedWrite[]; taken: { element: SupportingElement; copy: string }[]; problems: Problem[] }> {
-    const { partner } = args;
-    const organizations = organizationsOf(partner, args.owner);
-    let candidates = args.sent.map((s) => ({ ...s, key: `${s.resource.resourceType}/${s.resource.id}`, id: newId() }));
-    const problems: Problem[] = [];
-    for (;;) {
-      const copies = new Map(candidates.map((c) => [c.key, `${c.resource.resourceType}/${c.id}`]));
-      const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient: args.partnerPatient, ourPatient: args.ourPatient, copies, organizations };
-      const prepared: PreparedWrite[] = [];
-      const refused = new Set<string>();
-      for (const c of candidates) {
-        try {
-          prepared.push(await prepareWrite(transfer.services, transfer.ctx, { kind: 'create', resource: supportingCopy(c.resource, { id: c.id, naming }) }, args.unitPatients));
-        } catch (err) {
-          if (!(err instanceof FhirError)) throw err;
-          refused.add(c.key);
-          problems.push({ ...c.ref, reason: `refused here (${err.status}): ${refusal(err)}` });
-        }
-      }
-      if (refused.size === 0) return { prepared, taken: candidates.map((c) => ({ element: c.ref.element, copy: copies.get(c.key) as string })), problems };
-      candidates = candidates.filter((c) => !refused.has(c.key));
-    }
-  }
-}
-
-/** The two organisations of a referral as the partner's server names them → as our records do. */
-function organizationsOf(partner: Partner, ours: string): Map<string, string> {
-  return new Map([
-    [partner.remoteOrganization ?? partner.organization, partner.organization],
-    [partner.ourOrganization ?? ours, ours],
-  ]);
-}
-
-/** What a partner's resource fails here, in one line (the first issues of the OperationOutcome). */
-function refusal(err: FhirError): string {
-  return (err.outcome.issue ?? [])
-    .slice(0, 3)
-    .map((i) => `${i.details?.text ?? i.diagnostics ?? i.code}${i.expression?.length ? ` at ${i.expression.join(', ')}` : ''}`)
-    .join('; ');
-}
-
-/** A token search value with FHIR's search escapes (`\`, `|`, `,`, `$`). See: https://hl7.org/fhir/R4/search.html#escaping */
-function escapeToken(value: string): string {
-  return value.replace(/[\\|,$]/g, (c) => `\\${c}`);
-}
-
-/** A partner's resource without its server's id, meta and text (ours get our own); its security labels stay with it. */
-function stripped<T extends Resource>(resource: T): T {
-  const { id: _id, meta, text: _text, ...rest } = resource as T & { text?: unknown };
-  return (meta?.security?.length ? { ...rest, meta: { security: meta.security } } : rest) as T;
 }

@@ -15,6 +15,7 @@
  */
 import type { Identifier, Meta, Reference, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { PERTAINS_TO_GOAL } from '../../casemgmt/vocabulary';
+import type { Partner } from '../../store/records';
 import { isUnder } from '../destinations';
 
 /** The types taken in with a referral: SDOHCC's supporting resources (and the R4 reasonReference targets we keep). */
@@ -131,4 +132,12 @@ export function supportingCopy<T extends Resource>(resource: T & { id: string },
   const person = resource.resourceType === 'Consent' ? 'patient' : 'subject';
   const copyMeta: Meta = { source: `${base}/${resource.resourceType}/${theirId}`, ...(meta?.security?.length ? { security: meta.security } : {}) };
   return { ...body, resourceType: resource.resourceType, id: args.id, meta: copyMeta, identifier, [person]: { reference: args.naming.ourPatient } } as unknown as T & { id: string };
+}
+
+/** The two organisations of a referral as the partner's server names them → as our records do. */
+export function partnerOrganizations(partner: Pick<Partner, 'organization' | 'remoteOrganization' | 'ourOrganization'>, ours: string): Map<string, string> {
+  return new Map([
+    [partner.remoteOrganization ?? partner.organization, partner.organization],
+    [partner.ourOrganization ?? ours, ours],
+  ]);
 }
