@@ -22,7 +22,7 @@ import { findAll, searchToken } from '../find';
 import { OutboundFailure } from '../outbound';
 import { type ClientMatch, decideMatch, matchingIdentifiers, possibleDuplicateFlag } from './client-match';
 import { type Outcome, type PartnerCall, RemoteRefusal } from './partner-answers';
-import { type Naming, type SupportingElement, type SupportingReference, atPartner, notFetched, partnerOrganizations, personOf, sourceIdentifier, supportingCopy, supportingReferences } from './supporting-copies';
+import { type Naming, type SupportingElement, type SupportingReference, atPartner, clientCopy, notFetched, partnerOrganizations, personOf, sourceIdentifier, supportingCopy, supportingReferences } from './supporting-copies';
 
 /** Attempts of an import before a supporting resource the partner failed to give is noted as missing. */
 const SUPPORTING_ATTEMPTS = 4;
@@ -74,7 +74,9 @@ export class ReferralImport {
       // The agency's record of its client is left as it is: the referral is filed under it.
       patientRef = match.patient;
     } else {
-      const patient: Patient & { id: string } = { ...stripped(fetched), id: newId(), identifier: [...(fetched.identifier ?? []), source] };
+      const naming: Naming = { partnerBase: partner.baseUrl, partnerPatient, ourPatient: '', copies: new Map(), organizations: partnerOrganizations(partner, owner) };
+      const id = newId();
+      const patient = clientCopy({ ...fetched, id: referred.id }, { id, naming: { ...naming, ourPatient: `Patient/${id}` } });
       patientRef = `Patient/${patient.id}`;
       base.push({ kind: 'create', resource: patient });
       if (match.kind === 'ambiguous') {
@@ -232,10 +234,4 @@ function refusal(err: FhirError): string {
     .slice(0, 3)
     .map((i) => `${i.details?.text ?? i.diagnostics ?? i.code}${i.expression?.length ? ` at ${i.expression.join(', ')}` : ''}`)
     .join('; ');
-}
-
-/** A partner's resource without its server's id, meta and text (ours get our own); its security labels stay with it. */
-function stripped<T extends Resource>(resource: T): T {
-  const { id: _id, meta, text: _text, ...rest } = resource as T & { text?: unknown };
-  return (meta?.security?.length ? { ...rest, meta: { security: meta.security } } : rest) as T;
 }

@@ -13,7 +13,7 @@
  * anything else stays at the partner (an absolute URL): a relative reference copied as it is
  * would name one of our resources by accident.
  */
-import type { Identifier, Meta, Reference, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import type { Identifier, Meta, Patient, Reference, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { PERTAINS_TO_GOAL } from '../../casemgmt/vocabulary';
 import type { Partner } from '../../store/records';
 import { isUnder } from '../destinations';
@@ -99,6 +99,19 @@ export function localized(reference: string, naming: Naming): string {
   const key = `${target.type}/${target.id}`;
   if (key === naming.partnerPatient) return naming.ourPatient;
   return naming.copies.get(key) ?? naming.organizations.get(key) ?? `${naming.partnerBase.replace(/\/+$/, '')}/${key}`;
+}
+
+/**
+ * Our record of the referred client: the partner's Patient under our id, its source marked (the
+ * partner's id of it as an identifier, meta.source), its security labels kept, its references
+ * localized (its practitioner or organisation at the partner stays there).
+ */
+export function clientCopy(patient: Patient & { id: string }, args: { id: string; naming: Naming }): Patient & { id: string } {
+  const { id: theirId, meta, text: _text, ...rest } = patient as Patient & { id: string; text?: unknown };
+  const base = args.naming.partnerBase.replace(/\/+$/, '');
+  const body = localizeAll(rest, args.naming) as Patient;
+  const copyMeta: Meta = { source: `${base}/Patient/${theirId}`, ...(meta?.security?.length ? { security: meta.security } : {}) };
+  return { ...body, resourceType: 'Patient', id: args.id, meta: copyMeta, identifier: [...(body.identifier ?? []), sourceIdentifier(base, 'Patient', theirId)] };
 }
 
 /** Every `reference` in a resource (outside contained resources, whose `#` references stay), localized. */

@@ -1,6 +1,7 @@
 /** What a received referral sends along, and our copies of it (referrals/supporting-copies.ts). */
 import type { Condition, Consent, QuestionnaireResponse, ServiceRequest } from '@medplum/fhirtypes';
-import { type Naming, atPartner, localized, notFetched, personOf, supportingCopy, supportingReferences } from '../../../src/workflows/referrals/supporting-copies';
+import { searchToken } from '../../../src/workflows/find';
+import { type Naming, atPartner, clientCopy, localized, notFetched, partnerOrganizations, personOf, supportingCopy, supportingReferences } from '../../../src/workflows/referrals/supporting-copies';
 
 const BASE = 'https://riverside.example.org/fhir';
 const naming: Naming = {
@@ -124,4 +125,47 @@ describe('supportingCopy', () => {
     };
     expect(supportingCopy(consent, { id: 'n1', naming })).toMatchObject({ patient: { reference: 'Patient/ours' }, provision: { actor: [{ reference: { reference: 'Organization/harbor' } }] } });
   });
+});
+
+test("our record of the referred client: our id, the partner's id of it added, labels kept, its practitioner left at the partner", () => {
+  expect(
+    clientCopy(
+      {
+        resourceType: 'Patient',
+        id: 'p9',
+        meta: { versionId: '2', security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] },
+        identifier: [{ system: 'http://hmis.example.org/client-id', value: 'HM-77' }],
+        name: [{ family: 'Okafor' }],
+        generalPractitioner: [{ reference: 'Practitioner/dr1' }],
+        managingOrganization: { reference: 'Organization/riverside' },
+      },
+      { id: 'ours', naming },
+    ),
+  ).toEqual({
+    resourceType: 'Patient',
+    id: 'ours',
+    meta: { source: `${BASE}/Patient/p9`, security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] },
+    identifier: [{ system: 'http://hmis.example.org/client-id', value: 'HM-77' }, { system: `${BASE}/Patient`, value: 'p9' }],
+    name: [{ family: 'Okafor' }],
+    generalPractitioner: [{ reference: `${BASE}/Practitioner/dr1` }],
+    managingOrganization: { reference: 'Organization/riverside-here' },
+  });
+});
+
+test('the two organisations as the partner names them: by default as we do', () => {
+  expect([...partnerOrganizations({ organization: 'Organization/riverside' }, 'Organization/harbor')]).toEqual([
+    ['Organization/riverside', 'Organization/riverside'],
+    ['Organization/harbor', 'Organization/harbor'],
+  ]);
+  expect([...partnerOrganizations({ organization: 'Organization/riverside', remoteOrganization: 'Organization/1', ourOrganization: 'Organization/77' }, 'Organization/harbor')]).toEqual([
+    ['Organization/1', 'Organization/riverside'],
+    ['Organization/77', 'Organization/harbor'],
+  ]);
+});
+
+test.each([
+  ['plain', 'HM-77', 'HM-77'],
+  ['a comma, a pipe, a dollar and a backslash are escaped', 'a,b|c$d\\e', 'a\\,b\\|c\\$d\\\\e'],
+])('searchToken: %s', (_title, value, expected) => {
+  expect(searchToken(value)).toBe(expected);
 });
