@@ -120,7 +120,15 @@ function localizeAll(value: unknown, naming: Naming): unknown {
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = key === 'reference' && typeof v === 'string' ? localized(v, naming) : key === 'contained' ? v : localizeAll(v, naming);
+    out[key] =
+      key === 'reference' && typeof v === 'string'
+        ? localized(v, naming)
+        : // An attachment's url may be a relative `Binary/id`: it is the partner's Binary, not ours.
+          key === 'url' && typeof v === 'string' && /^Binary\//.test(v)
+          ? `${naming.partnerBase.replace(/\/+$/, '')}/${v}`
+          : key === 'contained'
+            ? v
+            : localizeAll(v, naming);
   }
   return out;
 }

@@ -169,3 +169,11 @@ test.each([
 ])('searchToken: %s', (_title, value, expected) => {
   expect(searchToken(value)).toBe(expected);
 });
+
+test("a document's relative attachment url is the partner's Binary", () => {
+  const copy = supportingCopy(
+    { resourceType: 'DocumentReference', id: 'd1', status: 'current', subject: { reference: 'Patient/p9' }, content: [{ attachment: { contentType: 'application/pdf', url: 'Binary/b1' } }, { attachment: { url: 'https://files.example.org/x.pdf' } }] },
+    { id: 'c1', naming },
+  );
+  expect(copy.content.map((c) => c.attachment.url)).toEqual([`${BASE}/Binary/b1`, 'https://files.example.org/x.pdf']);
+});
