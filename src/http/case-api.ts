@@ -5,7 +5,8 @@
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { COMMAND_ENDPOINTS } from '../casemgmt/api';
-import { caseListAudit, caseViewAudit, commandAudit, reportAudit } from '../casemgmt/audit';
+import { caseListAudit, caseViewAudit, commandAudit, documentationRequestsAudit, reportAudit } from '../casemgmt/audit';
+import { documentationRequests } from '../casemgmt/documentation-requests';
 import { assertAllowed, caseList, caseView } from '../casemgmt/case-view';
 import { measuresReport, outcomesReport, reportPeriod } from '../casemgmt/reports';
 import { runCommand } from '../casemgmt/command';
@@ -50,6 +51,13 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const scoped = await servicesFor(services, ctx);
     sendJson(res, 200, await audited(res, { services: scoped, work: () => caseView(scoped, ctx, caseId), facts: (answer) => caseViewAudit(caseId, answer) }));
   }));
+  router.get(route('GET', '/documentation-requests'), handle(async (req, res) => {
+    const ctx = requestContextOf(res, {});
+    const scoped = await servicesFor(services, ctx);
+    const query = req.query as Record<string, unknown>;
+    const answer = await audited(res, { services: scoped, work: () => documentationRequests(scoped, ctx, query), facts: (a) => documentationRequestsAudit(`${req.method} ${req.originalUrl}`, a) });
+    sendJson(res, 200, answer);
+  }));
   for (const [path, report] of [['/reports/measures.csv', measuresReport], ['/reports/outcomes.csv', outcomesReport]] as const) {
     router.get(route('GET', path), handle(async (req, res) => {
       const ctx = requestContextOf(res, {});
@@ -78,7 +86,8 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
         work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')) }),
         facts: (answer) => commandAudit(endpoint.command.name, params, answer),
       });
-      res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
+      // The case view; a command about no case (a documentation request's decision) has none.
+      if (result.receipt.case !== undefined) res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
       sendJson(res, result.status, result.receipt);
     });

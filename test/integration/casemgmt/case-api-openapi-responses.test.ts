@@ -147,6 +147,32 @@ test('a case from intake to evaluation: every answer matches its schema', async 
   await get(`/cases?client=${clientId}`);
   await get('/reports/measures.csv?periodStart=2025-01-01&periodEnd=2025-12-31');
   await get('/reports/outcomes.csv?periodStart=2025-01-01&periodEnd=2025-12-31');
+  // A payer's documentation requests (Da Vinci CDex), decided by the hosting administrator.
+  const cdexRequest = async () => {
+    const posted = await request(h.t.app)
+      .post('/fhir/Task')
+      .set('Content-Type', 'application/fhir+json')
+      .send(
+        JSON.stringify({
+          resourceType: 'Task',
+          status: 'requested',
+          intent: 'order',
+          code: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-cdex/CodeSystem/cdex-temp', code: 'data-request-query' }] },
+          for: { reference: `Patient/${clientId}` },
+          requester: { reference: 'Organization/agency-portland' },
+          owner: { reference: 'Organization/agency' },
+          input: [
+            { type: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-hrex/CodeSystem/hrex-temp', code: 'data-query' }] }, valueString: 'Observation?category=survey' },
+            { type: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-cdex/CodeSystem/cdex-temp', code: 'purpose-of-use' }] }, valueCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HOPERAT' }] } },
+          ],
+        }),
+      );
+    expect(posted.status).toBe(201);
+    return posted.body.id as string;
+  };
+  await get('/documentation-requests?kind=data');
+  await post(`/documentation-requests/${await cdexRequest()}/approve`, {});
+  await post(`/documentation-requests/${await cdexRequest()}/decline`, { reason: 'Not our client’s record' });
   const openapi = await request(h.t.app).get('/cm/v1/openapi.json');
   check('get', '/openapi.json', openapi);
 });
