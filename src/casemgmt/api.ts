@@ -18,6 +18,7 @@ import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
 import { setRiskLevel } from './commands/set-risk-level';
 import { approveDocumentationRequest, declineDocumentationRequest } from './commands/documentation-requests';
+import { sendAttachments } from './commands/send-attachments';
 
 export interface CommandEndpoint {
   readonly kind: 'command';
@@ -312,6 +313,16 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     summary: 'Decline a payer’s documentation request, with a reason',
     description: 'The request’s Task becomes rejected with the reason in Task.statusReason (what the payer reads). Nothing is released. 404 for a request the caller’s organisation does not own; 409 when it was already decided.',
     command: declineDocumentationRequest,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/attachments',
+    operationId: 'sendAttachments',
+    summary: 'Send documents of the client to a payer for a claim (unsolicited attachments)',
+    description:
+      'Records what is sent as a Communication (category unsolicited-attachment, in-progress: the payer, the client, the claim’s tracking number, the date of service, the documents with the claim lines each supports); CaseBridge then posts them to the payer’s $submit-attachment (Da Vinci CDex Parameters) from its durable outbox, retried until the payer accepts them, read as the payer may see the record; the Communication becomes completed (sent), or stopped/not-done saying why. 422 when the payer is not a registered partner, the client has no active coverage with it, or a document is not the client’s or not one the payer may receive (42 CFR Part 2 without consent). Allowed on a closed case.',
+    command: sendAttachments,
   },
 ];
 

@@ -62,6 +62,7 @@ export const COMMANDS = {
   // Issue 14: payers' documentation requests (Da Vinci CDex).
   'approve-documentation-request': 'Approve a payer’s documentation request',
   'decline-documentation-request': 'Decline a payer’s documentation request',
+  'send-attachments': 'Send attachments to a payer for a claim (unsolicited)',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -71,6 +72,13 @@ export interface CommandRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly body: unknown;
   readonly idempotencyKey?: string;
+  /** The partners' servers CaseBridge delivers to, for commands that send something out. */
+  readonly partners?: PartnerDirectory;
+}
+
+/** Which organisations have an active partner registration (store/records partners): where the workflows can deliver. */
+export interface PartnerDirectory {
+  isActivePartner(organization: string): Promise<boolean>;
 }
 
 /** What a command answers: the same the first time and on every replay. */
@@ -102,6 +110,8 @@ export interface PlanInput<P> {
   readonly now: Date;
   /** Who acts: the payload's `recordedBy`, else the caller. */
   readonly agent: Reference<never>;
+  /** Absent when the application was built without the workflows' records: nothing can be delivered then. */
+  readonly partners?: PartnerDirectory;
 }
 
 export interface CommandPlan {
@@ -153,7 +163,7 @@ export async function runCommand<P extends { recordedBy?: string }>(
     try {
       const { outcome } = await writeConditionally(services, conditions, async () => {
         const now = services.now();
-        const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
+        const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent, ...(request.partners ? { partners: request.partners } : {}) });
         const prepared = await preparedPlan(services, plan.recordsForReferralOwner ? { ...ctx, recordsForReferralOwner: true } : ctx, plan);
         const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
         const patients = patientsOf(services, unitWrites(prepared));

@@ -9,7 +9,7 @@ import { caseListAudit, caseViewAudit, commandAudit, documentationRequestsAudit,
 import { documentationRequests } from '../casemgmt/documentation-requests';
 import { assertAllowed, caseList, caseView } from '../casemgmt/case-view';
 import { measuresReport, outcomesReport, reportPeriod } from '../casemgmt/reports';
-import { runCommand } from '../casemgmt/command';
+import { type PartnerDirectory, runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
 import { servicesFor } from '../core/scoped-services';
@@ -22,7 +22,8 @@ import { requestContextOf } from './request-context';
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
 
-export function caseApi(services: FhirServices, bodyLimitBytes: number): Router {
+export function caseApi(services: FhirServices, options: { readonly bodyLimitBytes: number; readonly partners?: PartnerDirectory }): Router {
+  const { bodyLimitBytes } = options;
   const router = Router({ strict: false });
   router.use(express.raw({ type: () => true, limit: bodyLimitBytes }));
   const served = new Map<string, Set<string>>();
@@ -83,7 +84,7 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
       const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
       const result = await audited(res, {
         services: scoped,
-        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')) }),
+        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')), ...(options.partners ? { partners: options.partners } : {}) }),
         facts: (answer) => commandAudit(endpoint.command.name, params, answer),
       });
       // The case view; a command about no case (a documentation request's decision) has none.
