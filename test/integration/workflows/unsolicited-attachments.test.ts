@@ -167,3 +167,35 @@ test('documents sent for a claim reach the payer’s $submit-attachment after it
     expect(event.entity?.some((e) => e.what?.reference === member)).toBe(true);
   }
 });
+
+test('a 42 CFR Part 2 note goes only under a consent naming the payer for claim attachments, and its disclosure is audited', async () => {
+  const consent = await as('agency').command(`/cases/${caseId}/consents`, { kind: '42cfr-part2', date: '2026-01-01', expires: '2099-12-31', recipients: [ACME], purposes: ['CLMATTCH'] });
+  expect(consent.status).toBe(201);
+  const res = await send({ trackingId: { ...TRACKING, value: 'CLM-2026-0043' }, documents: [{ document: `DocumentReference/${part2Note}` }] });
+  expect(res.status).toBe(201);
+  const communicationId = (res.body.written as { reference: string }[]).find((w) => w.reference.startsWith('Communication/'))?.reference.split('/')[1] as string;
+  await workflows.settle();
+  const delivered = payerEndpoint.received.filter((r) => r.url === '/payer/$submit-attachment').at(-1);
+  const content = (JSON.parse(delivered?.body as string) as Parameters).parameter?.find((p) => p.name === 'Attachment')?.part?.find((p) => p.name === 'Content')?.resource;
+  // The payer receives it with the obligation not to redisclose (42 CFR 2.32).
+  expect(content).toMatchObject({ resourceType: 'DocumentReference', id: part2Note });
+  expect(content?.meta?.security?.map((c) => c.code)).toContain('NORDSCLCD');
+  expect(((await as('agency').get(`/fhir/Communication/${communicationId}`)).body as Communication).status).toBe('completed');
+  const events = ((await as('auditor').get(`/fhir/AuditEvent?entity=Communication/${communicationId}`)).body as Bundle).entry?.map((e) => e.resource as AuditEvent) ?? [];
+  expect(events.some((e) => e.subtype?.some((s) => s.code === 'disclose') && e.entity?.some((x) => x.what?.reference?.startsWith(`DocumentReference/${part2Note}`)))).toBe(true);
+});
+
+test('a payer that never comes back: after the last retry the record says it was not delivered, and why', async () => {
+  payerEndpoint.down = true;
+  const res = await send({ trackingId: { ...TRACKING, value: 'CLM-2026-0044' } });
+  expect(res.status).toBe(201);
+  const communicationId = (res.body.written as { reference: string }[]).find((w) => w.reference.startsWith('Communication/'))?.reference.split('/')[1] as string;
+  for (let round = 0; round < 45; round++) {
+    await workflows.settle();
+    clock += 2 * 60 * 60_000;
+  }
+  const stopped = (await as('agency').get(`/fhir/Communication/${communicationId}`)).body as Communication;
+  expect(stopped.status).toBe('stopped');
+  expect(stopped.statusReason?.text).toMatch(/^Not delivered after 40 attempts: .*HTTP 503/);
+  payerEndpoint.down = false;
+});
