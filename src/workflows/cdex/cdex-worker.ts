@@ -6,15 +6,22 @@
  *           the checkpoint become work (`cdex:<task>:<status>`);
  *  decide   a request is fulfilled at once when CDEX_AUTOMATIC is on and its purpose of use is a
  *           payment one (AUTOMATIC_PURPOSES); otherwise it stays requested with the businessStatus
- *           "waiting for review" — the provider's queue, Task?owner=…&status=requested — until a
- *           case manager accepts it (then it is fulfilled) or rejects it with a reason;
+ *           "waiting for review" — the provider's queue: GET /cm/v1/documentation-requests, or
+ *           Task?owner=…&status=requested — until a case manager approves it (accepted: then it is
+ *           fulfilled) or declines it with a reason (rejected, statusReason);
  *  fulfil   the query (a data request) or the documents of the LOINC types asked for (an
  *           attachment request) are searched as the payer may see them — the members it covers,
  *           for the purpose it stated, labels and consents applied — in the Task's patient's record
  *           only (minimum necessary); Task.output references each resource, the Task is completed
  *           by its owner, and the disclosure is audited;
  *  submit   for an attachment request naming a payer-url (an allowed destination), the documents
- *           are pushed to the payer's $submit-attachment, retried with backoff.
+ *           are pushed to the payer's $submit-attachment, retried with backoff;
+ *  send     unsolicited attachments a case manager sent (a Communication, category
+ *           unsolicited-attachment, in-progress: POST /cm/v1/cases/{case}/attachments) are pushed to
+ *           the partner payer's [base]/$submit-attachment with its credentials, read as the payer
+ *           may see them, retried with backoff; the Communication is then completed (sent), or
+ *           not-done / stopped saying why.
+ * Both pushes post the Parameters CDex defines (submit-attachment.ts) and are audited as exports.
  * See: https://hl7.org/fhir/us/davinci-cdex/task-based-approach.html
  */
 import type { CodeableConcept, Communication, DocumentReference, Parameters, Reference, Resource, Task, TaskOutput } from '@medplum/fhirtypes';
