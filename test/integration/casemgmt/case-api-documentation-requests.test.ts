@@ -7,7 +7,7 @@
  * for the same client — sees neither and cannot decide them; a wrong id, an already-decided
  * request and a decline without a reason are OperationOutcomes with the right status and place.
  */
-import type { Provenance, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Provenance, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { openApiDocument } from '../../../src/casemgmt/openapi';
 import { caseApiAjv } from '../../../src/casemgmt/payload';
@@ -40,7 +40,11 @@ let note: string;
 const as = (who: string) => ({
   get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
   post: (path: string, body: unknown, type = FHIR_JSON) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', type).send(JSON.stringify(body)),
-  command: (path: string, body: unknown) => request(t.bareApp).post(`/cm/v1${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'application/json').send(JSON.stringify(body)),
+  command: (path: string, body: unknown, key?: string) => {
+    const req = request(t.bareApp).post(`/cm/v1${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'application/json');
+    if (key) req.set('Idempotency-Key', key);
+    return req.send(JSON.stringify(body));
+  },
 });
 
 const purpose = (code: string) => ({ type: { coding: [{ system: CDEX_TEMP, code: 'purpose-of-use' }] }, valueCodeableConcept: { coding: [{ system: ACT_REASON, code }] } });
@@ -55,6 +59,7 @@ beforeAll(async () => {
   tokens.payer = await payer.token({ purposes: ['HPAYMT', 'CLMATTCH'] });
   tokens.riverside = await riverside.token();
   tokens.harbor = await harbor.token();
+  tokens.auditor = await (await registerTestClient(t, { role: 'auditor', scopes: ['system/AuditEvent.rs'], clientId: 'auditor' })).token();
   expect((await request(t.app).put('/fhir/Organization/acme').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Organization', id: 'acme', name: 'Acme Health Plan' }))).status).toBe(201);
   member = `Patient/${(await as('riverside').post('/fhir/Patient', { resourceType: 'Patient', identifier: [{ system: 'http://acme.example.org/member', value: 'M-901' }], name: [{ given: ['Rosa'], family: 'Diaz' }] })).body.id}`;
   await as('riverside').post('/fhir/EpisodeOfCare', { resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: member }, managingOrganization: { reference: RIVERSIDE } });
@@ -180,6 +185,12 @@ test('approving fulfils the request as the automatic path does: the payer reads 
   expect(task.status).toBe('completed');
   expect((task.output ?? []).map((o) => o.valueReference?.reference)).toEqual([`Observation/${survey}`]);
   expect(task.note?.[0]?.text).toBe('Claim checked with billing');
+  // The decision is audited as the case command it is, naming the Task and the client.
+  const events = ((await as('auditor').get(`/fhir/AuditEvent?entity=Task/${dataRequest}`)).body as Bundle).entry?.map((e) => e.resource as AuditEvent) ?? [];
+  const decisions = events.filter((e) => e.subtype?.some((c) => c.code === 'approve-documentation-request'));
+  // Harbor's refused attempt (404) and Riverside's approval.
+  expect(decisions.map((e) => e.outcome).sort()).toEqual(['0', '4']);
+  expect(decisions.find((e) => e.outcome === '0')?.entity?.some((e) => e.what?.reference === member)).toBe(true);
   // It has left the queue.
   expect((await as('riverside').get('/cm/v1/documentation-requests')).body.requests.map((r: { id: string }) => r.id)).toEqual([attachmentRequest]);
 });
@@ -188,8 +199,13 @@ test('declining needs a reason, and the payer reads it on the rejected Task; not
   const reasonless = await as('riverside').command(`/documentation-requests/${attachmentRequest}/decline`, {});
   expect(reasonless.status).toBe(400);
   expect(reasonless.body.issue[0].expression).toEqual(['reason']);
-  const declined = await as('riverside').command(`/documentation-requests/${attachmentRequest}/decline`, { reason: 'No progress note covers the authorised period' });
+  const declined = await as('riverside').command(`/documentation-requests/${attachmentRequest}/decline`, { reason: 'No progress note covers the authorised period' }, 'decline-trk-77');
   expect(declined.status).toBe(201);
+  // Sent again with the same key: the first answer, nothing written.
+  const replayed = await as('riverside').command(`/documentation-requests/${attachmentRequest}/decline`, { reason: 'No progress note covers the authorised period' }, 'decline-trk-77');
+  expect(replayed.status).toBe(200);
+  expect(replayed.headers['idempotent-replayed']).toBe('true');
+  expect(replayed.body).toEqual(declined.body);
   await workflows.settle();
   const task = (await as('payer').get(`/fhir/Task/${attachmentRequest}`)).body as Task;
   expect(task).toMatchObject({ status: 'rejected', statusReason: { text: 'No progress note covers the authorised period' } });
