@@ -65,6 +65,11 @@ const MAX_OUTPUTS = 500;
 export const WAITING_FOR_REVIEW = 'Waiting for review by a case manager';
 const CLAIM_USE = 'http://hl7.org/fhir/claim-use';
 
+/** The payer answered a $submit-attachment with a 4xx: CDex says there is no point resubmitting it unaltered. */
+class SubmissionRefused extends OutboundFailure {
+  override name = 'SubmissionRefused';
+}
+
 export class CdexWorker {
   readonly name = 'cdex';
 
@@ -121,9 +126,11 @@ export class CdexWorker {
       const failure = err instanceof OutboundFailure || err instanceof FhirError ? err.message : undefined;
       if (failure === undefined) throw err;
       const attempts = entry.attempts + 1;
-      if (attempts >= MAX_ATTEMPTS) {
+      // CDex: a 4xx means there is no point sending the same again.
+      if (attempts >= MAX_ATTEMPTS || err instanceof SubmissionRefused) {
         await outbox.abandon(entryId, now, failure);
-        if (entry.kind === 'cdex-unsolicited') await this.sentAs(String(entry.payload.communication), { status: 'stopped', statusReason: { text: `Not delivered after ${attempts} attempts: ${failure}` } });
+        const why = err instanceof SubmissionRefused ? `Refused by the payer: ${failure}` : `Not delivered after ${attempts} attempts: ${failure}`;
+        if (entry.kind === 'cdex-unsolicited') await this.sentAs(String(entry.payload.communication), { status: 'stopped', statusReason: { text: why } });
       } else await outbox.reschedule(entryId, { due: new Date(now.getTime() + retryDelayMs(attempts, entryId)), error: failure });
       this.w.log.warn({ entry: entryId, attempts, failure }, 'CDex request work failed');
     }
@@ -343,6 +350,9 @@ export class CdexWorker {
       },
       payer,
     );
-    if (failure !== undefined) throw new OutboundFailure(`$submit-attachment to ${url}: ${failure}`);
+    if (failure === undefined) return;
+    // A 4xx (other than a timeout or a rate limit) is the payer refusing this submission: not retried.
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw new SubmissionRefused(`$submit-attachment to ${url}: ${failure}`);
+    throw new OutboundFailure(`$submit-attachment to ${url}: ${failure}`);
   }
 }

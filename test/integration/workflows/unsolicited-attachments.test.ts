@@ -199,3 +199,19 @@ test('a payer that never comes back: after the last retry the record says it was
   expect(stopped.statusReason?.text).toMatch(/^Not delivered after 40 attempts: .*HTTP 503/);
   payerEndpoint.down = false;
 });
+
+test('a payer that refuses the submission (4xx) is not asked again: the record says why', async () => {
+  payerEndpoint.refuse = 400;
+  const res = await send({ trackingId: { ...TRACKING, value: 'CLM-2026-0045' } });
+  expect(res.status).toBe(201);
+  const communicationId = (res.body.written as { reference: string }[]).find((w) => w.reference.startsWith('Communication/'))?.reference.split('/')[1] as string;
+  const before = payerEndpoint.received.length;
+  await workflows.settle();
+  clock += 2 * 60 * 60_000;
+  await workflows.settle();
+  expect(payerEndpoint.received.length - before).toBe(1);
+  const stopped = (await as('agency').get(`/fhir/Communication/${communicationId}`)).body as Communication;
+  expect(stopped.status).toBe('stopped');
+  expect(stopped.statusReason?.text).toMatch(/^Refused by the payer: .*HTTP 400: Unknown claim/);
+  payerEndpoint.refuse = undefined;
+});
