@@ -40,7 +40,14 @@ export interface Targets {
 
 export async function findTargets(base: string, partnerId: string): Promise<Targets> {
   const patients = await ids(base, 'Patient', 500);
-  const goals = await ids(base, 'Goal', 500);
+  // Goals without security labels: the update bodies carry no meta, and CaseBridge refuses an
+  // update that would strip a 42 CFR Part 2 label (403), which is not what this scenario measures.
+  const goalBundle = await fhirGet(`${base}/Goal?_count=1000`);
+  const goals = (goalBundle.entry ?? [])
+    .map((e) => e.resource as { id?: string; meta?: { security?: unknown[] } } | undefined)
+    .filter((g) => g?.id !== undefined && (g.meta?.security ?? []).length === 0)
+    .map((g) => g?.id as string)
+    .slice(0, 500);
   const carePlan = (await fhirGet(`${base}/CarePlan?_count=1`)).entry?.[0]?.resource as { subject?: { reference?: string } } | undefined;
   const episode = (await ids(base, 'EpisodeOfCare', 1))[0] as string;
   const identifierPatient = (await fhirGet(`${base}/Patient?_count=1`)).entry?.[0]?.resource as { identifier?: { system: string; value: string }[] };

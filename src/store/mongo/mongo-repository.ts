@@ -48,7 +48,7 @@ import { RETIRED_SEARCH_INDEXES, searchIndexes } from './search-indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
 import { type Journal, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
-import { type SearchLimits, SearchExecutor } from './search';
+import { type SearchLimits, SearchExecutor, seenMatching } from './search';
 import type { SearchParameterRegistry } from '../../search/registry';
 import type { SearchIndex } from '../../search/extract';
 import { conditionKey } from '../../search/format';
@@ -207,8 +207,12 @@ export class MongoRepository implements FhirRepository {
   async ownedIds(resourceType: string, owner: string, limit: number): Promise<string[]> {
     // The owner's term (every live version of an owned resource has it; a deleted one has no
     // index) rather than the top-level `owner` field: an index lookup on both databases.
-    const docs = await this.current(resourceType).find({ 'idx.k': ownerTerm(owner) }, { projection: { _id: 1 } }).limit(limit).toArray();
-    return docs.map((d) => d._id);
+    const filter = { 'idx.k': ownerTerm(owner) };
+    const view = await this.readView();
+    const docs = await this.current(resourceType).find(filter, { projection: { _id: 1, vid: 1, tx: 1 } }).limit(limit).toArray();
+    // As a reader sees them: what a transaction in flight is creating is not owned yet.
+    const seen = await seenMatching(view, docs.map((doc) => ({ type: resourceType, doc: doc as unknown as Document })), () => filter);
+    return seen.map((d) => d.doc._id as string);
   }
 
   /** Creates the shared indexes and rolls back transactions a crashed process left open. */

@@ -5,6 +5,7 @@
  * reference. See: https://hl7.org/fhir/R4/search.html
  */
 import type { Collection, Db, Document } from 'mongodb';
+import { matchesFilter } from './filter-match';
 import { FhirError } from '../../fhir/outcomes';
 import { withTieBreak } from '../../search/indexed-sorts';
 import type { SearchParameterRegistry } from '../../search/registry';
@@ -65,6 +66,13 @@ interface PendingHas {
   readonly where: MongoFilter;
   /** What the caller may see of the inner search's type: a hidden match must not qualify. */
   readonly scope: AccessScope | undefined;
+  readonly view: DocumentView;
+}
+
+/** How a chain or _has sub-query reads: what the caller may see, as the reader's view shows it. */
+interface SubqueryReading {
+  readonly scope: AccessScope | undefined;
+  readonly view: DocumentView;
 }
 
 export class SearchExecutor {
@@ -85,7 +93,7 @@ export class SearchExecutor {
     const wantsTotal = request.total === 'accurate' || request.total === 'estimate' || request.summary === 'count';
     // A large _has is checked page by page: only for a plain page of one type, not a count.
     const pageByPage = request.resourceType !== undefined && !wantsTotal && request.count > 0 && request.offset === 0;
-    const { prepared, approximate } = await this.prepare(request, options.compartment, scope, pageByPage);
+    const { prepared, approximate } = await this.prepare(request, { compartment: options.compartment, scope, pageByPage, view });
     if (request.count === 0 || request.summary === 'count') {
       // No entries asked for: the total is the answer (unless _total=none).
       return { matches: [], included: [], approximate, includeTruncated: false, ...(request.total !== 'none' ? { total: await this.count(prepared, view) } : {}) };
@@ -98,7 +106,8 @@ export class SearchExecutor {
       countAlongside ? this.count(prepared, view) : undefined,
     ]);
     const more = ordered.length > request.count;
-    const page = await settled(view, ordered.slice(0, request.count));
+    const filters = new Map(prepared.map((p) => [p.type, p.filter]));
+    const page = await seenMatching(view, ordered.slice(0, request.count), (type) => filters.get(type));
     if (backwards) {
       page.reverse();
     }
@@ -199,7 +208,7 @@ export class SearchExecutor {
       if (docs.length < batch || !last) break;
       read += docs.length;
       if (read > this.limits.maxIncluded) {
-        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope });
+        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view });
         return this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
       }
       from = { direction, position: positionOf(keys, p.type, last as unknown as Document) };
@@ -211,46 +220,54 @@ export class SearchExecutor {
   /** The ids among `ids` (of `type`) that the inner search of a `_has` references. */
   private async referencedBy(has: PendingHas, type: string, ids: readonly string[]): Promise<string[]> {
     const refs = ids.map((id) => `${type}/${id}`);
-    const values = await this.subquery(has.node.resourceType, allOf([has.where, { [has.node.select]: { $in: refs } }]), has.node.select, { scope: has.scope });
+    const values = await this.subquery(has.node.resourceType, allOf([has.where, { [has.node.select]: { $in: refs } }]), has.node.select, { scope: has.scope, view: has.view });
     return referencedIds(values, type);
   }
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
   async matchingIds(request: SearchRequest, limit: number, scope?: AccessScope): Promise<string[]> {
-    const { prepared } = await this.prepare(request, undefined, scope);
+    const view = await this.view();
+    const { prepared } = await this.prepare(request, { scope, view });
     const ids: string[] = [];
     for (const { type, filter } of prepared) {
-      const docs = await this.collection(type).find(filter, { projection: { _id: 1 } }).limit(limit).toArray();
-      ids.push(...docs.map((d) => d._id));
+      const docs = await this.collection(type).find(filter, { projection: SETTLE_PROJECTION }).limit(limit).toArray();
+      const seen = await seenMatching(view, docs.map((doc) => ({ type, doc: doc as unknown as Document })), () => filter);
+      ids.push(...seen.map((d) => d.doc._id as string));
     }
     return ids.slice(0, limit);
   }
 
   /** The values of reference parameter `code` of the matches, from their index terms (at most `limit` matches; TOO_COSTLY beyond). */
   async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
-    const { prepared } = await this.prepare(request);
+    const view = await this.view();
+    const { prepared } = await this.prepare(request, { view });
     const values = new Set<string>();
     for (const { type, filter } of prepared) {
-      const docs = await this.collection(type).find(filter, { projection: { 'idx.k': 1 } }).limit(limit + 1).toArray();
+      const docs = await this.collection(type).find(filter, { projection: { 'idx.k': 1, ...SETTLE_PROJECTION } }).limit(limit + 1).toArray();
       if (docs.length > limit) {
         throw new FhirError('TOO_COSTLY', `More than ${limit} ${type} resources match; the access rules cannot be computed`);
       }
-      docs.forEach((doc) => storedTerms(doc as unknown as Document, code, 'r').forEach((v) => values.add(v)));
+      const seen = await seenMatching(view, docs.map((doc) => ({ type, doc: doc as unknown as Document })), () => filter);
+      seen.forEach(({ doc }) => storedTerms(doc, code, 'r').forEach((v) => values.add(v)));
     }
     return [...values];
   }
 
+  /** A reader's view (journal.ts), or every version as stored when the store keeps no journal. */
+  private view(): Promise<DocumentView> {
+    return this.options.readView ? this.options.readView() : Promise.resolve(ALL_VERSIONS);
+  }
+
   private async prepare(
     request: SearchRequest,
-    compartment?: SearchOptions['compartment'],
-    scope?: AccessScope,
-    pageByPage = false,
+    reading: { compartment?: SearchOptions['compartment']; scope?: AccessScope; pageByPage?: boolean; view: DocumentView },
   ): Promise<{ prepared: Prepared[]; approximate: string[] }> {
+    const { compartment, scope, pageByPage = false, view } = reading;
     const candidates = request.resourceType !== undefined ? [request.resourceType] : request.types.length > 0 ? [...request.types] : await this.typesWithData();
     const types = compartment ? candidates.filter((type) => (compartment.params[type]?.length ?? 0) > 0) : candidates;
     const approximate = new Set<string>();
     // Chains and _has look only at what the caller may see: a hidden match must not show through.
-    const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select, { scope });
+    const find: SubqueryFind = (subType, subFilter, select) => this.subquery(subType, subFilter, select, { scope, view });
     const prepared = await Promise.all(
       types.map(async (type): Promise<Prepared> => {
         const translated = translateSearch(request, this.options.registry, type, { now: this.options.now(), elemMatch: this.options.elemMatch ?? false });
@@ -261,12 +278,12 @@ export class SearchExecutor {
         if (split) {
           // Few inner matches: collect their references now, as for any sub-query.
           const where = await resolveFilter(split.has.where, find);
-          const probe = await this.subquery(split.has.resourceType, where, split.has.select, { scope, probe: this.limits.hasProbe });
+          const probe = await this.subquery(split.has.resourceType, where, split.has.select, { scope, view, probe: this.limits.hasProbe });
           if (probe.complete) {
             root = { kind: 'and', nodes: [...split.rest, { kind: 'filter', filter: split.has.then(probe) }] };
           } else {
             root = { kind: 'and', nodes: split.rest };
-            has = { node: split.has, where, scope };
+            has = { node: split.has, where, scope, view };
           }
         }
         const resolved = toStoredFilter(await resolveFilter(root, find));
@@ -282,21 +299,25 @@ export class SearchExecutor {
    * Values of `select` from the documents of a chain or _has sub-query, among those `scope` shows. With `probe`, reads at
    * most that many documents, and says whether it read them all (`complete`).
    */
-  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined }): Promise<string[]>;
-  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe: number }): Promise<string[] & { complete: boolean }>;
-  private async subquery(type: string, filter: MongoFilter, select: string, reading: { scope: AccessScope | undefined; probe?: number }): Promise<string[] & { complete?: boolean }> {
-    const { scope, probe } = reading;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: SubqueryReading): Promise<string[]>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: SubqueryReading & { probe: number }): Promise<string[] & { complete: boolean }>;
+  private async subquery(type: string, filter: MongoFilter, select: string, reading: SubqueryReading & { probe?: number }): Promise<string[] & { complete?: boolean }> {
+    const { scope, probe, view } = reading;
     const max = probe ?? this.limits.maxSubqueryResults;
     // `select` is `_id` (chains) or a logical path `idx.<code>.r` (_has): read from the stored terms.
     const term = /^idx\.([^.]+)\.([^.]+)$/.exec(select);
     const stored = toStoredFilter(filter);
-    const docs = await this.collection(type)
-      .find(scope ? and(stored, accessFilter(scope, type)) : stored, { projection: { [term ? 'idx.k' : select]: 1 } })
+    const where = scope ? and(stored, accessFilter(scope, type)) : stored;
+    const read = await this.collection(type)
+      .find(where, { projection: { [term ? 'idx.k' : select]: 1, ...SETTLE_PROJECTION } })
       .limit(max + 1)
       .toArray();
-    if (docs.length > max && probe === undefined) {
+    if (read.length > max && probe === undefined) {
       throw new FhirError('TOO_COSTLY', `A chained or _has condition on ${type} matches more than ${max} resources; narrow it down`);
     }
+    // What the reader's view shows: a match written by a transaction in flight does not qualify unless the version before it does.
+    const seen = await seenMatching(view, read.map((doc) => ({ type, doc: doc as unknown as Document })), () => where);
+    const docs = seen.map((s) => s.doc);
     const values = docs.flatMap((doc) => {
       if (term) {
         return storedTerms(doc as unknown as Document, term[1] as string, term[2] as string);
@@ -304,7 +325,7 @@ export class SearchExecutor {
       const value = select === '_id' ? doc._id : valueAt(doc as unknown as Document, select);
       return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
     });
-    return Object.assign(values, { complete: docs.length <= max });
+    return Object.assign(values, { complete: read.length <= max });
   }
 
   /**
@@ -315,7 +336,15 @@ export class SearchExecutor {
     let hidden = await view.hiddenTags();
     for (let attempt = 0; ; attempt++) {
       const unseen = hidden.length === 0 ? {} : { tx: { $nin: hidden } };
-      const counts = await Promise.all(prepared.map(({ type, filter }) => this.collection(type).countDocuments(and(filter, unseen))));
+      const counts = await Promise.all(
+        prepared.map(async ({ type, filter }) => {
+          const shown = await this.collection(type).countDocuments(and(filter, unseen));
+          if (hidden.length === 0) return shown;
+          // Versions in flight count as the version before them, when that one matches (few: only transactions open now).
+          const inFlight = await this.collection(type).find(and(filter, { tx: { $in: hidden } }), { projection: SETTLE_PROJECTION }).toArray();
+          return shown + (await seenMatching(view, inFlight.map((doc) => ({ type, doc: doc as unknown as Document })), () => filter)).length;
+        }),
+      );
       const after = await view.hiddenTags();
       if (attempt === 2 || after.every((tx) => hidden.includes(tx))) return counts.reduce((a, b) => a + b, 0);
       hidden = after;
@@ -479,6 +508,27 @@ function referencesIn(doc: Document, code: string): string[] {
 }
 
 export type { Cursor, Position };
+
+/** What settling a document needs besides what a query reads: its tag and version (documents.ts). */
+const SETTLE_PROJECTION = { _id: 1, vid: 1, tx: 1 } as const;
+
+/**
+ * Matches as the reader's view shows them: a version written by a transaction in flight is
+ * replaced by the version before it, kept only if that one matches the query too (`filterOf`:
+ * the database matched the newer version, not it), or dropped (a create). Documents the view
+ * shows as stored are kept as read.
+ */
+export async function seenMatching<T extends { type: string; doc: Document }>(view: DocumentView, items: readonly T[], filterOf: (type: string) => MongoFilter | undefined): Promise<T[]> {
+  if (!items.some((item) => item.doc.tx !== undefined)) return [...items];
+  const shown = await view.settle(items.map((item) => ({ type: item.type, doc: item.doc as unknown as CurrentDoc })));
+  return items.flatMap((item, i) => {
+    const doc = shown[i] as unknown as Document | undefined;
+    if (doc === item.doc) return [item];
+    if (!doc || doc.idx === undefined) return [];
+    const filter = filterOf(item.type);
+    return filter === undefined || matchesFilter(filter, doc) ? [{ ...item, doc }] : [];
+  });
+}
 
 /** The page as the reader's view shows it (versions of transactions in flight: documents.ts). */
 async function settled<T extends { type: string; doc: Document }>(view: DocumentView, items: readonly T[]): Promise<T[]> {

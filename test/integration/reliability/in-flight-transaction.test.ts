@@ -7,12 +7,18 @@ import { FHIR_JSON, type TestApp, testApp } from '../../support/app';
 let t: TestApp;
 let hold: Promise<void> | undefined;
 let held = false;
+/** Patient replaces to let through before holding one. */
+let replacesBeforeHold = 0;
 beforeAll(async () => {
   // Holds the transaction's replace of an existing Patient while `hold` is set: by then its
   // creates are written and the version it replaces is copied to history.
   t = await testApp({
     beforeWrite: async ({ collection, operation }) => {
       if (hold && collection === 'Patient' && operation === 'replace') {
+        if (replacesBeforeHold > 0) {
+          replacesBeforeHold--;
+          return;
+        }
         held = true;
         await hold;
       }
@@ -66,4 +72,52 @@ test('a transaction half-applied is invisible to reads, searches, counts and his
   expect((await sent).status).toBe(200);
   expect((await request(t.app).get(`/fhir/Patient?identifier=${encodeURIComponent(batch)}&_summary=count`)).body.total).toBe(5);
   expect((await request(t.app).get(`/fhir/Patient/${id}`)).body.name[0].family).toBe('After');
+});
+
+test('a resource a transaction in flight has already rewritten matches no search, chain or condition by its new values', async () => {
+  const post = (body: object) => request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(body);
+  const family = `Renamed${Date.now()}`;
+  const [a, b] = [(await post({ resourceType: 'Patient', name: [{ family: 'Before' }] })).body.id as string, (await post({ resourceType: 'Patient', name: [{ family: 'Other' }] })).body.id as string];
+  const observation = await request(t.app)
+    .post('/fhir/Observation')
+    .set('Content-Type', FHIR_JSON)
+    .send({ resourceType: 'Observation', status: 'final', code: { text: 'mood' }, subject: { reference: `Patient/${a}` } });
+  expect(observation.status).toBe(201);
+  let release: () => void = () => undefined;
+  hold = new Promise((resolve) => (release = resolve));
+  held = false;
+  // A is rewritten (tagged, not committed); the transaction is then held at B's replace.
+  replacesBeforeHold = 1;
+  const sent = request(t.app)
+    .post('/fhir')
+    .set('Content-Type', FHIR_JSON)
+    .send({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { resourceType: 'Patient', id: a, name: [{ family }] }, request: { method: 'PUT', url: `Patient/${a}` } },
+        { resource: { resourceType: 'Patient', id: b, name: [{ family: 'Other2' }] }, request: { method: 'PUT', url: `Patient/${b}` } },
+      ],
+    })
+    .then((res) => res);
+  for (let i = 0; i < 300 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(held).toBe(true);
+  hold = undefined;
+  try {
+    // The database matches A's new version; the reader is shown the one before, which does not match.
+    expect((await request(t.app).get(`/fhir/Patient?family=${family}`)).body.entry ?? []).toHaveLength(0);
+    expect((await request(t.app).get(`/fhir/Observation?subject:Patient.family=${family}`)).body.entry ?? []).toHaveLength(0);
+    expect((await request(t.app).get(`/fhir/Patient?_id=${a}`)).body.entry[0].resource.name[0].family).toBe('Before');
+    // Counted as the version before it: once by its id, not at all by its new name.
+    expect((await request(t.app).get(`/fhir/Patient?_id=${a}&_summary=count`)).body.total).toBe(1);
+    expect((await request(t.app).get(`/fhir/Patient?family=${family}&_summary=count`)).body.total).toBe(0);
+    // A conditional create by the new value finds nothing to match: it creates.
+    const conditional = await post({ resourceType: 'Patient', name: [{ family: `${family}-conditional` }] }).set('If-None-Exist', `family=${family}`);
+    expect(conditional.status).toBe(201);
+  } finally {
+    release();
+  }
+  expect((await sent).status).toBe(200);
+  expect((await request(t.app).get(`/fhir/Patient?family:exact=${family}`)).body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([a]);
+  expect((await request(t.app).get(`/fhir/Observation?subject:Patient.family=${family}`)).body.entry).toHaveLength(1);
 });
