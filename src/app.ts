@@ -28,6 +28,7 @@ import { oauthRoutes } from './http/oauth';
 import { rateLimited } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import type { FhirServices } from './core/services';
+import type { PartnerDirectory } from './casemgmt/command';
 import type { Logger } from './platform/logger';
 import type { RateLimit } from './platform/rate-limit';
 import { auditInteractions } from './rest/audit-hook';
@@ -49,6 +50,8 @@ export interface AppDependencies {
    * restart): requests are answered 503 at once instead of waiting for the driver to give up.
    */
   readonly databaseAvailable?: () => boolean;
+  /** The partners the workflows deliver to: case commands that send (unsolicited attachments) check the recipient is one. */
+  readonly partners?: PartnerDirectory;
   /** Export jobs and files: serves the Bulk Data status and file endpoints when given (http/bulk-data.ts). */
   readonly bulkData?: BulkDataStore;
 }
@@ -104,7 +107,7 @@ export function createApp(deps: AppDependencies): Express {
     fhirEndpoint(dispatch),
   );
   // The case-management API (docs/case-api.md): commands and case views over the same store.
-  app.use('/cm/v1', authentication(deps.auth, publicRead('/openapi.json')), perClient, caseApi(deps.services, deps.bodyLimitBytes));
+  app.use('/cm/v1', authentication(deps.auth, publicRead('/openapi.json')), perClient, caseApi(deps.services, { bodyLimitBytes: deps.bodyLimitBytes, ...(deps.partners ? { partners: deps.partners } : {}) }));
   app.use((req, _res, next) => next(new FhirError('UNKNOWN_ROUTE', `Nothing is served at ${req.path}; the FHIR API is at /fhir`)));
   app.use(errorHandler(deps.logger));
   return app;

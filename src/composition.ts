@@ -33,6 +33,7 @@ import type { AccessPolicy } from './auth/caller';
 import { type WorkflowRecords, operationalRecords, workflowRecords } from './store/records';
 import { allowedDestinations } from './workflows/context';
 import type { Fetch } from './workflows/outbound';
+import type { PartnerDirectory } from './casemgmt/command';
 import { Workflows } from './workflows/runtime';
 import { ExportWorker } from './workflows/export/export-worker';
 import { ReferralExchange } from './workflows/referrals/referral-exchange';
@@ -201,6 +202,12 @@ export async function buildWorkflows(deps: WorkflowDependencies): Promise<Workfl
 export async function buildBulkDataStore(deps: { services: FhirServices; connection: MongoConnection }): Promise<BulkDataStore> {
   const records = await recordsOf(deps.connection);
   return { jobs: records.exportJobs, files: records.exportFiles, now: deps.services.now };
+}
+
+/** Which organisations are active partners (the case API's commands that send check their recipient). */
+export async function buildPartnerDirectory(deps: { connection: MongoConnection }): Promise<PartnerDirectory> {
+  const records = await recordsOf(deps.connection);
+  return { isActivePartner: async (organization) => (await records.partners.list()).some((p) => p.active && p.organization === organization) };
 }
 
 /** The authorization server and token check on the same connection (auth/service.ts). */

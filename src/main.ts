@@ -11,7 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config/config';
 import { createLogger, type Logger } from './platform/logger';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './platform/embedded-database';
 import { EMBEDDED_SERVER_SELECTION_TIMEOUT_MS, connectMongo, type MongoConnection } from './platform/mongo';
-import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from './composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildPartnerDirectory, buildRateLimits, buildWorkflows } from './composition';
 import { DEVELOPMENT_CLIENT_ID, type DevelopmentClientState, developmentCredentialsFile, ensureDevelopmentClient } from './auth/development-client';
 import type { AuthService } from './auth/service';
 
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     }
     const rateLimits = await buildRateLimits({ config, connection, logger });
     const bulkData = await buildBulkDataStore({ services, connection });
+    const partners = await buildPartnerDirectory({ connection });
     const app = createApp({
       services,
       auth,
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
       rateLimits,
       trustProxy: config.trustProxy,
       bulkData,
+      partners,
       ...(embedded ? { databaseAvailable: () => embedded.available() } : {}),
     });
     const server = await listen(createHttpServer(app, config.http), config.port);

@@ -17,6 +17,8 @@ import { reviewFlags } from './commands/review-flags';
 import { recordScreening } from './commands/record-screening';
 import { createServicePlan, reviseServicePlan } from './commands/service-plan';
 import { setRiskLevel } from './commands/set-risk-level';
+import { approveDocumentationRequest, declineDocumentationRequest } from './commands/documentation-requests';
+import { sendAttachments } from './commands/send-attachments';
 
 export interface CommandEndpoint {
   readonly kind: 'command';
@@ -291,6 +293,36 @@ export const COMMAND_ENDPOINTS: readonly CommandEndpoint[] = [
     description:
       'An Observation (case-management#case-evaluation: the outcome, with the goals achieved out of the goals of the latest plan and the PHQ-9 totals at intake and at the last screening, computed from the record) and the evaluation as a case note. Allowed on an active, on-hold or finished case; the case view shows it after closure.',
     command: evaluateCase,
+  },
+  // ── Issue 14: payers' documentation requests (Da Vinci CDex) ──
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/documentation-requests/{requestId}/approve',
+    operationId: 'approveDocumentationRequest',
+    summary: 'Approve a payer’s documentation request waiting for review',
+    description:
+      'The request’s Task becomes accepted; CaseBridge then fulfils it as it fulfils one policy allows at once: the query or the documents of the LOINC types asked for, searched as the payer may see the client’s record for the purpose it stated (minimum necessary, consents and 42 CFR Part 2 labels applied), named in Task.output, the Task completed, the disclosure audited, attachments pushed to the payer’s $submit-attachment when it named one. 404 for a request the caller’s organisation does not own; 409 when it was already decided.',
+    command: approveDocumentationRequest,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/documentation-requests/{requestId}/decline',
+    operationId: 'declineDocumentationRequest',
+    summary: 'Decline a payer’s documentation request, with a reason',
+    description: 'The request’s Task becomes rejected with the reason in Task.statusReason (what the payer reads). Nothing is released. 404 for a request the caller’s organisation does not own; 409 when it was already decided.',
+    command: declineDocumentationRequest,
+  },
+  {
+    kind: 'command',
+    method: 'POST',
+    path: '/cases/{caseId}/attachments',
+    operationId: 'sendAttachments',
+    summary: 'Send documents of the client to a payer for a claim (unsolicited attachments)',
+    description:
+      'Records what is sent as a Communication (category unsolicited-attachment, in-progress: the payer, the client, the claim’s tracking number, the date of service, the documents with the claim lines each supports); CaseBridge then posts them to the payer’s $submit-attachment (Da Vinci CDex Parameters) from its durable outbox, retried until the payer accepts them, read as the payer may see the record; the Communication becomes completed (sent), or stopped/not-done saying why. 422 when the payer is not a registered partner, the client has no active coverage with it, or a document is not the client’s or not one the payer may receive (42 CFR Part 2 without consent). Allowed on a closed case.',
+    command: sendAttachments,
   },
 ];
 

@@ -16,7 +16,8 @@ type Answer<T> = { readonly value: T } | { readonly failure: unknown };
 export function commandAudit(command: CommandName, params: Readonly<Record<string, string>>, answer: Answer<CommandResult>): AuditFacts {
   const subtype = { system: CASE_MANAGEMENT_SYSTEM, code: command, display: COMMANDS[command] };
   if ('failure' in answer) {
-    return { subtype, action: 'E', entities: params.caseId !== undefined ? [{ reference: `EpisodeOfCare/${params.caseId}` }] : [] };
+    const about = [...(params.caseId !== undefined ? [`EpisodeOfCare/${params.caseId}`] : []), ...(params.requestId !== undefined ? [`Task/${params.requestId}`] : [])];
+    return { subtype, action: 'E', entities: about.map((reference) => ({ reference })) };
   }
   const { receipt, patients } = answer.value;
   return {
@@ -63,6 +64,18 @@ export function reportAudit(request: string, answer: Answer<{ readonly patients:
     subtype: restfulInteraction('search-type'),
     action: 'E',
     patients: 'value' in answer ? [...answer.value.patients] : [],
+    query: request,
+  };
+}
+
+/** The documentation requests waiting for review: a search (BALP Query) naming every client listed. */
+export function documentationRequestsAudit(request: string, answer: Answer<{ readonly requests: readonly { readonly id: string; readonly client: { readonly id: string } }[] }>): AuditFacts {
+  const clients = 'value' in answer ? [...new Set(answer.value.requests.map((r) => r.client.id).filter((id) => /^[A-Za-z0-9\-.]{1,64}$/.test(id)))] : [];
+  return {
+    subtype: restfulInteraction('search-type'),
+    action: 'E',
+    patients: clients.map((id) => `Patient/${id}`),
+    entities: 'value' in answer ? answer.value.requests.map((r) => ({ reference: `Task/${r.id}` })) : [],
     query: request,
   };
 }

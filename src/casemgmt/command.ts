@@ -59,6 +59,10 @@ export const COMMANDS = {
   'record-attendance': 'Record an attended appointment',
   'record-assessment': 'Record a comprehensive needs assessment',
   'evaluate-case': 'Evaluate the outcomes of the case',
+  // Issue 14: payers' documentation requests (Da Vinci CDex).
+  'approve-documentation-request': 'Approve a payer’s documentation request',
+  'decline-documentation-request': 'Decline a payer’s documentation request',
+  'send-attachments': 'Send attachments to a payer for a claim (unsolicited)',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -68,13 +72,20 @@ export interface CommandRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly body: unknown;
   readonly idempotencyKey?: string;
+  /** The partners' servers CaseBridge delivers to, for commands that send something out. */
+  readonly partners?: PartnerDirectory;
+}
+
+/** Which organisations have an active partner registration (store/records partners): where the workflows can deliver. */
+export interface PartnerDirectory {
+  isActivePartner(organization: string): Promise<boolean>;
 }
 
 /** What a command answers: the same the first time and on every replay. */
 export interface CommandReceipt {
   readonly command: CommandName;
-  /** `EpisodeOfCare/<id>`: the case the command was about. */
-  readonly case: string;
+  /** `EpisodeOfCare/<id>`: the case the command was about (absent for a command about no case, e.g. a payer's documentation request). */
+  readonly case?: string;
   readonly provenance: string;
   readonly recorded: string;
   /** Every resource written, with the version written (`Type/id`, versionId), in writing order. */
@@ -99,10 +110,13 @@ export interface PlanInput<P> {
   readonly now: Date;
   /** Who acts: the payload's `recordedBy`, else the caller. */
   readonly agent: Reference<never>;
+  /** Absent when the application was built without the workflows' records: nothing can be delivered then. */
+  readonly partners?: PartnerDirectory;
 }
 
 export interface CommandPlan {
-  readonly caseId: string;
+  /** The case the command is about; undefined for one about no case (a payer's documentation request). */
+  readonly caseId: string | undefined;
   /** Creates and compare-and-set updates (`ifMatchVersion` = the version read). */
   readonly writes: readonly PlannedWrite[];
   /**
@@ -149,7 +163,7 @@ export async function runCommand<P extends { recordedBy?: string }>(
     try {
       const { outcome } = await writeConditionally(services, conditions, async () => {
         const now = services.now();
-        const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent });
+        const plan = await command.plan({ services, ctx, payload, params: request.params, ids: ids(), now, agent, ...(request.partners ? { partners: request.partners } : {}) });
         const prepared = await preparedPlan(services, plan.recordsForReferralOwner ? { ...ctx, recordsForReferralOwner: true } : ctx, plan);
         const provenance = provenanceFor({ id: provenanceId, command: command.name, writes: unitWrites(prepared), now, agent, hash });
         const patients = patientsOf(services, unitWrites(prepared));
@@ -199,9 +213,10 @@ async function replayOf(
     });
   }
   const caseId = args.params.caseId ?? provenance.target.map((t) => localReference(t)).find((r) => r?.startsWith('EpisodeOfCare/'))?.slice('EpisodeOfCare/'.length);
+  // A command about no case (a documentation request's decision) has none to name.
   // The patients it wrote to then: those it created or named (a replay reads no more than its Provenance).
   const patients = provenance.target.flatMap((t) => localReference(t) ?? []).filter((r) => r.startsWith('Patient/'));
-  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId ?? ''), patients };
+  return { status: 200, replayed: true, receipt: receiptOf(provenance, args.command, caseId), patients };
 }
 
 /** `Patient/<id>` of every patient whose record the writes are in (their Patient compartments). */
@@ -237,10 +252,10 @@ function provenanceFor(args: { id: string; command: CommandName; writes: readonl
   };
 }
 
-export function receiptOf(provenance: Provenance & { id?: string }, command: CommandName, caseId: string): CommandReceipt {
+export function receiptOf(provenance: Provenance & { id?: string }, command: CommandName, caseId: string | undefined): CommandReceipt {
   return {
     command,
-    case: `EpisodeOfCare/${caseId}`,
+    ...(caseId !== undefined ? { case: `EpisodeOfCare/${caseId}` } : {}),
     provenance: `Provenance/${provenance.id}`,
     recorded: provenance.recorded,
     written: provenance.target.map((t) => {

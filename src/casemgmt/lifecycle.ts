@@ -95,6 +95,8 @@ export const COMMAND_STATES: Readonly<Partial<Record<CommandName, readonly CaseS
   'cancel-appointment': ANY,
   'record-no-show': ANY,
   'record-attendance': ANY,
+  // Claims are often billed after the case closed.
+  'send-attachments': ANY,
 };
 
 /** Refuses (409) a command the case's state does not allow, naming the states that do. */

@@ -8,7 +8,7 @@
 import { COMMAND_ENDPOINTS, pathParameters } from './api';
 import { CASELOAD_SORTS } from './caseload';
 import { COMMANDS } from './command';
-import { CASE_VIEW_SCHEMA } from './view-schemas';
+import { CASE_VIEW_SCHEMA, DOCUMENTATION_REQUESTS_SCHEMA } from './view-schemas';
 import { IDEMPOTENCY_KEY } from './idempotency';
 import type { JsonSchema } from './schemas/common';
 
@@ -50,10 +50,10 @@ export const OPERATION_OUTCOME_SCHEMA: JsonSchema = {
 export const COMMAND_RECEIPT_SCHEMA: JsonSchema = {
   type: 'object',
   description: 'What a command wrote. The same body answers a replay of the command with the same Idempotency-Key.',
-  required: ['command', 'case', 'provenance', 'recorded', 'written'],
+  required: ['command', 'provenance', 'recorded', 'written'],
   properties: {
     command: { enum: Object.keys(COMMANDS), description: 'The command (CodeSystem case-management, as in Provenance.activity)' },
-    case: { type: 'string', pattern: '^EpisodeOfCare/[A-Za-z0-9\\-.]{1,64}$', description: 'The case' },
+    case: { type: 'string', pattern: '^EpisodeOfCare/[A-Za-z0-9\\-.]{1,64}$', description: 'The case (absent for a command about no case: a documentation request’s decision)' },
     provenance: { type: 'string', pattern: '^Provenance/[A-Za-z0-9\\-.]{1,64}$', description: 'The Provenance of the command' },
     recorded: { type: 'string', description: 'When it was recorded (Provenance.recorded)' },
     written: {
@@ -161,6 +161,7 @@ export function openApiDocument(): Json {
     CommandReceipt: COMMAND_RECEIPT_SCHEMA,
     CaseView: CASE_VIEW_SCHEMA,
     CaseList: CASE_LIST_SCHEMA,
+    DocumentationRequests: DOCUMENTATION_REQUESTS_SCHEMA,
   };
   const names = new Map<JsonSchema, string>();
   const paths: Record<string, Record<string, Json>> = {
@@ -180,6 +181,21 @@ export function openApiDocument(): Json {
         description: 'Filtered by case manager, team, organisation, programme, status, risk and next due date; sorted; paged. Each FHIR-searchable filter is a standard EpisodeOfCare search through the caller’s access (docs/case-api.md, Caseloads).',
         parameters: CASELOAD_PARAMETERS_DOC,
         responses: { '200': { description: 'One page of cases', content: json('CaseList') }, '400': error('A parameter that is unknown or malformed (its name in expression)'), '403': error('The caller may not read cases'), '404': error('No such client') },
+      },
+    },
+    '/documentation-requests': {
+      get: {
+        operationId: 'listDocumentationRequests',
+        summary: 'Payers’ documentation requests waiting for review (Da Vinci CDex)',
+        description:
+          'The data and attachment requests payers posted (Task) that policy did not let CaseBridge fulfil at once, owned by the caller’s organisation, oldest first: who asks, for which client, what (the query, or the LOINC document types), for what purpose, claim and period, since when. Decide each with …/approve or …/decline.',
+        parameters: [
+          query('client', 'A client’s requests: Patient id'),
+          query('kind', 'data (a query) or attachment (documents for a claim)', { enum: ['data', 'attachment'] }),
+          query('count', 'Requests per page (default 20, at most 100)', { type: 'integer', minimum: 1, maximum: 100 }),
+          query('page', 'The page, from 1', { type: 'integer', minimum: 1 }),
+        ],
+        responses: { '200': { description: 'One page of requests', content: json('DocumentationRequests') }, '400': error('A parameter that is unknown or malformed (its name in expression)'), '403': error('The caller may not search Tasks') },
       },
     },
     '/reports/measures.csv': {
@@ -229,7 +245,7 @@ export function openApiDocument(): Json {
         },
         '400': error('The payload does not match the schema (each issue locates the field), or a malformed Idempotency-Key'),
         '403': error('The caller may not write what the command writes'),
-        '404': error('No such case, client, objective or referral'),
+        '404': error('No such case, client, objective, referral or documentation request'),
         '409': error('The Idempotency-Key was used for a different command, the case is closed, or its state does not allow the command'),
         '415': error('The body is not JSON'),
         '422': error('A reference to something that does not exist or is not the case’s (at its field), a move the case’s state machine does not allow (naming the moves allowed), or another business rule'),
@@ -270,7 +286,7 @@ export function openApiDocument(): Json {
         },
       },
       headers: {
-        Location: { description: 'The case view: /cm/v1/cases/{caseId}', schema: { type: 'string' } },
+        Location: { description: 'The case view: /cm/v1/cases/{caseId} (not sent by a command about no case)', schema: { type: 'string' } },
         IdempotentReplayed: { description: '"true" on a replay', schema: { type: 'string', enum: ['true'] } },
       },
     },

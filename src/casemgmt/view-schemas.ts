@@ -173,3 +173,39 @@ export const CASE_VIEW_SCHEMA: JsonSchema = closed(
   ['id', 'status', 'statusHistory', 'client', 'team', 'presentingProblems', 'plan', 'planHistory', 'referrals', 'evaluation', 'nextAppointment', 'appointments', 'timeline', 'screenings', 'risk', 'flags', 'consents', 'messages', 'fhir'],
   'The case as the case manager reads it, assembled from the FHIR resources (docs/case-api.md)',
 );
+
+const DOCUMENTATION_REQUEST = closed(
+  {
+    id: str,
+    kind: { enum: ['data', 'attachment'] },
+    status: str,
+    requester: closed({ reference: str, name: str }, ['reference']),
+    client: closed({ id: str, name: str }, ['id']),
+    query: { type: 'string', description: 'A data request: the FHIR query the payer wants run for the client' },
+    documents: list(closed({ code: str, display: str }, ['code']), 'An attachment request: the LOINC document types asked for'),
+    purpose: nullable(closed({ code: str, display: str }, ['code'])),
+    claim: closed({ use: str, identifier: closed({ system: str, value: str }), reference: str }, [], 'The claim or preauthorization it is for (Task.reasonCode claim-use, Task.reasonReference)'),
+    trackingId: str,
+    period: PERIOD,
+    serviceDate: str,
+    payerUrl: str,
+    requested: str,
+    waitingSince: str,
+    fhir: str,
+    approve: str,
+    decline: str,
+  },
+  ['id', 'kind', 'status', 'requester', 'client', 'purpose', 'fhir', 'approve', 'decline'],
+);
+
+export const DOCUMENTATION_REQUESTS_SCHEMA: JsonSchema = closed(
+  {
+    total: { type: 'integer', minimum: 0 },
+    page: { type: 'integer', minimum: 1 },
+    pages: { type: 'integer', minimum: 1 },
+    count: { type: 'integer', minimum: 1, maximum: 100 },
+    requests: list(DOCUMENTATION_REQUEST, 'Oldest first'),
+  },
+  ['total', 'page', 'pages', 'count', 'requests'],
+  'Payers’ documentation requests (Da Vinci CDex) waiting for the caller’s organisation to review',
+);

@@ -5,10 +5,11 @@
  */
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { COMMAND_ENDPOINTS } from '../casemgmt/api';
-import { caseListAudit, caseViewAudit, commandAudit, reportAudit } from '../casemgmt/audit';
+import { caseListAudit, caseViewAudit, commandAudit, documentationRequestsAudit, reportAudit } from '../casemgmt/audit';
+import { documentationRequests } from '../casemgmt/documentation-requests';
 import { assertAllowed, caseList, caseView } from '../casemgmt/case-view';
 import { measuresReport, outcomesReport, reportPeriod } from '../casemgmt/reports';
-import { runCommand } from '../casemgmt/command';
+import { type PartnerDirectory, runCommand } from '../casemgmt/command';
 import { parseIdempotencyKey } from '../casemgmt/idempotency';
 import { openApiDocument } from '../casemgmt/openapi';
 import { servicesFor } from '../core/scoped-services';
@@ -21,7 +22,8 @@ import { requestContextOf } from './request-context';
 
 const JSON_TYPE = /^application\/(?:[a-z.+-]*\+)?json\s*(?:;|$)/i;
 
-export function caseApi(services: FhirServices, bodyLimitBytes: number): Router {
+export function caseApi(services: FhirServices, options: { readonly bodyLimitBytes: number; readonly partners?: PartnerDirectory }): Router {
+  const { bodyLimitBytes } = options;
   const router = Router({ strict: false });
   router.use(express.raw({ type: () => true, limit: bodyLimitBytes }));
   const served = new Map<string, Set<string>>();
@@ -50,6 +52,13 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
     const scoped = await servicesFor(services, ctx);
     sendJson(res, 200, await audited(res, { services: scoped, work: () => caseView(scoped, ctx, caseId), facts: (answer) => caseViewAudit(caseId, answer) }));
   }));
+  router.get(route('GET', '/documentation-requests'), handle(async (req, res) => {
+    const ctx = requestContextOf(res, {});
+    const scoped = await servicesFor(services, ctx);
+    const query = req.query as Record<string, unknown>;
+    const answer = await audited(res, { services: scoped, work: () => documentationRequests(scoped, ctx, query), facts: (a) => documentationRequestsAudit(`${req.method} ${req.originalUrl}`, a) });
+    sendJson(res, 200, answer);
+  }));
   for (const [path, report] of [['/reports/measures.csv', measuresReport], ['/reports/outcomes.csv', outcomesReport]] as const) {
     router.get(route('GET', path), handle(async (req, res) => {
       const ctx = requestContextOf(res, {});
@@ -75,10 +84,11 @@ export function caseApi(services: FhirServices, bodyLimitBytes: number): Router 
       const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
       const result = await audited(res, {
         services: scoped,
-        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')) }),
+        work: () => runCommand(scoped, ctx, endpoint.command, { params, body: commandBody(req), ...optionalKey(req.get('idempotency-key')), ...(options.partners ? { partners: options.partners } : {}) }),
         facts: (answer) => commandAudit(endpoint.command.name, params, answer),
       });
-      res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
+      // The case view; a command about no case (a documentation request's decision) has none.
+      if (result.receipt.case !== undefined) res.setHeader('Location', `${req.baseUrl}/${result.receipt.case.replace('EpisodeOfCare/', 'cases/')}`);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
       sendJson(res, result.status, result.receipt);
     });

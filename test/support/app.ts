@@ -15,7 +15,7 @@ import type { AuthService } from '../../src/auth/service';
 import type { TokenResponse } from '../../src/auth/token-endpoint';
 import { type Config, loadConfig } from '../../src/config/config';
 import type { FhirServices } from '../../src/core/services';
-import { buildAuthService, buildBulkDataStore, buildFhirServices, buildRateLimits, buildWorkflows } from '../../src/composition';
+import { buildAuthService, buildBulkDataStore, buildFhirServices, buildPartnerDirectory, buildRateLimits, buildWorkflows } from '../../src/composition';
 import type { Fetch } from '../../src/workflows/outbound';
 import type { Workflows } from '../../src/workflows/runtime';
 import type { RegisteredClient } from '../../src/store/records';
@@ -82,6 +82,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     corsOrigins: config.corsOrigins,
     rateLimits,
     bulkData,
+    partners: await buildPartnerDirectory({ connection: database.connection }),
     ...(options.databaseAvailable ? { databaseAvailable: options.databaseAvailable } : {}),
   });
   const partial = { bareApp, auth };

@@ -15,18 +15,25 @@ export interface Listener {
   readonly received: Received[];
   /** While down, every request is answered 503 (and still recorded). */
   down: boolean;
+  /** When set (and not down), every request is answered with this status (e.g. 400, a refusal) and an OperationOutcome. */
+  refuse: number | undefined;
   close(): Promise<void>;
 }
 
 export async function listener(): Promise<Listener> {
-  const state = { down: false };
+  const state: { down: boolean; refuse: number | undefined } = { down: false, refuse: undefined };
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.statusCode = state.down ? 503 : 200;
+      res.statusCode = state.down ? 503 : (state.refuse ?? 200);
+      if (!state.down && state.refuse !== undefined) {
+        res.setHeader('Content-Type', 'application/fhir+json');
+        res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: 'Unknown claim' }] }));
+        return;
+      }
       res.end();
     });
   });
@@ -40,6 +47,12 @@ export async function listener(): Promise<Listener> {
     },
     set down(value: boolean) {
       state.down = value;
+    },
+    get refuse() {
+      return state.refuse;
+    },
+    set refuse(value: number | undefined) {
+      state.refuse = value;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -1,7 +1,7 @@
 import { type JsonSchema, arrayOf, date, enumOf, object, recordedBy, reference, text } from './common';
 
 export const CONSENT_KINDS = ['treatment', 'disclosure', '42cfr-part2'] as const;
-export const PURPOSES = ['TREAT', 'HPAYMT', 'HOPERAT', 'COVERAGE', 'CAREMGT', 'ETREAT', 'HRESCH', 'PATRQT'] as const;
+export const PURPOSES = ['TREAT', 'HPAYMT', 'CLMATTCH', 'COVAUTH', 'HOPERAT', 'COVERAGE', 'CAREMGT', 'ETREAT', 'HRESCH', 'PATRQT'] as const;
 
 /** POST /cm/v1/cases/{caseId}/consents — record a consent of the client. */
 export const recordConsentSchema: JsonSchema = object(

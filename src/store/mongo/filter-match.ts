@@ -77,6 +77,8 @@ function fieldMatches(value: unknown, condition: unknown, spread = true): boolea
         return items.some((e) => (arg as unknown[]).some((a) => same(e, a)));
       case '$nin':
         return !items.some((e) => (arg as unknown[]).some((a) => same(e, a)));
+      case '$all':
+        return (arg as unknown[]).every((a) => items.some((e) => same(e, a)));
       case '$exists':
         return (value !== undefined) === arg;
       case '$regex': {

@@ -6,18 +6,25 @@
  *           the checkpoint become work (`cdex:<task>:<status>`);
  *  decide   a request is fulfilled at once when CDEX_AUTOMATIC is on and its purpose of use is a
  *           payment one (AUTOMATIC_PURPOSES); otherwise it stays requested with the businessStatus
- *           "waiting for review" — the provider's queue, Task?owner=…&status=requested — until a
- *           case manager accepts it (then it is fulfilled) or rejects it with a reason;
+ *           "waiting for review" — the provider's queue: GET /cm/v1/documentation-requests, or
+ *           Task?owner=…&status=requested — until a case manager approves it (accepted: then it is
+ *           fulfilled) or declines it with a reason (rejected, statusReason);
  *  fulfil   the query (a data request) or the documents of the LOINC types asked for (an
  *           attachment request) are searched as the payer may see them — the members it covers,
  *           for the purpose it stated, labels and consents applied — in the Task's patient's record
  *           only (minimum necessary); Task.output references each resource, the Task is completed
  *           by its owner, and the disclosure is audited;
  *  submit   for an attachment request naming a payer-url (an allowed destination), the documents
- *           are pushed to the payer's $submit-attachment, retried with backoff.
+ *           are pushed to the payer's $submit-attachment, retried with backoff;
+ *  send     unsolicited attachments a case manager sent (a Communication, category
+ *           unsolicited-attachment, in-progress: POST /cm/v1/cases/{case}/attachments) are pushed to
+ *           the partner payer's [base]/$submit-attachment with its credentials, read as the payer
+ *           may see them, retried with backoff; the Communication is then completed (sent), or
+ *           not-done / stopped saying why.
+ * Both pushes post the Parameters CDex defines (submit-attachment.ts) and are audited as exports.
  * See: https://hl7.org/fhir/us/davinci-cdex/task-based-approach.html
  */
-import type { DocumentReference, Parameters, Reference, Resource, Task, TaskOutput } from '@medplum/fhirtypes';
+import type { CodeableConcept, Communication, DocumentReference, Parameters, Reference, Resource, Task, TaskOutput } from '@medplum/fhirtypes';
 import type { RequestContext } from '../../core/context';
 import type { FhirServices } from '../../core/services';
 import { writeOne } from '../../core/write-pipeline';
@@ -26,7 +33,7 @@ import { FHIR_JSON } from '../../fhir/media-types';
 import { FhirError } from '../../fhir/outcomes';
 import { withoutServerMeta } from '../../fhir/resource-body';
 import { parseSearch } from '../../search/parse';
-import type { OutboxEntry } from '../../store/records';
+import type { OutboxEntry, Partner } from '../../store/records';
 import { readIfPresent } from '../../store/repository';
 import { organizationCaller, payerCaller, servicesAs, workContext } from '../actors';
 import { MAX_ATTEMPTS, retryDelayMs } from '../backoff';
@@ -35,6 +42,19 @@ import { endpointRefusal } from '../destinations';
 import { findAll } from '../find';
 import { OutboundFailure, callPeer } from '../outbound';
 import { AUTOMATIC_PURPOSES, CDEX_TEMP, type CdexRequest, HREX_TEMP, PAS_TEMP, readCdexRequest } from './cdex-request';
+import {
+  ATTACHMENT_PURPOSE,
+  ATTACH_TO,
+  type AttachTo,
+  CASE_MANAGEMENT_SYSTEM,
+  LINE_ITEM_EXTENSION,
+  SERVICE_DATE_EXTENSION,
+  UNSOLICITED_ATTACHMENT,
+  attachmentCode,
+  memberIdentifier,
+  organizationIdentifier,
+  submitAttachmentParameters,
+} from './submit-attachment';
 
 const LEASE_MS = 60_000;
 const BATCH = 20;
@@ -43,6 +63,12 @@ const CHECKPOINT = 'cdex-scan';
 /** Most resources one request returns. */
 const MAX_OUTPUTS = 500;
 export const WAITING_FOR_REVIEW = 'Waiting for review by a case manager';
+const CLAIM_USE = 'http://hl7.org/fhir/claim-use';
+
+/** The payer answered a $submit-attachment with a 4xx: CDex says there is no point resubmitting it unaltered. */
+class SubmissionRefused extends OutboundFailure {
+  override name = 'SubmissionRefused';
+}
 
 export class CdexWorker {
   readonly name = 'cdex';
@@ -52,7 +78,7 @@ export class CdexWorker {
   async run(): Promise<number> {
     const scanned = (await this.w.leased(CHECKPOINT, LEASE_MS, () => this.scan())) ?? 0;
     let done = 0;
-    for (const entry of await this.w.records.outbox.due(['cdex-request', 'cdex-submit'], this.w.now(), BATCH)) {
+    for (const entry of await this.w.records.outbox.due(['cdex-request', 'cdex-submit', 'cdex-unsolicited'], this.w.now(), BATCH)) {
       done += (await this.w.leased(`outbox:${entry.id}`, LEASE_MS, () => this.attempt(entry.id))) ?? 0;
     }
     return scanned + done;
@@ -74,6 +100,14 @@ export class CdexWorker {
       const id = `cdex:${task.id}:${task.status}`;
       added += (await this.w.records.outbox.enqueue({ id, kind: 'cdex-request', target: `Task/${task.id}`, payload: { task: task.id }, due: now }, now)) === 'enqueued' ? 1 : 0;
     }
+    // Unsolicited attachments a case manager sent (the case API's send-attachments): one delivery each.
+    const sent = { category: [`${CASE_MANAGEMENT_SYSTEM}|${UNSOLICITED_ATTACHMENT}`], status: ['in-progress'], _sort: ['_lastUpdated'], ...(query._lastUpdated ? { _lastUpdated: query._lastUpdated } : {}) };
+    for (const match of await findAll(this.w.services, 'Communication', sent, 10_000)) {
+      const communication = match.resource as Communication & { id: string };
+      const now = this.w.now();
+      const target = communication.recipient?.[0]?.reference ?? '';
+      added += (await this.w.records.outbox.enqueue({ id: `cdex-unsolicited:${communication.id}`, kind: 'cdex-unsolicited', target, payload: { communication: communication.id }, due: now }, now)) === 'enqueued' ? 1 : 0;
+    }
     await this.w.records.checkpoints.set(CHECKPOINT, started);
     return added;
   }
@@ -85,14 +119,19 @@ export class CdexWorker {
     if (!entry || entry.state !== 'pending' || entry.due.getTime() > now.getTime()) return 0;
     try {
       if (entry.kind === 'cdex-request') await this.request(entry);
+      else if (entry.kind === 'cdex-unsolicited') await this.unsolicited(entry);
       else await this.submit(entry);
       await outbox.complete(entryId, this.w.now());
     } catch (err) {
       const failure = err instanceof OutboundFailure || err instanceof FhirError ? err.message : undefined;
       if (failure === undefined) throw err;
       const attempts = entry.attempts + 1;
-      if (attempts >= MAX_ATTEMPTS) await outbox.abandon(entryId, now, failure);
-      else await outbox.reschedule(entryId, { due: new Date(now.getTime() + retryDelayMs(attempts, entryId)), error: failure });
+      // CDex: a 4xx means there is no point sending the same again.
+      if (attempts >= MAX_ATTEMPTS || err instanceof SubmissionRefused) {
+        await outbox.abandon(entryId, now, failure);
+        const why = err instanceof SubmissionRefused ? `Refused by the payer: ${failure}` : `Not delivered after ${attempts} attempts: ${failure}`;
+        if (entry.kind === 'cdex-unsolicited') await this.sentAs(String(entry.payload.communication), { status: 'stopped', statusReason: { text: why } });
+      } else await outbox.reschedule(entryId, { due: new Date(now.getTime() + retryDelayMs(attempts, entryId)), error: failure });
       this.w.log.warn({ entry: entryId, attempts, failure }, 'CDex request work failed');
     }
     return 1;
@@ -100,12 +139,8 @@ export class CdexWorker {
 
   /** The Task's owner, as the organisation that answers the request. */
   private async owner(task: Task): Promise<{ ctx: RequestContext; services: FhirServices } | undefined> {
-    let owner = task.owner?.reference;
-    if (owner?.startsWith('PractitionerRole/')) {
-      const role = await readIfPresent(this.w.services.repo, 'PractitionerRole', owner.slice('PractitionerRole/'.length));
-      owner = (role?.resource as { organization?: Reference } | undefined)?.organization?.reference;
-    }
-    if (!owner?.startsWith('Organization/')) return undefined;
+    const owner = await this.ownerOrganization(task);
+    if (!owner) return undefined;
     const ctx = workContext(organizationCaller(owner, 'cdex'), this.w.log, 'cdex');
     return { ctx, services: await servicesAs(this.w.services, ctx) };
   }
@@ -180,58 +215,144 @@ export class CdexWorker {
     return found.slice(0, MAX_OUTPUTS);
   }
 
-  /** POST [payer-url] ($submit-attachment) with the documents, as the payer may see them. */
+  /**
+   * An unsolicited attachment (a Communication the case API wrote): POST [partner base]/$submit-attachment
+   * with the documents read as the payer may see them, for the purpose of a claim attachment (or a
+   * coverage authorization), with the partner's credentials. Delivered: the Communication is
+   * completed (sent); a document the payer may no longer see (a consent revoked since): not-done,
+   * saying which, and nothing is sent.
+   */
+  private async unsolicited(entry: OutboxEntry): Promise<void> {
+    const id = String(entry.payload.communication);
+    const communication = (await readIfPresent(this.w.services.repo, 'Communication', id))?.resource as (Communication & { id: string }) | undefined;
+    if (!communication || communication.status !== 'in-progress') return;
+    const payerOrganization = communication.recipient?.[0]?.reference ?? '';
+    const partner = (await this.w.records.partners.list()).find((p) => p.active && p.organization === payerOrganization);
+    if (!partner) throw new OutboundFailure(`No active partner is registered for ${payerOrganization}: register its server (npm run partner:register) to deliver attachments to it`);
+    const attachTo = (communication.reasonCode?.[0]?.coding?.find((c) => c.system === CLAIM_USE)?.code ?? 'claim') as AttachTo;
+    const ctx = workContext(payerCaller(payerOrganization, ATTACHMENT_PURPOSE[attachTo], `cdex-unsolicited:${id}`), this.w.log, 'cdex-unsolicited');
+    const payer = await servicesAs(this.w.services, ctx);
+    const patient = communication.subject?.reference as string;
+    const attachments: { lineItems: string[]; code?: CodeableConcept; content: Resource }[] = [];
+    for (const item of communication.payload ?? []) {
+      const [type = '', docId = ''] = (item.contentReference?.reference ?? '').split('/');
+      const found = await readIfPresent(payer.repo, type, docId);
+      if (!found) {
+        await this.sentAs(id, { status: 'not-done', statusReason: { text: `${type}/${docId} is not one ${payerOrganization} may receive any more (its coverage, or the client's consent, changed): nothing was sent` } });
+        return;
+      }
+      const code = attachmentCode(found.resource);
+      const lineItems = (item.extension ?? []).filter((e) => e.url === LINE_ITEM_EXTENSION && e.valueString).map((e) => e.valueString as string);
+      attachments.push({ lineItems, ...(code ? { code } : {}), content: found.resource });
+    }
+    const memberId = await memberIdentifier(payer, patient, payerOrganization);
+    if (!memberId) {
+      await this.sentAs(id, { status: 'not-done', statusReason: { text: `The client has no active coverage with ${payerOrganization} any more: nothing was sent` } });
+      return;
+    }
+    const tracking = communication.identifier?.find((i) => i.type?.coding?.some((c) => c.system === CDEX_TEMP && c.code === 'tracking-id'));
+    const payerId = communication.recipient?.[0]?.identifier;
+    const organizationId = communication.sender?.identifier;
+    const serviceDate = communication.extension?.find((e) => e.url === SERVICE_DATE_EXTENSION)?.valueDate;
+    const parameters = submitAttachmentParameters({
+      trackingId: { ...(tracking?.system ? { system: tracking.system } : {}), value: tracking?.value ?? id },
+      attachTo,
+      ...(payerId ? { payerId } : {}),
+      ...(organizationId ? { organizationId } : {}),
+      memberId,
+      ...(serviceDate ? { serviceDate } : {}),
+      attachments,
+    });
+    const url = `${partner.baseUrl}/$submit-attachment`;
+    await this.push({ url, parameters, ctx, payer, patient, partner, entities: [{ reference: `Communication/${id}` }, ...attachments.map((a) => ({ reference: `${a.content.resourceType}/${a.content.id as string}` }))] });
+    await this.sentAs(id, { status: 'completed', sent: this.w.services.now().toISOString() });
+    this.w.log.info({ communication: id, partner: partner.id, attachments: attachments.length }, 'Unsolicited attachments delivered');
+  }
+
+  /** Records how an unsolicited attachment ended, as the agency that sent it. */
+  private async sentAs(id: string, change: Partial<Communication>): Promise<void> {
+    const current = await readIfPresent(this.w.services.repo, 'Communication', id);
+    const communication = current?.resource as (Communication & { id: string }) | undefined;
+    const sender = communication?.sender?.reference;
+    if (!current || !communication || !sender?.startsWith('Organization/')) return;
+    const ctx = workContext(organizationCaller(sender, 'cdex-unsolicited'), this.w.log, 'cdex-unsolicited');
+    const services = await servicesAs(this.w.services, ctx);
+    await writeOne(services, ctx, { kind: 'update', method: 'PUT', ifMatchVersion: current.versionId, resource: { ...(withoutServerMeta(communication) as Communication & { id: string }), ...change } });
+  }
+
+  /** POST [payer-url] ($submit-attachment) with the documents, as the payer may see them (solicited attachments). */
   private async submit(entry: OutboxEntry): Promise<void> {
     const taskId = String(entry.payload.task);
     const task = (await readIfPresent(this.w.services.repo, 'Task', taskId))?.resource as (Task & { id: string }) | undefined;
     if (!task) return;
     const request = readCdexRequest(task, this.w.services.registry, this.w.services.settings.baseUrl);
     if (request.kind !== 'attachment' || !request.payerUrl) return;
-    const refusal = endpointRefusal(request.payerUrl, await this.w.destinations());
-    if (refusal) throw new FhirError('FORBIDDEN', `The payer-url ${request.payerUrl} is not an allowed destination: ${refusal}`);
-    const ctx = workContext(payerCaller(task.requester?.reference as string, request.purpose, `cdex-submit:${taskId}`), this.w.log, 'cdex-submit');
+    const payerUrl = request.payerUrl;
+    const refusal = endpointRefusal(payerUrl, await this.w.destinations());
+    if (refusal) throw new FhirError('FORBIDDEN', `The payer-url ${payerUrl} is not an allowed destination: ${refusal}`);
+    const requester = task.requester?.reference as string;
+    const ctx = workContext(payerCaller(requester, request.purpose, `cdex-submit:${taskId}`), this.w.log, 'cdex-submit');
     const payer = await servicesAs(this.w.services, ctx);
     const documents: DocumentReference[] = [];
     for (const id of (entry.payload.documents as string[] | undefined) ?? []) {
       const found = await readIfPresent(payer.repo, 'DocumentReference', id);
       if (found) documents.push(found.resource as DocumentReference);
     }
-    const patient = await readIfPresent(payer.repo, 'Patient', (task.for?.reference ?? '').split('/')[1] ?? '');
-    const memberId = (patient?.resource as { identifier?: { value?: string }[] } | undefined)?.identifier?.[0]?.value ?? (task.for?.reference as string);
-    const parameters: Parameters = {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'TrackingId', valueString: request.trackingId ?? task.id },
-        { name: 'AttachTo', valueCode: task.reasonCode?.coding?.find((c) => c.system === 'http://hl7.org/fhir/claim-use')?.code ?? 'claim' },
-        { name: 'MemberId', valueIdentifier: { value: memberId } },
-        ...(request.serviceDate ? [{ name: 'ServiceDate', valueDate: request.serviceDate }] : []),
-        ...documents.map((doc) => ({
-          name: 'Attachment',
-          part: [
-            ...(doc.type?.coding?.[0] ? [{ name: 'Code', valueCodeableConcept: { coding: [doc.type.coding[0]] } }] : []),
-            { name: 'Content', resource: doc as Resource },
-          ],
-        })),
-      ],
-    };
-    const payerUrl = request.payerUrl;
+    const patient = task.for?.reference as string;
+    const tracking = task.identifier?.find((i) => i.type?.coding?.some((c) => c.system === CDEX_TEMP && c.code === 'tracking-id'));
+    const owner = await this.ownerOrganization(task);
+    const parameters = submitAttachmentParameters({
+      // The payer's tracking control number, as its request gave it.
+      trackingId: tracking?.value ? { ...(tracking.system ? { system: tracking.system } : {}), value: tracking.value } : { system: `${this.w.services.settings.baseUrl}/Task`, value: task.id },
+      attachTo: task.reasonCode?.coding?.find((c) => c.system === CLAIM_USE && (ATTACH_TO as readonly string[]).includes(c.code ?? ''))?.code as AttachTo | undefined ?? 'claim',
+      ...(owner ? { organizationId: await organizationIdentifier(payer, owner) } : {}),
+      memberId: (await memberIdentifier(payer, patient, requester)) ?? { system: 'urn:ietf:rfc:3986', value: `${this.w.services.settings.baseUrl}/${patient}` },
+      ...(request.serviceDate ? { serviceDate: request.serviceDate } : {}),
+      attachments: documents.map((doc) => {
+        const code = attachmentCode(doc);
+        return { ...(code ? { code } : {}), content: doc };
+      }),
+    });
+    await this.push({ url: payerUrl, parameters, ctx, payer, patient, entities: [{ reference: `Task/${taskId}` }, ...documents.map((d) => ({ reference: `DocumentReference/${d.id as string}` }))] });
+  }
+
+  /** The organisation a Task's owner stands for (itself, or a PractitionerRole's). */
+  private async ownerOrganization(task: Task): Promise<string | undefined> {
+    const owner = task.owner?.reference;
+    if (!owner?.startsWith('PractitionerRole/')) return owner?.startsWith('Organization/') ? owner : undefined;
+    const role = await readIfPresent(this.w.services.repo, 'PractitionerRole', owner.slice('PractitionerRole/'.length));
+    return (role?.resource as { organization?: Reference } | undefined)?.organization?.reference;
+  }
+
+  /**
+   * One $submit-attachment POST, solicited or not, recorded in the audit (an export to the payer,
+   * with what of it was disclosed under consent) whatever its outcome; a failure is thrown for the
+   * outbox to retry. `partner`: sent with the partner's credentials, under its base URL.
+   */
+  private async push(args: { url: string; parameters: Parameters; ctx: RequestContext; payer: FhirServices; patient: string; entities: { reference: string }[]; partner?: Partner }): Promise<void> {
+    const { url, parameters, ctx, payer, partner } = args;
     const { response, failure } = await callPeer(() =>
-      this.w.deps.http.send({ method: 'POST', url: payerUrl, headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON }, body: JSON.stringify(parameters) }),
+      partner
+        ? this.w.partnerClient(partner).request('POST', url, { body: parameters })
+        : this.w.deps.http.send({ method: 'POST', url, headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON }, body: JSON.stringify(parameters) }),
     );
     const status = response?.status ?? 0;
     await this.w.deps.audit.record(
       {
         type: 'export',
-        remote: request.payerUrl,
+        remote: url,
         caller: ctx.caller,
         requestId: ctx.requestId,
-        query: `POST ${request.payerUrl}`,
-        patients: task.for?.reference ? [task.for.reference] : [],
-        entities: [{ reference: `Task/${taskId}` }, ...documents.map((d) => ({ reference: `DocumentReference/${d.id as string}` }))],
+        query: `POST ${url}`,
+        patients: [args.patient],
+        entities: args.entities,
         ...(failure !== undefined ? { failure: { status, description: failure } } : {}),
       },
       payer,
     );
-    if (failure !== undefined) throw new OutboundFailure(`$submit-attachment to ${request.payerUrl}: ${failure}`);
+    if (failure === undefined) return;
+    // A 4xx (other than a timeout or a rate limit) is the payer refusing this submission: not retried.
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw new SubmissionRefused(`$submit-attachment to ${url}: ${failure}`);
+    throw new OutboundFailure(`$submit-attachment to ${url}: ${failure}`);
   }
 }

@@ -100,7 +100,7 @@ test('a case from intake to evaluation: every answer matches its schema', async 
   const second = await post(`/cases/${caseId}/appointments`, { start: '2025-03-20T17:00:00Z', end: '2025-03-20T18:00:00Z' });
   await post(`/cases/${caseId}/appointments/${(refsOf(second.body, 'Appointment')[0] as string).split('/')[1]}/no-show`, {});
   await h.fhir(`Appointment?patient=Patient/${clientId}`);
-  await post(`/cases/${caseId}/contacts`, { type: 'phone-call', start: '2025-03-03T16:00:00Z', end: '2025-03-03T16:20:00Z', note: 'Call.', service: 'case-management' });
+  const contact = await post(`/cases/${caseId}/contacts`, { type: 'phone-call', start: '2025-03-03T16:00:00Z', end: '2025-03-03T16:20:00Z', note: 'Call.', service: 'case-management' });
   await post(`/cases/${caseId}/events`, { category: 'crisis', note: 'Crisis call', date: '2025-03-04T10:00:00Z' });
   const consent = await post(`/cases/${caseId}/consents`, { kind: 'disclosure', recipients: ['Organization/housing-partner'], date: '2025-02-01' });
   await post(`/cases/${caseId}/consents/${(refsOf(consent.body, 'Consent')[0] as string).split('/')[1]}/revoke`, { date: '2025-03-01' });
@@ -147,6 +147,42 @@ test('a case from intake to evaluation: every answer matches its schema', async 
   await get(`/cases?client=${clientId}`);
   await get('/reports/measures.csv?periodStart=2025-01-01&periodEnd=2025-12-31');
   await get('/reports/outcomes.csv?periodStart=2025-01-01&periodEnd=2025-12-31');
+  // Unsolicited attachments to a payer the workflows deliver to (a registered partner covering the client).
+  const records = (await h.t.workflows()).context.records;
+  await records.partners.register({ id: 'payer', name: 'Payer', organization: 'Organization/agency-portland', baseUrl: 'https://payer.example.org/fhir', credentials: { type: 'none' } }, new Date());
+  const coverage = await request(h.t.app)
+    .post('/fhir/Coverage')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify({ resourceType: 'Coverage', status: 'active', beneficiary: { reference: `Patient/${clientId}` }, payor: [{ reference: 'Organization/agency-portland' }] }));
+  expect(coverage.status).toBe(201);
+  const attachments = await post(`/cases/${caseId}/attachments`, { payer: 'Organization/agency-portland', attachTo: 'preauthorization', trackingId: { value: 'PA-1' }, documents: [{ document: refsOf(contact.body, 'DocumentReference')[0] }] });
+  expect(attachments.status).toBe(201);
+  // A payer's documentation requests (Da Vinci CDex), decided by the hosting administrator.
+  const cdexRequest = async () => {
+    const posted = await request(h.t.app)
+      .post('/fhir/Task')
+      .set('Content-Type', 'application/fhir+json')
+      .send(
+        JSON.stringify({
+          resourceType: 'Task',
+          status: 'requested',
+          intent: 'order',
+          code: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-cdex/CodeSystem/cdex-temp', code: 'data-request-query' }] },
+          for: { reference: `Patient/${clientId}` },
+          requester: { reference: 'Organization/agency-portland' },
+          owner: { reference: 'Organization/agency' },
+          input: [
+            { type: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-hrex/CodeSystem/hrex-temp', code: 'data-query' }] }, valueString: 'Observation?category=survey' },
+            { type: { coding: [{ system: 'http://hl7.org/fhir/us/davinci-cdex/CodeSystem/cdex-temp', code: 'purpose-of-use' }] }, valueCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HOPERAT' }] } },
+          ],
+        }),
+      );
+    expect(posted.status).toBe(201);
+    return posted.body.id as string;
+  };
+  await get('/documentation-requests?kind=data');
+  await post(`/documentation-requests/${await cdexRequest()}/approve`, {});
+  await post(`/documentation-requests/${await cdexRequest()}/decline`, { reason: 'Not our client’s record' });
   const openapi = await request(h.t.app).get('/cm/v1/openapi.json');
   check('get', '/openapi.json', openapi);
 });

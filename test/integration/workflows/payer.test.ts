@@ -139,10 +139,15 @@ test('an attachment request: the progress note as output, pushed to the payer’
   const submissions = payerEndpoint.received.filter((r) => r.url === '/$submit-attachment');
   expect(submissions).toHaveLength(2);
   const parameters = JSON.parse(submissions[1]?.body as string) as Parameters;
-  expect(parameters.parameter?.find((p) => p.name === 'TrackingId')?.valueString).toBe('TRK-5501');
-  expect(parameters.parameter?.find((p) => p.name === 'MemberId')?.valueIdentifier?.value).toBe('M-778');
+  // As CDex's $submit-attachment defines them: the payer's tracking number as an Identifier, the service's date a dateTime.
+  expect(parameters.parameter?.find((p) => p.name === 'TrackingId')?.valueIdentifier).toEqual({ system: 'http://acme.example.org/tracking', value: 'TRK-5501' });
+  expect(parameters.parameter?.find((p) => p.name === 'AttachTo')?.valueCode).toBe('claim');
+  expect(parameters.parameter?.find((p) => p.name === 'OrganizationId')?.valueIdentifier?.value).toBe(`${BASE_URL}/${RIVERSIDE}`);
+  expect(parameters.parameter?.find((p) => p.name === 'MemberId')?.valueIdentifier).toEqual({ system: 'http://acme.example.org/member', value: 'M-778' });
   const attachment = parameters.parameter?.find((p) => p.name === 'Attachment');
   expect(attachment?.part?.find((p) => p.name === 'Content')?.resource).toMatchObject({ resourceType: 'DocumentReference', id: progressNote });
+  expect(attachment?.part?.find((p) => p.name === 'Code')?.valueCodeableConcept?.coding?.[0]).toMatchObject({ system: 'http://loinc.org', code: '11506-3' });
+  expect(validateResource(parameters).filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
 });
 
 test('a request for a purpose other than payment waits for a case manager, and is fulfilled when accepted', async () => {
