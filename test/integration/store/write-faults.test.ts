@@ -127,7 +127,12 @@ test('a network error mid-Bundle and again during its rollback: nothing visible 
   // The database answers again: the sweep of this very process rolls it back (no restart, no lease wait).
   const stop = repo.startRecoverySweep(50, () => undefined);
   try {
-    for (let i = 0; i < 200 && (await leftovers()).journal > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    // Finished means restored, ended and unlocked: the locks are freed after the journal ends.
+    const finished = async () => {
+      const left = await leftovers();
+      return left.journal === 0 && left.locks === 0;
+    };
+    for (let i = 0; i < 200 && !(await finished()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   } finally {
     stop();
   }
