@@ -5,7 +5,8 @@
  * service's resident memory before and its peak during the export. Constant memory means the
  * peak does not grow with the size of the export.
  *
- * Environment: BENCH_CLIENTS (default "100,1000").
+ * Environment: BENCH_CLIENTS (default "100,1000"); BENCH_SERVICE_NODE_ARGS (e.g.
+ * "--max-old-space-size=160": an export that held what it exported would not finish).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -39,13 +40,14 @@ async function measure(clients: number, port: number): Promise<void> {
   const token = tokenSource({ tokenUrl: auth.urls.tokenUrl, credentials: { client_id: client.clientId, private_key: privateJwk }, scope: 'system/*.cruds' });
   authenticateWith(token);
   const env = { MONGODB_URI: embedded.uri, MONGODB_DATABASE: dbName, BASE_URL: baseUrl, LOG_LEVEL: 'error', RATE_LIMIT_PER_MINUTE: '10000000', WORKFLOW_INTERVAL_MS: '200' };
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   let service: RunningProcess | undefined = await startNode({ script: 'dist/src/main.js', env, port, readyPath: '/readyz' });
   try {
     const shared = pool();
     await loadPool(baseUrl, shared);
     const loaded = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
     await service.stop();
-    service = await startNode({ script: 'dist/src/main.js', env, port, readyPath: '/readyz' });
+    service = await startNode({ script: 'dist/src/main.js', env, port, readyPath: '/readyz', nodeArgs });
     const pid = service.pid;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const before = rssMiB(pid);
