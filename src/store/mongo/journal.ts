@@ -99,11 +99,11 @@ export class ReadView {
   private readonly decided = new Map<string, boolean>();
 
   constructor(
-    /** The commit clock when the view was taken. */
-    private readonly asOf: number,
+    /** The commit clock when the view was taken; undefined: whatever has committed by the time it looks. */
+    private readonly asOf: number | undefined,
     private readonly lookup: Lookup,
     /** Journals that may hide versions from this view: open, rolled back, or committed after it. */
-    private readonly notShownNow: (asOf: number) => Promise<string[]>,
+    private readonly notShownNow: (asOf: number | undefined) => Promise<string[]>,
   ) {}
 
   /** Transactions whose versions this view hides, as listed now (counts leave their documents out). */
@@ -154,21 +154,25 @@ export class TransactionJournal implements Journal {
 
   /** A reader's view: take it before reading documents (ReadView). One indexed read. */
   async readView(): Promise<ReadView> {
-    return new ReadView(
-      await this.clock.latest(),
-      (txIds) => this.journals(txIds),
-      async (asOf) =>
-        (await this.collection.find({ $or: [{ state: { $ne: 'committed' } }, { commitSeq: { $gt: asOf } }] }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
-    );
+    return this.view(await this.clock.latest());
   }
 
   /**
-   * Whether each tagged version is shown to a reader of one document, who needs no view: a
-   * committed transaction's version (or one whose journal is gone) is shown, any other is not.
+   * A view with no fixed instant, for readers that need no consistency across documents (a read
+   * of one document, lists of ids): a committed transaction's version (or one whose journal is
+   * gone) is shown, any other is not. Reads no clock.
    */
-  async committed(txIds: readonly string[]): Promise<Map<string, boolean>> {
-    const journals = new Map((await this.journals(txIds)).map((j) => [j._id, j]));
-    return new Map(txIds.map((tx) => [tx, shownTo(undefined, journals.get(tx))]));
+  currentView(): ReadView {
+    return this.view(undefined);
+  }
+
+  private view(asOf: number | undefined): ReadView {
+    return new ReadView(
+      asOf,
+      (txIds) => this.journals(txIds),
+      async (at) =>
+        (await this.collection.find(at === undefined ? { state: { $ne: 'committed' } } : { $or: [{ state: { $ne: 'committed' } }, { commitSeq: { $gt: at } }] }, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+    );
   }
 
   private journals(txIds: readonly string[]): Promise<Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[]> {

@@ -46,7 +46,7 @@ import { confirmInserted, confirmReplaced } from './confirm';
 import { ensureIndexes } from './indexes';
 import { RETIRED_SEARCH_INDEXES, searchIndexes } from './search-indexes';
 import { type ReindexProgress, holdsResources, recordFingerprint, reindexAll, storedFingerprint } from './reindex';
-import { type Journal, TransactionJournal } from './journal';
+import { type Journal, type ReadView, TransactionJournal } from './journal';
 import { Locks, resourceLockName } from './locks';
 import { type SearchLimits, SearchExecutor, seenMatching } from './search';
 import type { SearchParameterRegistry } from '../../search/registry';
@@ -187,6 +187,7 @@ export class MongoRepository implements FhirRepository {
         now: this.options.now,
         elemMatch: this.indexedFilters,
         readView: () => this.readView(),
+        currentView: () => this.currentView(),
         ...(this.options.searchLimits ? { limits: this.options.searchLimits } : {}),
       }),
       preparedTypes: new Set<string>(),
@@ -208,7 +209,7 @@ export class MongoRepository implements FhirRepository {
     // The owner's term (every live version of an owned resource has it; a deleted one has no
     // index) rather than the top-level `owner` field: an index lookup on both databases.
     const filter = { 'idx.k': ownerTerm(owner) };
-    const view = await this.readView();
+    const view = this.currentView();
     const docs = await this.current(resourceType).find(filter, { projection: { _id: 1, vid: 1, tx: 1 } }).limit(limit).toArray();
     // As a reader sees them: what a transaction in flight is creating is not owned yet.
     const seen = await seenMatching(view, docs.map((doc) => ({ type: resourceType, doc: doc as unknown as Document })), () => filter);
@@ -250,7 +251,15 @@ export class MongoRepository implements FhirRepository {
 
   /** A reader's view of versions written by transactions in flight, fixed now (journal.ts ReadView). */
   private async readView(): Promise<DocumentView> {
-    const view = await this.journal.readView();
+    return this.documentView(await this.journal.readView());
+  }
+
+  /** Versions of transactions shown once committed, with no fixed instant (journal.ts currentView). */
+  private currentView(): DocumentView {
+    return this.documentView(this.journal.currentView());
+  }
+
+  private documentView(view: ReadView): DocumentView {
     return {
       settle: async (items) => {
         const tags = items.flatMap((i) => (i.doc.tx ? [i.doc.tx] : []));
@@ -277,7 +286,7 @@ export class MongoRepository implements FhirRepository {
   private async currentAsSeen(resourceType: string, id: string): Promise<CurrentDoc | undefined> {
     const doc = await this.current(resourceType).findOne({ _id: id });
     if (!doc?.tx) return doc ?? undefined;
-    return (await this.journal.committed([doc.tx])).get(doc.tx) ? doc : this.versionBefore(resourceType, doc);
+    return (await this.currentView().settle([{ type: resourceType, doc }]))[0];
   }
 
   /** A version from history as the current document it was (with its search index). */

@@ -45,6 +45,8 @@ export interface SearchExecutorOptions {
   readonly elemMatch?: boolean;
   /** Begins a reader's view of versions written by transactions in flight (documents.ts DocumentView). */
   readonly readView?: () => Promise<DocumentView>;
+  /** A view with no fixed instant (journal.ts currentView), for lists of ids: reads no clock. */
+  readonly currentView?: () => DocumentView;
 }
 
 /** A resource with its stored document (whose idx holds its references). */
@@ -226,7 +228,7 @@ export class SearchExecutor {
 
   /** Ids of up to `limit` matches, for conditional interactions (which need to know 0, 1 or many). */
   async matchingIds(request: SearchRequest, limit: number, scope?: AccessScope): Promise<string[]> {
-    const view = await this.view();
+    const view = this.view();
     const { prepared } = await this.prepare(request, { scope, view });
     const ids: string[] = [];
     for (const { type, filter } of prepared) {
@@ -239,7 +241,7 @@ export class SearchExecutor {
 
   /** The values of reference parameter `code` of the matches, from their index terms (at most `limit` matches; TOO_COSTLY beyond). */
   async referencesOf(request: SearchRequest, code: string, limit: number): Promise<string[]> {
-    const view = await this.view();
+    const view = this.view();
     const { prepared } = await this.prepare(request, { view });
     const values = new Set<string>();
     for (const { type, filter } of prepared) {
@@ -253,9 +255,12 @@ export class SearchExecutor {
     return [...values];
   }
 
-  /** A reader's view (journal.ts), or every version as stored when the store keeps no journal. */
-  private view(): Promise<DocumentView> {
-    return this.options.readView ? this.options.readView() : Promise.resolve(ALL_VERSIONS);
+  /**
+   * The view of a list of ids (conditional matches, the access rules' lookups, once per request
+   * for a scoped caller): a transaction counts once committed, so no clock read is needed.
+   */
+  private view(): DocumentView {
+    return this.options.currentView?.() ?? ALL_VERSIONS;
   }
 
   private async prepare(

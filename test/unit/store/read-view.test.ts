@@ -12,7 +12,7 @@ function viewOver(asOf: number, journals: Map<string, Journal>): { view: ReadVie
       lookups.push([...ids]);
       return ids.flatMap((id) => (journals.has(id) ? [{ ...(journals.get(id) as Journal) }] : []));
     },
-    async (at) => [...journals.values()].filter((j) => j.state !== 'committed' || (j.commitSeq ?? 0) > at).map((j) => j._id),
+    async (at) => [...journals.values()].filter((j) => j.state !== 'committed' || (at !== undefined && (j.commitSeq ?? 0) > at)).map((j) => j._id),
   );
   return { view, lookups };
 }
