@@ -29,28 +29,35 @@ afterAll(async () => {
   await t.close();
 });
 
-test('a transaction half-applied is invisible to reads, searches, counts and history; whole once committed', async () => {
-  const existing = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', gender: 'female', name: [{ family: 'Before' }] });
-  const id = existing.body.id as string;
+/**
+ * Sends a transaction Bundle of `entry` and waits until it is held at a Patient replace (after
+ * `replacesFirst` others): its answer, and the function that lets it go on.
+ */
+async function sendHeld(entry: object[], replacesFirst = 0): Promise<{ sent: Promise<request.Response>; release: () => void }> {
   let release: () => void = () => undefined;
   hold = new Promise((resolve) => (release = resolve));
-  const batch = `http://casebridge.test/in-flight|${Date.now()}`;
-  const [system, value] = batch.split('|');
+  held = false;
+  replacesBeforeHold = replacesFirst;
   const sent = request(t.app)
     .post('/fhir')
     .set('Content-Type', FHIR_JSON)
-    .send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        ...Array.from({ length: 5 }, () => ({ resource: { resourceType: 'Patient', identifier: [{ system, value }] }, request: { method: 'POST', url: 'Patient' } })),
-        { resource: { resourceType: 'Patient', id, gender: 'female', name: [{ family: 'After' }] }, request: { method: 'PUT', url: `Patient/${id}` } },
-      ],
-    })
+    .send({ resourceType: 'Bundle', type: 'transaction', entry })
     .then((res) => res);
   for (let i = 0; i < 300 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(held).toBe(true);
   hold = undefined;
+  return { sent, release };
+}
+
+test('a transaction half-applied is invisible to reads, searches, counts and history; whole once committed', async () => {
+  const existing = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', gender: 'female', name: [{ family: 'Before' }] });
+  const id = existing.body.id as string;
+  const batch = `http://casebridge.test/in-flight|${Date.now()}`;
+  const [system, value] = batch.split('|');
+  const { sent, release } = await sendHeld([
+    ...Array.from({ length: 5 }, () => ({ resource: { resourceType: 'Patient', identifier: [{ system, value }] }, request: { method: 'POST', url: 'Patient' } })),
+    { resource: { resourceType: 'Patient', id, gender: 'female', name: [{ family: 'After' }] }, request: { method: 'PUT', url: `Patient/${id}` } },
+  ]);
 
   try {
     const found = await request(t.app).get(`/fhir/Patient?identifier=${encodeURIComponent(batch)}`);
@@ -83,26 +90,14 @@ test('a resource a transaction in flight has already rewritten matches no search
     .set('Content-Type', FHIR_JSON)
     .send({ resourceType: 'Observation', status: 'final', code: { text: 'mood' }, subject: { reference: `Patient/${a}` } });
   expect(observation.status).toBe(201);
-  let release: () => void = () => undefined;
-  hold = new Promise((resolve) => (release = resolve));
-  held = false;
   // A is rewritten (tagged, not committed); the transaction is then held at B's replace.
-  replacesBeforeHold = 1;
-  const sent = request(t.app)
-    .post('/fhir')
-    .set('Content-Type', FHIR_JSON)
-    .send({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        { resource: { resourceType: 'Patient', id: a, name: [{ family }] }, request: { method: 'PUT', url: `Patient/${a}` } },
-        { resource: { resourceType: 'Patient', id: b, name: [{ family: 'Other2' }] }, request: { method: 'PUT', url: `Patient/${b}` } },
-      ],
-    })
-    .then((res) => res);
-  for (let i = 0; i < 300 && !held; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(held).toBe(true);
-  hold = undefined;
+  const { sent, release } = await sendHeld(
+    [
+      { resource: { resourceType: 'Patient', id: a, name: [{ family }] }, request: { method: 'PUT', url: `Patient/${a}` } },
+      { resource: { resourceType: 'Patient', id: b, name: [{ family: 'Other2' }] }, request: { method: 'PUT', url: `Patient/${b}` } },
+    ],
+    1,
+  );
   try {
     // The database matches A's new version; the reader is shown the one before, which does not match.
     expect((await request(t.app).get(`/fhir/Patient?family=${family}`)).body.entry ?? []).toHaveLength(0);
