@@ -5,8 +5,9 @@
  * module maps both onto what is stored:
  *
  *   idx.k   one array of terms `<code>:<key>:<value>` for every value matched by equality or
- *           by a prefix (tokens, references, strings, uris, buckets), plus `<code>:` for each
- *           parameter that has a value (`:missing`);
+ *           by a prefix (tokens, references, strings, uris, buckets), plus `<code>:` for a
+ *           parameter that has a value but no term (a date range spanning years, say), so that
+ *           `:missing` is the anchored prefix `<code>:` on idx.k;
  *   idx.r   `{ "<code>~<key>": [values] }` for values compared by range (date bounds, numbers,
  *           quantities per unit);
  *   idx.o   `{ "<code>": sort key }`.
@@ -40,7 +41,7 @@ function isRangeKey(key: string): boolean {
 export function toStoredIndex(logical: SearchIndex): StoredIndex {
   const stored: StoredIndex = { k: [], r: {}, o: {} };
   for (const [code, entry] of Object.entries(logical)) {
-    stored.k.push(`${code}:`);
+    const termsBefore = stored.k.length;
     for (const [key, value] of Object.entries(entry)) {
       if (key === SORT_KEY) {
         stored.o[code] = value as string | number;
@@ -52,6 +53,9 @@ export function toStoredIndex(logical: SearchIndex): StoredIndex {
         }
       }
     }
+    // A presence term for every parameter was a quarter of all terms, each an index entry to
+    // write; every other parameter is present exactly when one of its terms is.
+    if (stored.k.length === termsBefore) stored.k.push(`${code}:`);
   }
   return stored;
 }
@@ -102,13 +106,18 @@ function merge(out: MongoFilter, clause: MongoFilter): void {
   }
 }
 
-/** `:missing` → the presence term `<code>:`. */
+/**
+ * `:missing` → a term of the parameter, or none: the anchored prefix `<code>:` (its terms and its
+ * presence term both start so; a code holds no `:`, so no other parameter's terms do). Documents
+ * indexed when every parameter had a presence term answer the same.
+ */
 function presence(code: string, condition: unknown): MongoFilter {
   const exists = (condition as { $exists?: boolean }).$exists;
   if (typeof exists !== 'boolean') {
     throw new Error(`unexpected condition on idx.${code}: ${JSON.stringify(condition)}`);
   }
-  return { 'idx.k': exists ? `${code}:` : { $ne: `${code}:` } };
+  const prefix = { $regex: `^${escapeRegex(`${code}:`)}` };
+  return { 'idx.k': exists ? prefix : { $not: prefix } };
 }
 
 /** A condition on one term key, as a condition on the terms array. */

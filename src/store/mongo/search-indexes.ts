@@ -4,7 +4,7 @@
  * and gets none of them.
  *
  * - `search_terms_id` `{idx.k: 1, _id: 1}`: every equality and anchored prefix on a term (token,
- *   reference, string, uri, date bucket, presence), read in `_id` order: a search without `_sort`
+ *   reference, string, uri, date bucket, presence as the prefix `<code>:`), read in `_id` order: a search without `_sort`
  *   is answered and paged from the index, without sorting.
  * - `search_ranges` `{idx.r.$**: 1}`: date bounds, numbers and quantities (one path per condition;
  *   two bounds on one number are one `$elemMatch`, index-bounded on both sides).
