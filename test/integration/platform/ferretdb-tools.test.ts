@@ -1,7 +1,9 @@
 /**
  * The Go code around the embedded database (tools/ferretdb) passes its own Go tests: among them,
  * that the patched SQLite backend answers every kind of search condition from an index (EXPLAIN
- * QUERY PLAN without a full scan) and gives the same answers as FerretDB scanning.
+ * QUERY PLAN without a full scan) and gives the same answers as FerretDB scanning. The patched
+ * packages of FerretDB pass theirs, with the patch's own (sjson's one-pass decoder against
+ * upstream's).
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -9,11 +11,21 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-test('go test in tools/ferretdb', async () => {
-  // The same build flags as scripts/install-ferretdb.sh, so the test reuses its compiled packages.
-  const { stdout } = await run('go', ['test', '-trimpath', '-buildvcs=false', './...'], {
+/** `go test` in tools/ferretdb, with the build flags of scripts/install-ferretdb.sh (its compiled packages are reused). */
+async function goTest(...packages: string[]): Promise<string> {
+  const { stdout } = await run('go', ['test', '-trimpath', '-buildvcs=false', ...packages], {
     cwd: path.resolve(__dirname, '../../../tools/ferretdb'),
     env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
   });
-  expect(stdout).toMatch(/^ok\s+casebridge\/tools\/ferretdb/m);
+  return stdout;
+}
+
+test('go test in tools/ferretdb', async () => {
+  expect(await goTest('./...')).toMatch(/^ok\s+casebridge\/tools\/ferretdb/m);
+}, 300_000);
+
+test('the patched FerretDB packages pass their tests', async () => {
+  const packages = ['github.com/FerretDB/FerretDB/internal/handler/sjson', 'github.com/FerretDB/FerretDB/internal/util/fsql'];
+  const stdout = await goTest(...packages);
+  expect(stdout).toMatch(/^ok\s+github\.com\/FerretDB\/FerretDB\/internal\/handler\/sjson/m);
 }, 300_000);
