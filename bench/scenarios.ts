@@ -68,16 +68,24 @@ export async function findTargets(base: string, partnerId: string): Promise<Targ
   };
 }
 
-/** The `next` link ten pages into the Encounters (keyset continuation: cost independent of depth). */
+/**
+ * The `next` link ten pages into the Encounters (keyset continuation: cost independent of
+ * depth), or the last full page when there are fewer: every size then reads a page of 50 (at 100
+ * clients the tenth page was empty, which compared an empty answer with a full one).
+ */
 async function deepPageUrl(base: string): Promise<string> {
-  let url = `${base}/Encounter?_count=50&_sort=date`;
-  for (let page = 0; page < 10; page++) {
+  const PAGE = 50;
+  let url = `${base}/Encounter?_count=${PAGE}&_sort=date`;
+  let lastFull: string | undefined;
+  for (let page = 1; page <= 10; page++) {
     const bundle: Bundle = await fhirGet(url);
+    if ((bundle.entry?.length ?? 0) < PAGE) break;
+    lastFull = url;
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;
-    if (!next) break;
+    if (page === 10 || !next) break;
     url = next;
   }
-  return url.replace(base, '');
+  return (lastFull ?? url).replace(base, '');
 }
 
 function rotating(paths: readonly string[], method = 'GET'): autocannon.Request[] {
