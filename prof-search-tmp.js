@@ -1,0 +1,33 @@
+// throwaway: profile the service and FerretDB on one search scenario (not committed)
+const { mkdtempSync } = require('node:fs'); const os = require('node:os'); const path = require('node:path');
+const { generateClientKey, tokenSource } = require('./dist/src/auth/client-credentials');
+const { openAuthService } = require('./dist/src/auth/service');
+const { loadConfig } = require('./dist/src/config/config');
+const { createLogger } = require('./dist/src/platform/logger');
+const { startEmbeddedDatabase } = require('./dist/src/platform/embedded-database');
+const { connectMongo } = require('./dist/src/platform/mongo');
+const { authenticateWith, ingest, loadPool, pool } = require('./dist/bench/dataset');
+const { ROOT, startNode } = require('./dist/bench/harness/processes');
+const { findTargets, scenarios } = require('./dist/bench/scenarios');
+const { load } = require('./dist/bench/harness/load');
+(async () => {
+  const logger = createLogger('error');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'casebridge-prof-'));
+  const embedded = await startEmbeddedDatabase({ binaryPath: path.join(ROOT, '.cache/bin/ferretdb'), dataDir, synchronous: 'full', logger });
+  const dbName = 'prof'; const port = 18191; const baseUrl = `http://127.0.0.1:${port}/fhir`;
+  const connection = await connectMongo(embedded.uri, { dbName });
+  const auth = await openAuthService({ config: loadConfig({ BASE_URL: baseUrl, LOG_LEVEL: 'error' }), connection, logger });
+  const { privateJwk, publicJwks } = await generateClientKey();
+  const client = await auth.register({ name: 'prof', role: 'administrator', scopes: ['system/*.cruds'], jwks: publicJwks });
+  const token = tokenSource({ tokenUrl: auth.urls.tokenUrl, credentials: { client_id: client.clientId, private_key: privateJwk }, scope: 'system/*.cruds' });
+  authenticateWith(token);
+  const service = await startNode({ script: 'dist/src/main.js', env: { MONGODB_URI: embedded.uri, MONGODB_DATABASE: dbName, BASE_URL: baseUrl, LOG_LEVEL: 'error', RATE_LIMIT_PER_MINUTE: '10000000' }, port, readyPath: '/readyz', nodeArgs: ['--cpu-prof', '--cpu-prof-dir=/tmp/prof2'] });
+  const shared = pool(); await loadPool(baseUrl, shared);
+  await ingest({ base: baseUrl, shared, firstIndex: 0, clients: Number(process.env.N ?? 300), concurrency: 8 });
+  const t = await findTargets(baseUrl, shared.partners.housing.id);
+  const s = scenarios('/fhir', t).find((x) => x.name.startsWith(process.env.SCENARIO));
+  console.log('scenario', s.name);
+  const r = await load({ url: `http://127.0.0.1:${port}`, requests: s.requests, connections: 10, durationSeconds: 8, authorization: `Bearer ${await token()}` });
+  console.log(r);
+  await service.stop(); await connection.close(); await embedded.stop();
+})().catch((e) => { console.error(e); process.exit(1); });
