@@ -125,7 +125,37 @@ export class ReadView {
   }
 }
 
+const GONE = 'gone';
+
+/**
+ * What this process has learnt of transactions whose outcome can no longer change: committed
+ * (with its number) or gone (its journal forgotten after the retention; a tagged version exists
+ * only once its journal does, so a missing journal is never one still to come). Without it, every
+ * read of a document a transaction ever wrote looked its journal up again, for as long as the
+ * document kept its tag. Open or rolled-back journals are not kept: they still change, or their
+ * versions are being restored. Bounded; the oldest entries go first.
+ */
+class SettledJournals {
+  private readonly entries = new Map<string, Pick<JournalDoc, 'state' | 'commitSeq'> | typeof GONE>();
+
+  constructor(private readonly max = 50_000) {}
+
+  get(txId: string): Pick<JournalDoc, 'state' | 'commitSeq'> | typeof GONE | undefined {
+    return this.entries.get(txId);
+  }
+
+  remember(txId: string, journal: Pick<JournalDoc, 'state' | 'commitSeq'> | undefined): void {
+    if (journal && journal.state !== 'committed') return;
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(txId, journal ? { state: 'committed', ...(journal.commitSeq !== undefined ? { commitSeq: journal.commitSeq } : {}) } : GONE);
+  }
+}
+
 export class TransactionJournal implements Journal {
+  private readonly settled = new SettledJournals();
   private readonly collection: Collection<JournalDoc>;
   private readonly targetsCollection: Collection<TargetsDoc>;
   private readonly clock: CommitClock;
@@ -175,9 +205,20 @@ export class TransactionJournal implements Journal {
     );
   }
 
-  private journals(txIds: readonly string[]): Promise<Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[]> {
-    const ids = [...new Set(txIds)];
-    return this.collection.find(ids.length === 1 ? { _id: ids[0] as string } : { _id: { $in: ids } }, { projection: { _id: 1, state: 1, commitSeq: 1 } }).toArray();
+  /** The journals of `txIds` that exist (a missing one is gone), from what is settled already or the database. */
+  private async journals(txIds: readonly string[]): Promise<Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[]> {
+    const known: Pick<JournalDoc, '_id' | 'state' | 'commitSeq'>[] = [];
+    const ids: string[] = [];
+    for (const id of new Set(txIds)) {
+      const settled = this.settled.get(id);
+      if (settled === undefined) ids.push(id);
+      else if (settled !== GONE) known.push({ _id: id, ...settled });
+    }
+    if (ids.length === 0) return known;
+    const found = await this.collection.find(ids.length === 1 ? { _id: ids[0] as string } : { _id: { $in: ids } }, { projection: { _id: 1, state: 1, commitSeq: 1 } }).toArray();
+    const byId = new Map(found.map((j) => [j._id, j]));
+    for (const id of ids) this.settled.remember(id, byId.get(id));
+    return [...known, ...found];
   }
 
   /**
@@ -240,7 +281,9 @@ export class TransactionJournal implements Journal {
    * committed or gone. An abandoned one is rolled back first; one in progress answers 409.
    */
   async assertSettled(txId: string, what: string): Promise<void> {
+    if (this.settled.get(txId) !== undefined) return;
     const journal = await this.collection.findOne({ _id: txId });
+    this.settled.remember(txId, journal ?? undefined);
     if (!journal || journal.state === 'committed') {
       return;
     }
