@@ -2,6 +2,7 @@
 // every test file gets its own uniquely named database on it, so files can run in parallel.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { CommandStartedEvent } from 'mongodb';
 import { connectMongo } from '../../src/platform/mongo';
 import type { MongoConnection } from '../../src/platform/mongo';
 import { RATE_LIMIT_COLLECTION } from '../../src/platform/rate-limit';
@@ -21,6 +22,27 @@ export type TestDatabase = {
   /** Drops the database and closes the connection: call it once, in afterAll. */
   drop(): Promise<void>;
 };
+
+/**
+ * A database for one test file whose commands are recorded, for tests that check what reaches
+ * the database: opened before the file's tests and dropped after them (jest hooks).
+ */
+export function recordedTestDatabase(): { readonly database: () => TestDatabase; readonly commands: CommandStartedEvent[] } {
+  const commands: CommandStartedEvent[] = [];
+  let opened: TestDatabase | undefined;
+  beforeAll(async () => {
+    opened = await testDatabase({ monitorCommands: true });
+    opened.connection.client.on('commandStarted', (event) => commands.push(event));
+  });
+  afterAll(async () => {
+    await opened?.drop();
+  });
+  const database = (): TestDatabase => {
+    if (!opened) throw new Error('recordedTestDatabase: used outside the tests of its file');
+    return opened;
+  };
+  return { database, commands };
+}
 
 /** `options.uri`: another server than the run-wide one (a test that kills its own database). */
 export async function testDatabase(options: { uri?: string; serverSelectionTimeoutMS?: number; monitorCommands?: boolean } = {}): Promise<TestDatabase> {

@@ -2,23 +2,14 @@
 // flight go together in the next insert, and each append still resolves only once its events
 // are stored (or rejects when they could not be).
 import type { AuditEvent } from '@medplum/fhirtypes';
-import type { CommandStartedEvent } from 'mongodb';
 import { storeAuditLog } from '../../../src/audit/audit-log';
 import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { extractIndex } from '../../../src/search/extract';
 import { MongoRepository } from '../../../src/store/mongo/mongo-repository';
-import { type TestDatabase, testDatabase } from '../../support/database';
+import { recordedTestDatabase } from '../../support/database';
 
 const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test/fhir' });
-const commands: CommandStartedEvent[] = [];
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await testDatabase({ monitorCommands: true });
-  database.connection.client.on('commandStarted', (event) => commands.push(event));
-});
-afterAll(async () => {
-  await database.drop();
-});
+const { database, commands } = recordedTestDatabase();
 
 const event = (n: number): AuditEvent => ({
   resourceType: 'AuditEvent',
@@ -32,7 +23,7 @@ const event = (n: number): AuditEvent => ({
 test('appends made at once share inserts, and every event is stored before its append resolves', async () => {
   let failNext = false;
   const repo = new MongoRepository({
-    db: database.connection.db,
+    db: database().connection.db,
     indexer: (resource) => extractIndex(resource, registry),
     registry,
     now: () => new Date('2025-07-01T10:00:00Z'),
@@ -46,7 +37,7 @@ test('appends made at once share inserts, and every event is stored before its a
   });
   await repo.initialise();
   const log = storeAuditLog(repo);
-  const collection = database.connection.db.collection('AuditEvent');
+  const collection = database().connection.db.collection('AuditEvent');
   commands.length = 0;
   await Promise.all(
     Array.from({ length: 40 }, async (_, i) => {

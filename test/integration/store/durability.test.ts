@@ -12,20 +12,12 @@ import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { extractIndex } from '../../../src/search/extract';
 import { parseSearch } from '../../../src/search/parse';
 import { MongoRepository, type MongoRepositoryOptions } from '../../../src/store/mongo/mongo-repository';
-import { type TestDatabase, testDatabase } from '../../support/database';
+import { recordedTestDatabase } from '../../support/database';
 
-let database: TestDatabase;
-const commands: CommandStartedEvent[] = [];
-beforeAll(async () => {
-  database = await testDatabase({ monitorCommands: true });
-  database.connection.client.on('commandStarted', (event) => commands.push(event));
-});
-afterAll(async () => {
-  await database.drop();
-});
+const { database, commands } = recordedTestDatabase();
 
 const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test/fhir' });
-const base = (): MongoRepositoryOptions => ({ db: database.connection.db, registry, indexer: (r) => extractIndex(r, registry), now: () => new Date(), wildcardIndexes: false });
+const base = (): MongoRepositoryOptions => ({ db: database().connection.db, registry, indexer: (r) => extractIndex(r, registry), now: () => new Date(), wildcardIndexes: false });
 const patient = (id: string, extra: Partial<Resource> = {}) => ({ resourceType: 'Patient', id, active: true, ...extra }) as Resource & { id: string };
 
 const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify']);
@@ -85,7 +77,7 @@ test('locks are released with retryable single-document deletes (a deleteMany is
   for (const { command } of releases) {
     for (const statement of command.deletes as Document[]) expect(statement.limit).toBe(1);
   }
-  expect(await database.connection.db.collection('locks').countDocuments({})).toBe(0);
+  expect(await database().connection.db.collection('locks').countDocuments({})).toBe(0);
 });
 
 describe('a write whose answer is lost after it was made is reported made', () => {
@@ -133,7 +125,7 @@ describe('a write whose answer is lost after it was made is reported made', () =
 
 describe('a transaction Bundle on a replica set runs as one MongoDB transaction (transactions: chosen at connect time)', () => {
   test('every command of it carries the session, the transaction number and autocommit:false; the first starts it with snapshot reads; no journal is written', async () => {
-    const flavour = database.connection.flavour;
+    const flavour = database().connection.flavour;
     const repo = new MongoRepository({ ...base(), transactions: true });
     await repo.create(patient('t1'));
     let outcome: unknown;
@@ -175,12 +167,12 @@ describe('a transaction Bundle on a replica set runs as one MongoDB transaction 
       expect(outcome).toBeInstanceOf(Error);
       expect(flavour.kind).toBe('ferretdb');
     }
-    expect(await database.connection.db.collection('locks').countDocuments({})).toBe(0);
+    expect(await database().connection.db.collection('locks').countDocuments({})).toBe(0);
   });
 });
 
 test('request budgets are the exception: acknowledged by the primary alone (a budget is not a record)', async () => {
-  const budget = await mongoRateLimit(database.connection.db, { name: 'durability', points: 5, durationSeconds: 60 });
+  const budget = await mongoRateLimit(database().connection.db, { name: 'durability', points: 5, durationSeconds: 60 });
   commands.length = 0;
   expect(await budget.consume('client-1')).toEqual({ allowed: true });
   await budget.flush();

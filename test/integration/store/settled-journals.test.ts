@@ -2,20 +2,11 @@
 // what it wrote do not look its journal up again (every resource a transaction Bundle created
 // keeps its tag). Transactions still open are looked up each time.
 import type { Resource } from '@medplum/fhirtypes';
-import type { CommandStartedEvent } from 'mongodb';
 import { buildSearchParameterRegistry } from '../../../src/search/registry';
 import { MongoRepository } from '../../../src/store/mongo/mongo-repository';
-import { type TestDatabase, testDatabase } from '../../support/database';
+import { recordedTestDatabase } from '../../support/database';
 
-let database: TestDatabase;
-const commands: CommandStartedEvent[] = [];
-beforeAll(async () => {
-  database = await testDatabase({ monitorCommands: true });
-  database.connection.client.on('commandStarted', (event) => commands.push(event));
-});
-afterAll(async () => {
-  await database.drop();
-});
+const { database, commands } = recordedTestDatabase();
 
 const registry = buildSearchParameterRegistry({ baseUrl: 'http://casebridge.test/fhir' });
 const patient = (id: string, active = true) => ({ resourceType: 'Patient', id, active }) as Resource & { id: string };
@@ -23,7 +14,7 @@ const journalReads = () => commands.filter((c) => (c.commandName === 'find' || c
 
 test('a committed transaction is looked up once; one in flight every time', async () => {
   let now = new Date('2025-03-01T10:00:00Z');
-  const repo = new MongoRepository({ db: database.connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
+  const repo = new MongoRepository({ db: database().connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
   await repo.initialise();
   await repo.applyAll([
     { kind: 'create', resource: patient('tx-a') },
@@ -41,13 +32,13 @@ test('a committed transaction is looked up once; one in flight every time', asyn
   // its journal forgotten after the retention: still shown, still no lookup
   now = new Date(now.getTime() + 10 * 60_000);
   await repo.initialise(); // recovery at start-up also forgets ended journals past the retention
-  expect(await database.connection.db.collection('journal').countDocuments()).toBe(0);
+  expect(await database().connection.db.collection('journal').countDocuments()).toBe(0);
   const afterRecovery = journalReads(); // recovery lists open journals
   await repo.read('Patient', 'tx-a');
   expect(journalReads()).toBe(afterRecovery);
 
   // a fresh process never saw it: one lookup finds the journal gone, then none
-  const other = new MongoRepository({ db: database.connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
+  const other = new MongoRepository({ db: database().connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
   await other.initialise();
   const beforeOther = journalReads();
   expect((await other.read('Patient', 'tx-a')).resource).toMatchObject({ id: 'tx-a' });
@@ -66,7 +57,7 @@ test('a transaction still open is hidden, and looked up again until it commits',
   const held = new Promise<void>((resolve) => (release = resolve));
   let hold = true;
   const writer = new MongoRepository({
-    db: database.connection.db,
+    db: database().connection.db,
     indexer: () => ({}),
     registry,
     now: () => now,
@@ -74,13 +65,13 @@ test('a transaction still open is hidden, and looked up again until it commits',
     // the Patient is written (tagged, its transaction open); the Observation's insert waits
     beforeWrite: ({ collection }) => (hold && collection === 'Observation' ? held : undefined),
   });
-  const reader = new MongoRepository({ db: database.connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
+  const reader = new MongoRepository({ db: database().connection.db, indexer: () => ({}), registry, now: () => now, wildcardIndexes: false });
   await writer.initialise();
   const done = writer.applyAll([
     { kind: 'create', resource: patient('open-a') },
     { kind: 'create', resource: { resourceType: 'Observation', id: 'open-o', status: 'final', code: { text: 'x' } } as Resource & { id: string } },
   ]);
-  await waitFor(async () => (await database.connection.db.collection('Patient').countDocuments({ _id: 'open-a' } as never)) === 1);
+  await waitFor(async () => (await database().connection.db.collection('Patient').countDocuments({ _id: 'open-a' } as never)) === 1);
 
   const before = journalReads();
   await expect(reader.read('Patient', 'open-a')).rejects.toMatchObject({ status: 404 });
