@@ -44,7 +44,7 @@ import { achievementCode } from './progress';
 import { CLOSING_NOTE_TITLE } from './commands/transition';
 import { PHQ9_TOTAL, caseOutcome, latestPlan } from './outcomes';
 import { currentRisk, flagReviewOf, flagsOpenFirst, isScoreDerived } from './safety';
-import { CASE_MANAGEMENT_SYSTEM, PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference } from './vocabulary';
+import { CASE_MANAGEMENT_SYSTEM, PERTAINS_TO_GOAL, WORKFLOW_EPISODE, idOf, localReference, personName } from './vocabulary';
 
 export const CASE_QUERY = (caseId: string): Record<string, string | string[]> => ({
   _id: caseId,
@@ -126,7 +126,7 @@ export async function caseView(services: FhirServices, ctx: RequestContext, case
     client: patient
       ? {
           id: patient.id,
-          name: patient.name?.[0]?.text ?? [patient.name?.[0]?.given?.join(' '), patient.name?.[0]?.family].filter(Boolean).join(' '),
+          name: personName(patient.name?.[0]),
           identifiers: (patient.identifier ?? []).map((i) => ({ system: i.system, value: i.value })),
           gender: patient.gender,
           birthDate: patient.birthDate,

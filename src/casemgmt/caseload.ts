@@ -25,7 +25,7 @@ import type { FhirServices } from '../core/services';
 import { searchAll } from './case-record';
 import { RISK_ORDER, currentRisk } from './safety';
 import { achievementCode } from './progress';
-import { localReference } from './vocabulary';
+import { localReference, personName } from './vocabulary';
 
 const REF = /^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -98,7 +98,8 @@ export function parseCaseloadQuery(query: Record<string, unknown>): CaseloadQuer
   return { search, ...(risk ? { risk } : {}), ...(dueBefore ? { dueBefore } : {}), sort, count, page };
 }
 
-function positive(name: string, v: string): number {
+/** A list's `count` or `page` (400 naming the parameter when it is not a whole number from 1). */
+export function positive(name: string, v: string): number {
   if (!/^[1-9]\d{0,5}$/.test(v)) throw bad(name, `${name} is a whole number from 1`);
   return Number(v);
 }
@@ -186,7 +187,7 @@ async function enrich(services: FhirServices, episodes: readonly (EpisodeOfCare 
     return {
       id: e.id,
       status: e.status,
-      client: { id: client?.slice('Patient/'.length), ...(name ? { name: name.text ?? [name.given?.join(' '), name.family].filter(Boolean).join(' ') } : {}) },
+      client: { id: client?.slice('Patient/'.length), ...(name ? { name: personName(name) } : {}) },
       ...(localReference(e.careManager) ? { caseManager: localReference(e.careManager) } : {}),
       ...(localReference(e.managingOrganization) ? { agency: localReference(e.managingOrganization) } : {}),
       programmes: (e.type ?? []).flatMap((t) => (t.coding ?? []).map((c) => c.code ?? '')).filter((c) => c !== '' && c !== 'case-management'),

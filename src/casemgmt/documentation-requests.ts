@@ -16,7 +16,8 @@ import { FhirError } from '../fhir/outcomes';
 import { CDEX_TEMP, HREX_TEMP, PAS_TEMP, cdexKind } from '../workflows/cdex/cdex-request';
 import { WAITING_FOR_REVIEW } from '../workflows/cdex/cdex-worker';
 import { readVersioned, searchAll } from './case-record';
-import { idOf, localReference } from './vocabulary';
+import { positive } from './caseload';
+import { idOf, localReference, personName } from './vocabulary';
 
 export const DOCUMENTATION_REQUEST_PARAMETERS = ['client', 'kind', 'count', 'page'] as const;
 const MAX_COUNT = 100;
@@ -53,14 +54,9 @@ export function parseDocumentationRequestQuery(query: Record<string, unknown>): 
   if (client !== undefined && !REF.test(client)) throw bad('client', 'client is a Patient id (or Patient/id)');
   const kind = value('kind');
   if (kind !== undefined && kind !== 'data' && kind !== 'attachment') throw bad('kind', 'kind is data (a query the payer wants run) or attachment (documents for a claim)');
-  const number = (name: string, fallback: string) => {
-    const v = value(name) ?? fallback;
-    if (!/^[1-9]\d{0,5}$/.test(v)) throw bad(name, `${name} is a whole number from 1`);
-    return Number(v);
-  };
-  const count = number('count', '20');
+  const count = positive('count', value('count') ?? '20');
   if (count > MAX_COUNT) throw bad('count', `count is at most ${MAX_COUNT}`);
-  return { ...(client ? { client } : {}), ...(kind ? { kind } : {}), count, page: number('page', '1') };
+  return { ...(client ? { client } : {}), ...(kind ? { kind } : {}), count, page: positive('page', value('page') ?? '1') };
 }
 
 export interface DocumentationRequestRow {
@@ -132,16 +128,23 @@ export function documentationRequestRow(task: Task & { id: string }, names: Read
   };
 }
 
-/** The organisations and PractitionerRoles that stand for the caller's organisation as a Task owner. */
-async function ownedBy(services: FhirServices, ctx: RequestContext, owner: Reference | undefined): Promise<boolean> {
+/**
+ * Whether a Task's owner stands for the caller's organisation (the organisation, or one of its
+ * PractitionerRoles). `roles` remembers the roles read for one request: a queue's Tasks share a few.
+ */
+async function ownedBy(services: FhirServices, ctx: RequestContext, owner: Reference | undefined, roles = new Map<string, Promise<string | undefined>>()): Promise<boolean> {
   const organization = ctx.caller.organization;
   // An administrator (the hosting agency's own integration) acts for every organisation it hosts.
   if (organization === undefined) return ctx.caller.role === 'administrator';
   const reference = localReference(owner);
   if (reference === organization) return true;
   if (!reference?.startsWith('PractitionerRole/')) return false;
-  const role = await readVersioned<PractitionerRole>(services, 'PractitionerRole', idOf(reference));
-  return localReference(role?.resource.organization) === organization;
+  let roleOrganization = roles.get(reference);
+  if (!roleOrganization) {
+    roleOrganization = readVersioned<PractitionerRole>(services, 'PractitionerRole', idOf(reference)).then((role) => localReference(role?.resource.organization));
+    roles.set(reference, roleOrganization);
+  }
+  return (await roleOrganization) === organization;
 }
 
 /** A documentation request of the caller's organisation, or 404 (unknown, not a CDex request, not visible, or another organisation's). */
@@ -170,15 +173,15 @@ export async function documentationRequests(services: FhirServices, ctx: Request
   for (const { resource } of found.included) {
     if (resource.resourceType === 'Organization' && (resource as Organization).name) names.set(`Organization/${resource.id}`, (resource as Organization).name as string);
     if (resource.resourceType === 'Patient') {
-      const name = (resource as Patient).name?.[0];
-      const text = name ? (name.text ?? [name.given?.join(' '), name.family].filter(Boolean).join(' ')) : '';
+      const text = personName((resource as Patient).name?.[0]);
       if (text) names.set(`Patient/${resource.id}`, text);
     }
   }
   const waiting: (Task & { id: string })[] = [];
+  const roles = new Map<string, Promise<string | undefined>>();
   for (const { resource } of found.matches) {
     const task = resource as Task & { id: string };
-    if (task.businessStatus?.text === WAITING_FOR_REVIEW && (await ownedBy(services, ctx, task.owner))) waiting.push(task);
+    if (task.businessStatus?.text === WAITING_FOR_REVIEW && (await ownedBy(services, ctx, task.owner, roles))) waiting.push(task);
   }
   const rows = waiting.map((task) => documentationRequestRow(task, names));
   rows.sort((a, b) => ((a.waitingSince ?? '') < (b.waitingSince ?? '') ? -1 : (a.waitingSince ?? '') > (b.waitingSince ?? '') ? 1 : a.id < b.id ? -1 : 1));

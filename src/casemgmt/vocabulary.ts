@@ -3,7 +3,7 @@
  * (profiles/, docs/profiles.md), the extensions and code systems the mapping uses, and small
  * builders for references and codings.
  */
-import type { CodeableConcept, Coding, Extension, Flag, Reference } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Extension, Flag, HumanName, Reference } from '@medplum/fhirtypes';
 
 export const CB = 'http://casebridge.org/fhir';
 export const CASE_MANAGEMENT_SYSTEM = `${CB}/CodeSystem/case-management`;
@@ -125,3 +125,8 @@ export const PROGRAMMES = {
   'recovery-support': 'Substance-use recovery support programme',
 } as const;
 export type Programme = keyof typeof PROGRAMMES;
+
+/** The name a case manager reads for a client: the name's text, or its given names and family. */
+export function personName(name: HumanName | undefined): string {
+  return name ? (name.text ?? [name.given?.join(' '), name.family].filter(Boolean).join(' ')) : '';
+}
