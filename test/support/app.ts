@@ -104,6 +104,26 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
 
 export const FHIR_JSON = 'application/fhir+json';
 
+/**
+ * Requests to `app` as the holder of `token`: FHIR JSON bodies (or `type`), and case API commands
+ * (`/cm/v1…`, JSON, with an Idempotency-Key when given).
+ */
+export function bearerRequests(app: Express, token: string | undefined) {
+  const bearer = (req: request.Test) => req.set('Authorization', `Bearer ${token}`);
+  const body = (req: request.Test, value: unknown, type: string) => req.set('Content-Type', type).send(JSON.stringify(value));
+  return {
+    get: (path: string) => bearer(request(app).get(path)),
+    delete: (path: string) => bearer(request(app).delete(path)),
+    post: (path: string, value: unknown, type = FHIR_JSON) => body(bearer(request(app).post(path)), value, type),
+    put: (path: string, value: unknown) => body(bearer(request(app).put(path)), value, FHIR_JSON),
+    command: (path: string, value: unknown, key?: string) => {
+      const req = bearer(request(app).post(`/cm/v1${path}`));
+      if (key) req.set('Idempotency-Key', key);
+      return body(req, value, 'application/json');
+    },
+  };
+}
+
 export interface TestClientOptions {
   readonly name?: string;
   readonly clientId?: string;

@@ -12,7 +12,7 @@ import request from 'supertest';
 import { openApiDocument } from '../../../src/casemgmt/openapi';
 import { caseApiAjv } from '../../../src/casemgmt/payload';
 import type { Workflows } from '../../../src/workflows/runtime';
-import { FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { bearerRequests, FHIR_JSON, registerTestClient, type TestApp, testApp } from '../../support/app';
 
 const ACME = 'Organization/acme';
 const RIVERSIDE = 'Organization/riverside';
@@ -37,15 +37,7 @@ let member: string;
 let survey: string;
 let note: string;
 
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown, type = FHIR_JSON) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', type).send(JSON.stringify(body)),
-  command: (path: string, body: unknown, key?: string) => {
-    const req = request(t.bareApp).post(`/cm/v1${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'application/json');
-    if (key) req.set('Idempotency-Key', key);
-    return req.send(JSON.stringify(body));
-  },
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 
 const purpose = (code: string) => ({ type: { coding: [{ system: CDEX_TEMP, code: 'purpose-of-use' }] }, valueCodeableConcept: { coding: [{ system: ACT_REASON, code }] } });
 

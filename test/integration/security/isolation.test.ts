@@ -8,7 +8,7 @@
  */
 import type { AuditEvent, Bundle, Observation } from '@medplum/fhirtypes';
 import request from 'supertest';
-import { FHIR_JSON, type TestApp, type TestClient, registerTestClient, testApp } from '../../support/app';
+import { bearerRequests, FHIR_JSON, registerTestClient, type TestApp, testApp, type TestClient } from '../../support/app';
 import { seedDirectory } from '../../support/directory';
 
 const A = 'Organization/agency-a';
@@ -25,12 +25,7 @@ let narrow: TestClient;
 const tokens: Record<string, string> = {};
 
 /** A request as `who` sends it: its own token, nothing else. */
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown, type = FHIR_JSON) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', type).send(JSON.stringify(body)),
-  put: (path: string, body: unknown) => request(t.bareApp).put(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  delete: (path: string) => request(t.bareApp).delete(path).set('Authorization', `Bearer ${tokens[who]}`),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 
 const ids = (bundle: Bundle, type?: string) =>
   (bundle.entry ?? []).filter((e) => e.search?.mode !== 'outcome' && (!type || e.resource?.resourceType === type)).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);

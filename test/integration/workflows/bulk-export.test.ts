@@ -9,7 +9,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { validateResource } from '../../../src/fhir/validation';
 import type { Workflows } from '../../../src/workflows/runtime';
-import { BASE_URL, FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { BASE_URL, bearerRequests, registerTestClient, type TestApp, testApp } from '../../support/app';
 
 const ACME = 'Organization/acme';
 const AGENCY = 'Organization/riverside';
@@ -24,11 +24,7 @@ let outsider: string;
 let group: string;
 let part2Note: string;
 
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  delete: (path: string) => request(t.bareApp).delete(path).set('Authorization', `Bearer ${tokens[who]}`),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 const local = (url: string) => url.replace(BASE_URL, '/fhir');
 
 beforeAll(async () => {

@@ -7,10 +7,9 @@
  * honoured refused when posted; and a Group $export whose NDJSON resources all validate.
  */
 import type { Bundle, Parameters, Resource, Task } from '@medplum/fhirtypes';
-import request from 'supertest';
 import { validateResource } from '../../../src/fhir/validation';
 import type { Workflows } from '../../../src/workflows/runtime';
-import { BASE_URL, FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { BASE_URL, bearerRequests, registerTestClient, type TestApp, testApp } from '../../support/app';
 import { type Listener, listener } from '../../support/listener';
 
 const ACME = 'Organization/acme';
@@ -29,11 +28,7 @@ let stranger: string;
 let survey: string;
 let progressNote: string;
 
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  put: (path: string, body: unknown) => request(t.bareApp).put(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 
 beforeAll(async () => {
   payerEndpoint = await listener();

@@ -7,18 +7,14 @@
  */
 import type { Bundle, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
-import { FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { bearerRequests, FHIR_JSON, registerTestClient, type TestApp, testApp } from '../../support/app';
 
 const RIVERSIDE = 'Organization/riverside';
 const HARBOR = 'Organization/harbor';
 
 let t: TestApp;
 const tokens: Record<string, string> = {};
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  put: (path: string, body: unknown) => request(t.bareApp).put(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 
 let patient: string;
 let serviceRequest: string;

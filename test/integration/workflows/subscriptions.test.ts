@@ -8,7 +8,7 @@
  */
 import type { Bundle, Parameters, Subscription, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
-import { FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { bearerRequests, FHIR_JSON, registerTestClient, type TestApp, testApp } from '../../support/app';
 import { type Listener, listener } from '../../support/listener';
 import type { Workflows } from '../../../src/workflows/runtime';
 import { validateResource } from '../../../src/fhir/validation';
@@ -27,11 +27,7 @@ const tokens: Record<string, string> = {};
 let patient: string;
 let hidden: string;
 
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  put: (path: string, body: unknown) => request(t.bareApp).put(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 
 beforeAll(async () => {
   endpoint = await listener();

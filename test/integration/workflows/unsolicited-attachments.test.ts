@@ -12,7 +12,7 @@ import type { AuditEvent, Bundle, Communication, Parameters } from '@medplum/fhi
 import request from 'supertest';
 import { validateResource } from '../../../src/fhir/validation';
 import type { Workflows } from '../../../src/workflows/runtime';
-import { FHIR_JSON, type TestApp, registerTestClient, testApp } from '../../support/app';
+import { bearerRequests, FHIR_JSON, registerTestClient, type TestApp, testApp } from '../../support/app';
 import { type Listener, listener } from '../../support/listener';
 
 const ACME = 'Organization/acme';
@@ -31,11 +31,7 @@ let progressNote: string;
 let part2Note: string;
 let otherClientsNote: string;
 
-const as = (who: string) => ({
-  get: (path: string) => request(t.bareApp).get(path).set('Authorization', `Bearer ${tokens[who]}`),
-  post: (path: string, body: unknown) => request(t.bareApp).post(path).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-  command: (path: string, body: unknown) => request(t.bareApp).post(`/cm/v1${path}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'application/json').send(JSON.stringify(body)),
-});
+const as = (who: string) => bearerRequests(t.bareApp, tokens[who]);
 const put = (path: string, body: unknown) => request(t.app).put(path).set('Content-Type', FHIR_JSON).send(JSON.stringify(body));
 const note = (patient: string, text: string, security?: string) => ({
   resourceType: 'DocumentReference',
