@@ -37,7 +37,11 @@ interface JournalDoc {
   _id: string;
   state: State;
   startedAt: Date;
-  /** Renewed while the owning process is alive; past it the transaction is presumed abandoned. */
+  /**
+   * Its lease as first taken; its process renews it in its lock owner's lease (locks.ts), never
+   * here: on FerretDB a renewal writes the whole journal back and could undo its commit. Past
+   * both, the transaction is presumed abandoned.
+   */
   leaseUntil: Date;
   committedAt?: Date;
   /** Its number on the commit clock, taken after its writes (absent on journals of older versions). */
@@ -287,7 +291,7 @@ export class TransactionJournal implements Journal {
     if (!journal || journal.state === 'committed') {
       return;
     }
-    if (this.isAbandoned(journal)) {
+    if (await this.isAbandoned(journal)) {
       // The caller holds one of the transaction's locks: recover in the background.
       void this.recoverAbandoned().catch(() => undefined);
     }
@@ -302,7 +306,8 @@ export class TransactionJournal implements Journal {
     const now = this.options.now();
     const open = await this.collection.find({ state: { $in: OPEN } }).toArray();
     let recovered = 0;
-    for (const journal of open.filter((j) => this.isAbandoned(j))) {
+    for (const journal of open) {
+      if (!(await this.isAbandoned(journal))) continue;
       // One recoverer per transaction: a lock of its own, whose holder may also die.
       const claim = await this.options.locks.tryAcquire(`recovery:${journal._id}`, this.leaseMs);
       if (!claim) continue;
@@ -322,15 +327,18 @@ export class TransactionJournal implements Journal {
     // Journals of older versions have only committedAt.
     await this.collection.deleteMany({ state: { $in: ['committed', 'rolled-back'] }, $or: [{ endedAt: { $lt: forgotten } }, { endedAt: { $exists: false }, committedAt: { $lt: forgotten } }] });
     await this.clock.forget(forgotten);
+    await this.options.locks.forgetLapsedLeases(forgotten);
     return recovered;
   }
 
-  private isAbandoned(journal: JournalDoc): boolean {
+  private async isAbandoned(journal: JournalDoc): Promise<boolean> {
     if (this.running.has(journal._id)) return false;
     if (this.orphaned.has(journal._id)) return true;
-    if (journal.leaseUntil.getTime() <= this.options.now().getTime()) return true;
     const me = currentHolder();
-    return journal.host === me.host && (journal.instance !== me.instance && (journal.pid === me.pid || !isAlive(journal.pid)));
+    if (journal.host === me.host && journal.instance !== me.instance && (journal.pid === me.pid || !isAlive(journal.pid))) return true;
+    const now = this.options.now().getTime();
+    if (journal.leaseUntil.getTime() > now) return false;
+    return ((await this.options.locks.renewedUntil(journal.lockOwner))?.getTime() ?? 0) <= now;
   }
 
   private lock(targets: readonly { type: string; id: string }[]) {
@@ -340,7 +348,7 @@ export class TransactionJournal implements Journal {
     );
   }
 
-  /** Renews the lease of a running transaction, and its locks, until it ends. */
+  /** Renews the lease of a running transaction and its locks (one lease document, locks.ts) until it ends. */
   private keepAlive(txId: string, lease: Lease): void {
     this.running.set(txId, lease);
     if (this.heartbeat) return;
@@ -350,9 +358,7 @@ export class TransactionJournal implements Journal {
         this.heartbeat = undefined;
         return;
       }
-      const until = new Date(this.options.now().getTime() + this.leaseMs);
-      for (const [id, held] of this.running) {
-        void this.collection.updateOne({ _id: id, state: 'applying' }, { $set: { leaseUntil: until } }).catch(() => undefined);
+      for (const held of this.running.values()) {
         void this.options.locks.renew(held.owner, this.leaseMs).catch(() => undefined);
       }
     }, Math.max(100, Math.floor(this.leaseMs / 3)));

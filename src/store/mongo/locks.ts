@@ -8,12 +8,24 @@
  * A lock carries an expiry so a holder that crashed cannot block for ever. Taking over an expired
  * lock is the one step that is not atomic on FerretDB (two takers could both delete it); it only
  * matters after a crash, at the moment of contention.
+ *
+ * A holder that runs long (a transaction) renews its hold in a lease document of its own
+ * (`lock_leases`, keyed by owner), never in the lock documents: a renewal is an update, which
+ * FerretDB applies by reading the document and writing it back whole, so a renewal that read a
+ * lock just before its release would write it back over the next holder's. A lease's `_id` is
+ * never reused, and only its owner's renewals write it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Collection, Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { FhirError } from '../../fhir/outcomes';
+
+/** How long a lock is held beyond its own expiry: its owner is alive and renewing. */
+interface LeaseDoc {
+  _id: string;
+  until: Date;
+}
 
 interface LockDoc {
   _id: string;
@@ -60,6 +72,9 @@ const RELEASE_RETRY_PAUSE_MS = 1_000;
 
 export class Locks {
   private readonly collection: Collection<LockDoc>;
+  private readonly leases: Collection<LeaseDoc>;
+  /** Owners this process renewed: only their leases need deleting on release. */
+  private readonly renewed = new Set<string>();
 
   constructor(
     db: Db,
@@ -68,6 +83,7 @@ export class Locks {
     private readonly beforeRelease?: (write: { collection: string; operation: string }) => void | Promise<void>,
   ) {
     this.collection = db.collection<LockDoc>('locks');
+    this.leases = db.collection<LeaseDoc>('lock_leases');
   }
 
   /** Takes every named lock (in a fixed order, so two callers cannot deadlock) or none. */
@@ -98,14 +114,29 @@ export class Locks {
     }
   }
 
-  /** Pushes back the expiry of every lock `owner` holds (a long transaction stays alive). */
+  /** Extends the hold of every lock `owner` holds, and of its transaction (journal.ts), to now + ttlMs. */
   async renew(owner: string, ttlMs: number): Promise<void> {
-    await this.collection.updateMany({ owner }, { $set: { expiresAt: new Date(this.now().getTime() + ttlMs) } });
+    this.renewed.add(owner);
+    await this.leases.updateOne({ _id: owner }, { $set: { until: new Date(this.now().getTime() + ttlMs) } }, { upsert: true });
+  }
+
+  /** Until when `owner` renewed its hold (undefined: never renewed, or released). */
+  async renewedUntil(owner: string): Promise<Date | undefined> {
+    return (await this.leases.findOne({ _id: owner }))?.until;
   }
 
   /** Frees the locks of an owner that is gone (its transaction was rolled back by someone else). */
   async releaseOwner(owner: string): Promise<void> {
     await this.collection.deleteMany({ owner });
+    await this.leases.deleteOne({ _id: owner });
+  }
+
+  /**
+   * Forgets leases that lapsed before `before` (their owners crashed, or a renewal landed after
+   * the release). Give a margin: a live owner renews well before its lease lapses.
+   */
+  async forgetLapsedLeases(before: Date): Promise<void> {
+    await this.leases.deleteMany({ until: { $lt: before } });
   }
 
   /**
@@ -142,7 +173,7 @@ export class Locks {
         }
       }
       const holder = await this.collection.findOne({ _id: id });
-      if (holder && holder.expiresAt.getTime() <= now.getTime()) {
+      if (holder && holder.expiresAt.getTime() <= now.getTime() && ((await this.renewedUntil(holder.owner))?.getTime() ?? 0) <= now.getTime()) {
         await this.collection.deleteOne({ _id: id, owner: holder.owner });
         continue;
       }
@@ -158,12 +189,12 @@ export class Locks {
    * for a while, so that the resources are not held until the locks expire.
    */
   private async releaseAll(ids: readonly string[], owner: string): Promise<void> {
-    if (ids.length === 0) return;
     try {
-      await this.deleteEach(ids, owner);
+      if (ids.length > 0) await this.deleteEach(ids, owner);
+      if (this.renewed.delete(owner)) await this.leases.deleteOne({ _id: owner });
     } catch {
-      // Not the caller's failure: what it did under the locks is done.
-      this.retryRelease(ids, owner, RELEASE_RETRIES);
+      // Not the caller's failure: what it did under the locks is done. (A lease left behind lapses.)
+      if (ids.length > 0) this.retryRelease(ids, owner, RELEASE_RETRIES);
     }
   }
 
