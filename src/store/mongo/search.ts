@@ -173,12 +173,14 @@ export class SearchExecutor {
   }
 
   /**
-   * A page whose `_has` condition matches a large inner set: the candidates of the other
-   * conditions are read in page order, a batch at a time, and each batch keeps those the inner
-   * search references (one query with the batch's references). Reading stops once the page is
-   * full; a batch grows when few candidates qualify. When few qualify at all (more than
-   * maxIncluded candidates read), the references are collected first after all, as for a small
-   * inner set.
+   * A page with a `_has` condition: the candidates of the other conditions are read in page
+   * order, a batch at a time, and each batch keeps those the inner search references (one query
+   * with the batch's references). Reading stops once the page is full; a batch grows when few
+   * candidates qualify. When the first batch does not fill the page, the inner set is probed
+   * (hasProbe): a small one's references are collected and the page read with them, as for any
+   * sub-query. When few qualify at all (more than maxIncluded candidates read), the references
+   * are collected first after all. (Probing first cost a large inner set, the common case for
+   * `_has`, a read of hasProbe inner documents on every page.)
    */
   private async readPageWithHas(
     p: Prepared,
@@ -208,10 +210,14 @@ export class SearchExecutor {
       }
       const last = docs[docs.length - 1];
       if (docs.length < batch || !last) break;
+      const withReferences = (refs: string[]) => this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
+      if (read === 0 && kept.length <= count) {
+        const probe = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view, probe: this.limits.hasProbe });
+        if (probe.complete) return withReferences(probe);
+      }
       read += docs.length;
       if (read > this.limits.maxIncluded) {
-        const refs = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view });
-        return this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
+        return withReferences(await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view }));
       }
       from = { direction, position: positionOf(keys, p.type, last as unknown as Document) };
       batch = Math.min(batch * 2, this.limits.maxIncluded);
@@ -281,15 +287,10 @@ export class SearchExecutor {
         let root = translated.filter;
         let has: PendingHas | undefined;
         if (split) {
-          // Few inner matches: collect their references now, as for any sub-query.
-          const where = await resolveFilter(split.has.where, find);
-          const probe = await this.subquery(split.has.resourceType, where, split.has.select, { scope, view, probe: this.limits.hasProbe });
-          if (probe.complete) {
-            root = { kind: 'and', nodes: [...split.rest, { kind: 'filter', filter: split.has.then(probe) }] };
-          } else {
-            root = { kind: 'and', nodes: split.rest };
-            has = { node: split.has, where, scope, view };
-          }
+          // Checked on the page's candidates (readPageWithHas), which probes the inner set only
+          // when the first batch does not fill the page.
+          root = { kind: 'and', nodes: split.rest };
+          has = { node: split.has, where: await resolveFilter(split.has.where, find), scope, view };
         }
         const resolved = toStoredFilter(await resolveFilter(root, find));
         const inScope = compartment ? and(resolved, inCompartment(compartment, type)) : resolved;
