@@ -6,10 +6,11 @@
  * See: https://hl7.org/fhir/uv/bulkdata/export.html
  */
 import { type Connection, type Model, Schema } from 'mongoose';
-import { RECORD_SCHEMA_OPTIONS } from './connection';
+import { RECORD_SCHEMA_OPTIONS, isDuplicateKey } from './connection';
 import { type RecordedClient, recordedClient, recordedClientSchema } from './recorded-client';
 
 export const EXPORT_JOBS_COLLECTION = 'workflow_export_jobs';
+export const EXPORT_CANCELLATIONS_COLLECTION = 'workflow_export_cancellations';
 
 export type ExportState = 'accepted' | 'in-progress' | 'completed' | 'failed' | 'cancelled';
 
@@ -81,6 +82,25 @@ const schema = new Schema<JobDocument>(
   { ...RECORD_SCHEMA_OPTIONS, collection: EXPORT_JOBS_COLLECTION, minimize: false },
 );
 
+/**
+ * A job's cancellation (its owner's DELETE) is a document of its own, inserted once, never an
+ * update of the job: on FerretDB an update reads the document and writes it back whole, so the
+ * worker's progress note or result, written in the same milliseconds, would write the job back
+ * as it was before the cancellation (docs/storage.md). The worker alone updates the job.
+ */
+interface CancellationDocument {
+  _id: string;
+  at: Date;
+}
+
+const cancellationSchema = new Schema<CancellationDocument>(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { ...RECORD_SCHEMA_OPTIONS, collection: EXPORT_CANCELLATIONS_COLLECTION },
+);
+
 export interface ExportJobs {
   create(job: { id: string; requestedBy: RecordedClient; request: ExportRequest; now: Date }): Promise<ExportJob>;
   get(id: string): Promise<ExportJob | undefined>;
@@ -97,11 +117,14 @@ export interface ExportJobs {
   remove(id: string): Promise<void>;
 }
 
-export function exportJobs(connection: Connection): { records: ExportJobs; model: Model<JobDocument> } {
+export function exportJobs(connection: Connection): { records: ExportJobs; models: [Model<JobDocument>, Model<CancellationDocument>] } {
   const model = (connection.models.WorkflowExportJob as Model<JobDocument> | undefined) ?? connection.model<JobDocument>('WorkflowExportJob', schema);
+  const cancellations =
+    (connection.models.WorkflowExportCancellation as Model<CancellationDocument> | undefined) ?? connection.model<CancellationDocument>('WorkflowExportCancellation', cancellationSchema);
+  const cancellationOf = (id: string) => cancellations.findOne({ _id: id }).setOptions({ sanitizeFilter: true }).lean<CancellationDocument>();
   const get = async (id: string) => {
-    const doc = await model.findOne({ _id: id }).setOptions({ sanitizeFilter: true }).lean<JobDocument>();
-    return doc === null ? undefined : fromDocument(doc);
+    const [doc, cancelled] = await Promise.all([model.findOne({ _id: id }).setOptions({ sanitizeFilter: true }).lean<JobDocument>(), cancellationOf(id)]);
+    return doc === null ? undefined : fromDocument(doc, cancelled ?? undefined);
   };
   const records: ExportJobs = {
     async create({ id, requestedBy, request, now }) {
@@ -110,7 +133,9 @@ export function exportJobs(connection: Connection): { records: ExportJobs; model
     },
     get,
     async unfinished(limit) {
-      return (await model.find({ state: { $in: ['accepted', 'in-progress'] } }).sort({ created: 1 }).limit(limit).lean<JobDocument[]>()).map(fromDocument);
+      const cancelled = (await cancellations.find({}, { _id: 1 }).lean<CancellationDocument[]>()).map((c) => c._id);
+      const running = { state: { $in: ['accepted', 'in-progress'] as ExportState[] }, ...(cancelled.length > 0 ? { _id: { $nin: cancelled } } : {}) };
+      return (await model.find(running).sort({ created: 1 }).limit(limit).lean<JobDocument[]>()).map((doc) => fromDocument(doc));
     },
     async progress(id, progress) {
       await model.updateOne({ _id: id, state: 'in-progress' }, { $set: { progress } }).setOptions({ sanitizeFilter: true });
@@ -119,32 +144,56 @@ export function exportJobs(connection: Connection): { records: ExportJobs; model
       await model.updateOne({ _id: id, state: 'accepted' }, { $set: { state: 'in-progress', progress: 'started' } }).setOptions({ sanitizeFilter: true });
     },
     async finish(id, result) {
-      const updated = await model
-        .updateOne(
-          { _id: id, state: { $in: ['accepted', 'in-progress'] } },
-          { $set: { state: result.state, output: [...result.output], finished: result.now, expires: result.expires, ...(result.error ? { error: result.error } : {}) }, $unset: { progress: 1 } },
-        )
-        ;
+      // A cancellation written after this check still wins: get() reads it over the job.
+      if (await cancellationOf(id)) return false;
+      const updated = await model.updateOne(
+        { _id: id, state: { $in: ['accepted', 'in-progress'] } },
+        { $set: { state: result.state, output: [...result.output], finished: result.now, expires: result.expires, ...(result.error ? { error: result.error } : {}) }, $unset: { progress: 1 } },
+      );
       return updated.matchedCount === 1;
     },
     async cancel(id, now) {
       const job = await get(id);
       if (!job || job.state === 'cancelled') return job !== undefined;
-      // Its files go at once: a cancelled job expires now.
-      await model.updateOne({ _id: id }, { $set: { state: 'cancelled', finished: job.finished ?? now, expires: now } }).setOptions({ sanitizeFilter: true });
+      try {
+        await cancellations.create({ _id: id, at: now });
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error; // cancelled meanwhile
+      }
       return true;
     },
     async expired(now, limit) {
-      return (await model.find({ expires: { $lte: now } }).limit(limit).lean<JobDocument[]>()).map(fromDocument);
+      // Cancelled jobs first (their files go at once), then those past their expiry.
+      const cancelled = await cancellations.find({ at: { $lte: now } }).limit(limit).lean<CancellationDocument[]>();
+      const docs = cancelled.length > 0 ? await model.find({ _id: { $in: cancelled.map((c) => c._id) } }).lean<JobDocument[]>() : [];
+      const byId = new Map(docs.map((d) => [d._id, d]));
+      const jobs: ExportJob[] = [];
+      for (const c of cancelled) {
+        const doc = byId.get(c._id);
+        if (doc) jobs.push(fromDocument(doc, c));
+        // A job removed before its cancellation was: nothing is left to expire but the cancellation.
+        else await cancellations.deleteOne({ _id: c._id }).setOptions({ sanitizeFilter: true });
+      }
+      if (jobs.length >= limit) return jobs;
+      const past = await model
+        .find({ expires: { $lte: now }, ...(cancelled.length > 0 ? { _id: { $nin: cancelled.map((c) => c._id) } } : {}) })
+        .limit(limit - jobs.length)
+        .lean<JobDocument[]>();
+      return [...jobs, ...past.map((doc) => fromDocument(doc))];
     },
     async remove(id) {
       await model.deleteOne({ _id: id }).setOptions({ sanitizeFilter: true });
+      await cancellations.deleteOne({ _id: id }).setOptions({ sanitizeFilter: true });
     },
   };
-  return { records, model };
+  return { records, models: [model, cancellations] };
 }
 
-function fromDocument(doc: JobDocument): ExportJob {
+/** The job as it stands: a cancelled one ended (and expired) when it was cancelled, unless it had ended before. */
+function fromDocument(doc: JobDocument, cancelled?: CancellationDocument): ExportJob {
+  if (cancelled) {
+    doc = { ...doc, state: 'cancelled', finished: doc.finished ?? cancelled.at, expires: cancelled.at };
+  }
   return {
     id: doc._id,
     requestedBy: recordedClient(doc.requestedBy),

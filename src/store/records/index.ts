@@ -6,7 +6,7 @@ import { type SigningKeys, SIGNING_KEYS_COLLECTION, signingKeys } from './signin
 import { type UsedAssertions, USED_ASSERTIONS_COLLECTION, usedAssertions } from './used-assertions';
 import { CHECKPOINTS_COLLECTION } from './checkpoints';
 import { EXPORT_FILES_COLLECTION } from './export-files';
-import { EXPORT_JOBS_COLLECTION } from './export-jobs';
+import { EXPORT_CANCELLATIONS_COLLECTION, EXPORT_JOBS_COLLECTION } from './export-jobs';
 import { LEASES_COLLECTION } from './leases';
 import { OUTBOX_COLLECTION } from './outbox';
 import { PARTNERS_COLLECTION } from './partners';
@@ -34,6 +34,7 @@ export const RECORD_COLLECTIONS: readonly string[] = [
   OUTBOX_COLLECTION,
   LEASES_COLLECTION,
   EXPORT_JOBS_COLLECTION,
+  EXPORT_CANCELLATIONS_COLLECTION,
   EXPORT_FILES_COLLECTION,
   PARTNERS_COLLECTION,
   SUBSCRIPTION_STATE_COLLECTION,

@@ -34,7 +34,9 @@ export async function workflowRecords(connection: MongoConnection): Promise<Work
     subscriptions: subscriptionStates(odm),
     checkpoints: checkpoints(odm),
   };
-  for (const { model } of Object.values(parts)) {
+  type Created = { createCollection(): Promise<unknown>; createIndexes(): Promise<unknown> };
+  const models = Object.values(parts).flatMap((part): Created[] => ('models' in part ? [...part.models] : [part.model]));
+  for (const model of models) {
     await model.createCollection().catch((error: unknown) => {
       // NamespaceExists (48): made by an earlier start.
       if ((error as { code?: unknown }).code !== 48) throw error;

@@ -90,6 +90,27 @@ describe('export files and jobs', () => {
     expect((await records.exportJobs.expired(at(50), 10)).map((j) => j.id)).toEqual(['j-2']);
     expect((await records.exportJobs.expired(at(100), 10)).map((j) => j.id).sort()).toEqual(['j-1', 'j-2']);
     expect(await records.exportJobs.cancel('nope', at(0))).toBe(false);
+    // Removed with its files: its cancellation goes too, and it expires no more.
+    await records.exportJobs.remove('j-2');
+    await records.exportJobs.remove('j-1');
+    expect(await records.exportJobs.expired(at(100), 10)).toEqual([]);
+  });
+
+  test('a cancellation stands against a write of the job made from a read before it (how FerretDB applies an update)', async () => {
+    const requestedBy = { clientId: 'payer-1', display: 'Payer', organization: 'Organization/payer', role: 'payer' as const, scopes: ['system/*.rs'], purposes: ['HPAYMT'] };
+    await records.exportJobs.create({ id: 'j-3', requestedBy, request: { level: 'system', types: ['Patient'], requestUrl: 'http://x/fhir/$export' }, now: at(0) });
+    await records.exportJobs.started('j-3');
+    const jobs = database.connection.db.collection<{ _id: string }>('workflow_export_jobs');
+    // The worker's progress note reads the job...
+    const read = await jobs.findOne({ _id: 'j-3' });
+    // ...its owner cancels it...
+    expect(await records.exportJobs.cancel('j-3', at(5))).toBe(true);
+    // ...and the note is written back whole, with the state it read.
+    await jobs.replaceOne({ _id: 'j-3' }, { ...read, progress: '1 of 1 types' });
+    expect(await records.exportJobs.get('j-3')).toMatchObject({ state: 'cancelled', expires: at(5) });
+    expect((await records.exportJobs.unfinished(10)).map((j) => j.id)).not.toContain('j-3');
+    expect(await records.exportJobs.finish('j-3', { state: 'completed', output: [], now: at(6), expires: at(100) })).toBe(false);
+    expect((await records.exportJobs.expired(at(5), 10)).map((j) => j.id)).toEqual(['j-3']);
   });
 });
 
