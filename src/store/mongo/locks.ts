@@ -73,7 +73,8 @@ const RELEASE_RETRY_PAUSE_MS = 1_000;
 export class Locks {
   private readonly collection: Collection<LockDoc>;
   private readonly leases: Collection<LeaseDoc>;
-  /** Owners this process renewed: only their leases need deleting on release. */
+  /** Owners holding locks in this process, and those of them that renewed (only their leases need deleting on release). */
+  private readonly live = new Set<string>();
   private readonly renewed = new Set<string>();
 
   constructor(
@@ -101,6 +102,7 @@ export class Locks {
       await this.releaseAll(held, owner);
       throw err;
     }
+    this.live.add(owner);
     return { owner, release: () => this.releaseAll(held, owner) };
   }
 
@@ -116,8 +118,11 @@ export class Locks {
 
   /** Extends the hold of every lock `owner` holds, and of its transaction (journal.ts), to now + ttlMs. */
   async renew(owner: string, ttlMs: number): Promise<void> {
+    if (!this.live.has(owner)) return; // released: nothing left to hold
     this.renewed.add(owner);
     await this.leases.updateOne({ _id: owner }, { $set: { until: new Date(this.now().getTime() + ttlMs) } }, { upsert: true });
+    // Released while this renewal was on its way: its lease goes too.
+    if (!this.live.has(owner)) await this.leases.deleteOne({ _id: owner });
   }
 
   /** Until when `owner` renewed its hold (undefined: never renewed, or released). */
@@ -189,6 +194,7 @@ export class Locks {
    * for a while, so that the resources are not held until the locks expire.
    */
   private async releaseAll(ids: readonly string[], owner: string): Promise<void> {
+    this.live.delete(owner);
     try {
       if (ids.length > 0) await this.deleteEach(ids, owner);
       if (this.renewed.delete(owner)) await this.leases.deleteOne({ _id: owner });

@@ -75,6 +75,9 @@ test('a lock past its own expiry stays held while its owner renews, and is free 
   expect(await locks.tryAcquire('resource:Patient/renewed', 50)).toBeUndefined();
   await held.release();
   expect(await db.collection('lock_leases').countDocuments({ _id: held.owner as never })).toBe(0);
+  // A renewal that comes after the release (a heartbeat already on its way) holds nothing.
+  await locks.renew(held.owner, 5_000);
+  expect(await db.collection('lock_leases').countDocuments({ _id: held.owner as never })).toBe(0);
   const next = await locks.tryAcquire('resource:Patient/renewed', 50);
   expect(next).toBeDefined();
   await next?.release();
