@@ -10,7 +10,7 @@ import { EXPORT_CANCELLATIONS_COLLECTION, EXPORT_JOBS_COLLECTION } from './expor
 import { LEASES_COLLECTION } from './leases';
 import { OUTBOX_COLLECTION } from './outbox';
 import { PARTNERS_COLLECTION } from './partners';
-import { SUBSCRIPTION_STATE_COLLECTION } from './subscription-state';
+import { SUBSCRIPTION_EVENTS_COLLECTION, SUBSCRIPTION_STATE_COLLECTION } from './subscription-state';
 
 export { CLIENT_ROLES, type ClientRole, type JsonWebKeySet, type RegisteredClient, type RegisteredClients } from './registered-clients';
 export type { SigningKeyRecord, SigningKeys } from './signing-keys';
@@ -38,6 +38,7 @@ export const RECORD_COLLECTIONS: readonly string[] = [
   EXPORT_FILES_COLLECTION,
   PARTNERS_COLLECTION,
   SUBSCRIPTION_STATE_COLLECTION,
+  SUBSCRIPTION_EVENTS_COLLECTION,
   CHECKPOINTS_COLLECTION,
 ];
 

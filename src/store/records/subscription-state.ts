@@ -6,10 +6,11 @@
  * See: https://hl7.org/fhir/R4/subscription.html
  */
 import { type Connection, type Model, Schema } from 'mongoose';
-import { RECORD_SCHEMA_OPTIONS } from './connection';
+import { RECORD_SCHEMA_OPTIONS, isDuplicateKey } from './connection';
 import { type RecordedClient, recordedClient, recordedClientSchema } from './recorded-client';
 
 export const SUBSCRIPTION_STATE_COLLECTION = 'workflow_subscriptions';
+export const SUBSCRIPTION_EVENTS_COLLECTION = 'workflow_subscription_events';
 
 export interface SubscriptionState {
   readonly id: string;
@@ -30,6 +31,7 @@ interface StateDocument {
   subscriber: RecordedClient;
   start?: Date;
   checkpoint?: Date;
+  /** Written by earlier versions only: the count is in EventsDocument (kept to carry it on). */
   events: number;
   failures: number;
   lastError?: string;
@@ -50,6 +52,26 @@ const schema = new Schema<StateDocument>(
   { ...RECORD_SCHEMA_OPTIONS, collection: SUBSCRIPTION_STATE_COLLECTION, minimize: false },
 );
 
+/**
+ * The count of a subscription's events, each notification's number, in a document of its own
+ * that only the scan of the subscription writes (one at a time, under its lease). On FerretDB an
+ * update reads the document and writes it back whole: a delivery's failure count or its success,
+ * written in the same milliseconds as the scan's count in the same document, wrote the count back
+ * as it was, and the next notification took a number already sent (docs/storage.md).
+ */
+interface EventsDocument {
+  _id: string;
+  events: number;
+}
+
+const eventsSchema = new Schema<EventsDocument>(
+  {
+    _id: { type: String, required: true },
+    events: { type: Number, required: true },
+  },
+  { ...RECORD_SCHEMA_OPTIONS, collection: SUBSCRIPTION_EVENTS_COLLECTION },
+);
+
 export interface SubscriptionStates {
   /** Records (or replaces) the subscriber; keeps the rest. */
   subscribe(id: string, subscriber: RecordedClient, now: Date): Promise<void>;
@@ -57,7 +79,7 @@ export interface SubscriptionStates {
   /** It is active from `start`: changes since are notified. */
   activate(id: string, start: Date, now: Date): Promise<void>;
   setCheckpoint(id: string, checkpoint: Date, now: Date): Promise<void>;
-  /** Counts `n` more events; answers the new total. */
+  /** Counts `n` more events; answers the new total. Only the subscription's scan counts (one at a time). */
   addEvents(id: string, n: number, now: Date): Promise<number>;
   /** A failed delivery; answers the run of failures. */
   failed(id: string, error: string, now: Date): Promise<number>;
@@ -67,9 +89,12 @@ export interface SubscriptionStates {
   ids(): Promise<string[]>;
 }
 
-export function subscriptionStates(connection: Connection): { records: SubscriptionStates; model: Model<StateDocument> } {
+export function subscriptionStates(connection: Connection): { records: SubscriptionStates; models: [Model<StateDocument>, Model<EventsDocument>] } {
   const model = (connection.models.WorkflowSubscription as Model<StateDocument> | undefined) ?? connection.model<StateDocument>('WorkflowSubscription', schema);
+  const counts =
+    (connection.models.WorkflowSubscriptionEvents as Model<EventsDocument> | undefined) ?? connection.model<EventsDocument>('WorkflowSubscriptionEvents', eventsSchema);
   const find = (id: string) => model.findOne({ _id: id }).setOptions({ sanitizeFilter: true }).lean<StateDocument>();
+  const countOf = (id: string) => counts.findOne({ _id: id }).setOptions({ sanitizeFilter: true }).lean<EventsDocument>();
   const records: SubscriptionStates = {
     async subscribe(id, subscriber, now) {
       await model
@@ -77,8 +102,8 @@ export function subscriptionStates(connection: Connection): { records: Subscript
         .setOptions({ sanitizeFilter: true });
     },
     async get(id) {
-      const doc = await find(id);
-      return doc === null ? undefined : fromDocument(doc);
+      const [doc, count] = await Promise.all([find(id), countOf(id)]);
+      return doc === null ? undefined : fromDocument(doc, count ?? undefined);
     },
     async activate(id, start, now) {
       await model.updateOne({ _id: id }, { $set: { start, checkpoint: start, updated: now } }).setOptions({ sanitizeFilter: true });
@@ -87,8 +112,20 @@ export function subscriptionStates(connection: Connection): { records: Subscript
       await model.updateOne({ _id: id }, { $set: { checkpoint, updated: now } }).setOptions({ sanitizeFilter: true });
     },
     async addEvents(id, n, now) {
-      await model.updateOne({ _id: id }, { $inc: { events: n }, $set: { updated: now } });
-      return (await find(id))?.events ?? 0;
+      let count = await countOf(id);
+      if (count === null) {
+        // The first count, carrying on from what an earlier version kept in the state.
+        const events = (await find(id))?.events ?? 0;
+        try {
+          await counts.create({ _id: id, events });
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+        }
+        count = { _id: id, events };
+      }
+      await counts.updateOne({ _id: id }, { $set: { events: count.events + n } }).setOptions({ sanitizeFilter: true });
+      await model.updateOne({ _id: id }, { $set: { updated: now } }).setOptions({ sanitizeFilter: true });
+      return count.events + n;
     },
     async failed(id, error, now) {
       await model.updateOne({ _id: id }, { $inc: { failures: 1 }, $set: { lastError: error, updated: now } });
@@ -99,21 +136,22 @@ export function subscriptionStates(connection: Connection): { records: Subscript
     },
     async remove(id) {
       await model.deleteOne({ _id: id }).setOptions({ sanitizeFilter: true });
+      await counts.deleteOne({ _id: id }).setOptions({ sanitizeFilter: true });
     },
     async ids() {
       return (await model.find({}, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
     },
   };
-  return { records, model };
+  return { records, models: [model, counts] };
 }
 
-function fromDocument(doc: StateDocument): SubscriptionState {
+function fromDocument(doc: StateDocument, count?: EventsDocument): SubscriptionState {
   return {
     id: doc._id,
     subscriber: recordedClient(doc.subscriber),
     ...(doc.start !== undefined && doc.start !== null ? { start: doc.start } : {}),
     ...((doc.checkpoint !== undefined && doc.checkpoint !== null) ? { checkpoint: doc.checkpoint } : {}),
-    events: doc.events,
+    events: count?.events ?? doc.events,
     failures: doc.failures,
     ...((doc.lastError !== undefined && doc.lastError !== null) ? { lastError: doc.lastError } : {}),
     updated: doc.updated,

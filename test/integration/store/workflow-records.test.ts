@@ -133,4 +133,30 @@ describe('partners and subscription state', () => {
     await records.subscriptions.subscribe('s-1', subscriber, at(5));
     expect(await records.subscriptions.get('s-1')).toMatchObject({ subscriber, events: 2, failures: 0 });
   });
+
+  test("a delivery's failure written back from a read before the scan counted does not give an event number twice (how FerretDB applies an update)", async () => {
+    const subscriber = { clientId: 'ehr', display: 'EHR', organization: 'Organization/st-mary', role: 'ehr' as const, scopes: ['system/Task.rs'], purposes: [] };
+    await records.subscriptions.subscribe('s-2', subscriber, at(0));
+    expect(await records.subscriptions.addEvents('s-2', 1, at(1))).toBe(1);
+    const states = database.connection.db.collection<{ _id: string }>('workflow_subscriptions');
+    // A delivery's failure count reads the state...
+    const read = await states.findOne({ _id: 's-2' });
+    // ...the scan counts the next event...
+    expect(await records.subscriptions.addEvents('s-2', 1, at(2))).toBe(2);
+    // ...and the failure is written back whole, with what it read.
+    await states.replaceOne({ _id: 's-2' }, { ...read, failures: 1, lastError: 'HTTP 503' });
+    expect(await records.subscriptions.addEvents('s-2', 1, at(3))).toBe(3);
+    expect(await records.subscriptions.get('s-2')).toMatchObject({ events: 3, failures: 1 });
+  });
+
+  test('a count kept by an earlier version in the state is carried on', async () => {
+    const subscriber = { clientId: 'ehr', display: 'EHR', organization: 'Organization/st-mary', role: 'ehr' as const, scopes: ['system/Task.rs'], purposes: [] };
+    await records.subscriptions.subscribe('s-3', subscriber, at(0));
+    await database.connection.db.collection<{ _id: string }>('workflow_subscriptions').updateOne({ _id: 's-3' }, { $set: { events: 7 } });
+    expect(await records.subscriptions.get('s-3')).toMatchObject({ events: 7 });
+    expect(await records.subscriptions.addEvents('s-3', 1, at(1))).toBe(8);
+    await records.subscriptions.remove('s-3');
+    expect(await records.subscriptions.get('s-3')).toBeUndefined();
+    expect(await database.connection.db.collection('workflow_subscription_events').countDocuments({ _id: 's-3' as never })).toBe(0);
+  });
 });
