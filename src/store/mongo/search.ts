@@ -194,6 +194,9 @@ export class SearchExecutor {
     let from = page.cursor;
     let batch = count + 1;
     let read = 0;
+    const { resourceType, select } = has.node;
+    const reading = { scope: has.scope, view: has.view };
+    const withReferences = (refs: string[]) => this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
     while (kept.length <= count) {
       const after = from ? beyond(keys, from, p.type) : {};
       if (after === false) break;
@@ -210,15 +213,12 @@ export class SearchExecutor {
       }
       const last = docs[docs.length - 1];
       if (docs.length < batch || !last) break;
-      const withReferences = (refs: string[]) => this.readPage([{ type: p.type, filter: and(p.filter, toStoredFilter(has.node.then(refs))) }], { ...page, offset: 0 });
       if (read === 0 && kept.length <= count) {
-        const probe = await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view, probe: this.limits.hasProbe });
+        const probe = await this.subquery(resourceType, has.where, select, { ...reading, probe: this.limits.hasProbe });
         if (probe.complete) return withReferences(probe);
       }
       read += docs.length;
-      if (read > this.limits.maxIncluded) {
-        return withReferences(await this.subquery(has.node.resourceType, has.where, has.node.select, { scope: has.scope, view: has.view }));
-      }
+      if (read > this.limits.maxIncluded) return withReferences(await this.subquery(resourceType, has.where, select, reading));
       from = { direction, position: positionOf(keys, p.type, last as unknown as Document) };
       batch = Math.min(batch * 2, this.limits.maxIncluded);
     }

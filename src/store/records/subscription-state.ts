@@ -6,7 +6,7 @@
  * See: https://hl7.org/fhir/R4/subscription.html
  */
 import { type Connection, type Model, Schema } from 'mongoose';
-import { RECORD_SCHEMA_OPTIONS, isDuplicateKey } from './connection';
+import { RECORD_SCHEMA_OPTIONS } from './connection';
 import { type RecordedClient, recordedClient, recordedClientSchema } from './recorded-client';
 
 export const SUBSCRIPTION_STATE_COLLECTION = 'workflow_subscriptions';
@@ -112,20 +112,11 @@ export function subscriptionStates(connection: Connection): { records: Subscript
       await model.updateOne({ _id: id }, { $set: { checkpoint, updated: now } }).setOptions({ sanitizeFilter: true });
     },
     async addEvents(id, n, now) {
-      let count = await countOf(id);
-      if (count === null) {
-        // The first count, carrying on from what an earlier version kept in the state.
-        const events = (await find(id))?.events ?? 0;
-        try {
-          await counts.create({ _id: id, events });
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-        }
-        count = { _id: id, events };
-      }
-      await counts.updateOne({ _id: id }, { $set: { events: count.events + n } }).setOptions({ sanitizeFilter: true });
+      // The first count carries on from what an earlier version kept in the state.
+      const events = ((await countOf(id))?.events ?? (await find(id))?.events ?? 0) + n;
+      await counts.updateOne({ _id: id }, { $set: { events } }, { upsert: true }).setOptions({ sanitizeFilter: true });
       await model.updateOne({ _id: id }, { $set: { updated: now } }).setOptions({ sanitizeFilter: true });
-      return count.events + n;
+      return events;
     },
     async failed(id, error, now) {
       await model.updateOne({ _id: id }, { $inc: { failures: 1 }, $set: { lastError: error, updated: now } });
