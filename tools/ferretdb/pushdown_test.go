@@ -102,6 +102,9 @@ func observation(i int) bson.D {
 	if i%5 == 0 {
 		terms = append(terms, "performer:", fmt.Sprintf("performer:r:Practitioner/pr%d", i%4))
 	}
+	if i%10 != 0 { // a reference most documents hold (more than the pushdown drives from)
+		terms = append(terms, "focus:r:Group/g1")
+	}
 	// What CaseBridge's access filters read (src/store/mongo/access.ts): the owner, and a
 	// sensitive label on some documents.
 	terms = append(terms, fmt.Sprintf("_owner:r:Organization/o%d", i%3))
@@ -344,6 +347,40 @@ func TestPushdownAnswersAsScanning(t *testing.T) {
 			"_owner:r:Organization/o2", "performer:r:Practitioner/pr1",
 		}}}}}, sort: byID, limit: 21},
 	)
+	// In _id order, a condition on one reference reads that reference's documents from the refs
+	// table in that order: no sort, so a page stops the statement (an agency's queue).
+	open := bson.E{Key: "idx.k", Value: bson.D{{Key: "$in", Value: bson.A{"status:c:final", "status:c:amended"}}}}
+	// allOf ANDs conditions on the same path, as CaseBridge's translator does.
+	allOf := func(conditions ...bson.E) bson.D {
+		parts := make(bson.A, len(conditions))
+		for i, c := range conditions {
+			parts[i] = bson.D{c}
+		}
+		return bson.D{{Key: "$and", Value: parts}}
+	}
+	inReferenceOrder := []query{
+		{name: "in reference order: a queue", filter: allOf(term("_owner:r:Organization/o1"), open), sort: byID, limit: 21},
+		{name: "in reference order: descending", filter: allOf(live, term("_owner:r:Organization/o1"), open), sort: bson.D{{Key: "_id", Value: -1}}, limit: 21},
+		{name: "in reference order: a page after a position", filter: allOf(term("_owner:r:Organization/o1"), open, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: "obs-50000"}}}), sort: byID, limit: 21},
+		{name: "in reference order: more than the pushdown drives from", filter: allOf(term("focus:r:Group/g1"), open), sort: byID, limit: 21},
+		{name: "in reference order: the smaller of two references", filter: allOf(term("focus:r:Group/g1"), term("subject:r:Patient/p003")), sort: byID},
+		{name: "in reference order: with a range", filter: bson.D{term("_owner:r:Organization/o2"), {Key: "$and", Value: bson.A{
+			rng("date~hi", "$gte", "2024-03-01T00:00:00.000Z"), rng("date~lo", "$lte", "2024-09-30T23:59:59.999Z"),
+		}}}, sort: byID, limit: 21},
+	}
+	pushed = append(pushed, inReferenceOrder...)
+	// A smaller condition that is no reference still drives (and sorts its few candidates).
+	pushed = append(pushed, query{name: "a term smaller than the reference", filter: allOf(term("_owner:r:Organization/o1"), term("code:t:http://loinc.org|c3")), sort: byID, limit: 21})
+	for _, q := range inReferenceOrder {
+		t.Run(q.name+": the plan", func(t *testing.T) {
+			e := explain(t, db, "Observation", q)
+			plan := strings.Join(e.QueryPlanner.Plan, "\n")
+			if !strings.Contains(e.QueryPlanner.Query, "_refs\" AS R") || strings.Contains(plan, "TEMP B-TREE") {
+				t.Fatalf("not read in the refs table's order:\n%s\n%s", e.QueryPlanner.Query, plan)
+			}
+		})
+	}
+
 	for _, q := range pushed {
 		t.Run(q.name, func(t *testing.T) {
 			got, want := q.run(t, coll, false), q.run(t, coll, true)
@@ -614,5 +651,78 @@ func TestConcurrentWritersShareCommits(t *testing.T) {
 	reopened, _ := startFerretDB(t, dir)
 	if got := count(reopened); got != len(acknowledged) {
 		t.Fatalf("after reopening: %d documents stored, %d acknowledged", got, len(acknowledged))
+	}
+}
+
+// The refs table holds exactly the reference terms (<code>:r:<target>) of the terms table,
+// each with its document's _id, through inserts, updates and deletes.
+func TestRefsHoldTheReferenceTerms(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, stop := startFerretDB(t, dir)
+	coll := db.Collection("Observation")
+	odd := bson.A{"a:r:", ":r:x", "name:s:x:r:y", "x:rr:y", "x:R:y", "code:", "r:x", "é:r:Patient/é"}
+	for i := 0; i < 60; i++ {
+		doc := observation(i)
+		terms := doc[3].Value.(bson.D)[0].Value.(bson.A)
+		doc[3].Value.(bson.D)[0].Value = append(terms, odd[i%len(odd)])
+		if _, err := coll.InsertOne(ctx, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 60; i += 7 {
+		replacement := observation(i + 3)
+		replacement[0].Value = observation(i)[0].Value
+		if _, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: replacement[0].Value}}, replacement); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: observation(5)[0].Value}}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	sqlite := openSQLite(t, dir+"/casebridge.sqlite")
+	defer sqlite.Close()
+	var prefix string
+	if err := sqlite.QueryRow(`SELECT substr(name, 1, length(name) - length('refs')) FROM sqlite_master WHERE name GLOB 'observation_*__cb*_refs'`).Scan(&prefix); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(q string) []string {
+		t.Helper()
+		r, err := sqlite.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var out []string
+		for r.Next() {
+			var term, id string
+			if err := r.Scan(&term, &id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, term+" "+id)
+		}
+		slices.Sort(out)
+		return out
+	}
+	reference := regexp.MustCompile(`^[^:]+:r:`)
+	var want []string
+	for _, row := range rows(fmt.Sprintf(`SELECT t.term, d.id FROM %q AS t JOIN %q AS d USING (rid)`, prefix+"terms", prefix+"docs")) {
+		if reference.MatchString(row) {
+			want = append(want, row)
+		}
+	}
+	got := rows(fmt.Sprintf(`SELECT r.term, r.id FROM %q AS r JOIN %q AS d USING (rid) WHERE d.id = r.id`, prefix+"refs", prefix+"docs"))
+	if all := rows(fmt.Sprintf(`SELECT term, id FROM %q`, prefix+"refs")); len(all) != len(got) {
+		t.Fatalf("%d entries of the refs table do not name their document's _id", len(all)-len(got))
+	}
+	if !slices.Equal(got, want) || len(want) < 100 {
+		t.Fatalf("refs table: %d entries, want %d\n%v\n%v", len(got), len(want), head(got), head(want))
+	}
+	for _, term := range []string{"a:r: ", "é:r:Patient/é "} {
+		if !slices.ContainsFunc(got, func(row string) bool { return strings.HasPrefix(row, term) }) {
+			t.Fatalf("%q is not among the refs", term)
+		}
 	}
 }
