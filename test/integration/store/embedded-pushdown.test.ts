@@ -9,7 +9,8 @@
  * Every search below (every R4 parameter type, modifiers and prefixes, chains, _has, includes,
  * compartments, $everything, paging) must give the same Bundle from both, page after page. Then
  * each query the first application sent is explained: it must be pushed down, and its SQLite
- * plan must read no table from end to end.
+ * plan must read no table from end to end. An agency's queue, as CaseBridge asks for it, must
+ * be read in the owner's `_id` order from the refs side table, page after page, without a sort.
  *
  * Each search is sent by three real SMART clients: the administrator (no access filter), the
  * agency that manages every synthetic case (its clients' compartments: a long `idx.k $in`), and
@@ -336,4 +337,31 @@ async function searches(): Promise<[string, string, number][]> {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  test("an agency's queue is read in its owner's _id order, without sorting every Task it owns", async () => {
+    // The pushdown walks the owner's references in _id order when the owner is the smallest
+    // condition (or every condition is too large to drive): a partner with fewer Tasks than
+    // there are open Tasks in all (docs/storage.md).
+    const OPEN = 'status=requested,accepted,in-progress';
+    const count = async (path: string) => ((await get(shipped, `/fhir/${path}&_summary=count`)).body as Bundle).total as number;
+    const open = await count(`Task?${OPEN}`);
+    const partners = Object.values(generatePool({ seed: SEED }).partners).map((p) => `Organization/${p.id}`);
+    const owned = await Promise.all(partners.map(async (owner) => ({ owner, tasks: await count(`Task?owner=${owner}`) })));
+    const small = owned.filter((o) => o.tasks < open).sort((a, b) => b.tasks - a.tasks)[0];
+    expect(small).toBeDefined();
+    const path = `Task?owner=${small?.owner}&${OPEN}&_count=2`;
+    recorded = [];
+    recording = true;
+    const got = await pagesOf(shipped, path, 3, 'admin');
+    recording = false;
+    expect(got).toEqual(await pagesOf(scanning, path, 3, 'admin'));
+    expect(got[1]?.matches.length).toBeGreaterThan(0); // a page after a position too
+    const queues = recorded.filter((r) => r.collection === 'Task' && JSON.stringify(r.filter).includes(`"owner:r:${small?.owner}"`));
+    expect(queues.length).toBeGreaterThanOrEqual(2);
+    for (const { filter, sort } of queues) {
+      const explained = await database.connection.db.command({ explain: { find: 'Task', filter, sort } });
+      const plan = ((explained.queryPlanner?.Plan ?? []) as string[]).join('\n');
+      expect({ query: explained.queryPlanner?.Query as string, temporaryBTree: plan.includes('TEMP B-TREE') }).toEqual({ query: expect.stringMatching(/_refs" AS R WHERE R\.term = \?/), temporaryBTree: false });
+    }
+  }, 60_000);
 });
