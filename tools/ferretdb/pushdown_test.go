@@ -70,21 +70,31 @@ func openSQLite(t *testing.T, file string) *sql.DB {
 	return db
 }
 
-// sideTableObjects returns a DROP statement for each side table and trigger of the patch.
-func sideTableObjects(t *testing.T, db *sql.DB) []string {
+// pairs returns the rows of a query selecting two text columns.
+func pairs(t *testing.T, db *sql.DB, q string) [][2]string {
 	t.Helper()
-	rows, err := db.Query(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name GLOB '*__cb[0-9]*_*'`)
+	rows, err := db.Query(q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var drops []string
+	var out [][2]string
 	for rows.Next() {
-		var kind, name string
-		if err := rows.Scan(&kind, &name); err != nil {
+		var row [2]string
+		if err := rows.Scan(&row[0], &row[1]); err != nil {
 			t.Fatal(err)
 		}
-		drops = append(drops, fmt.Sprintf("DROP %s %q", strings.ToUpper(kind), name))
+		out = append(out, row)
+	}
+	return out
+}
+
+// sideTableObjects returns a DROP statement for each side table and trigger of the patch.
+func sideTableObjects(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	var drops []string
+	for _, row := range pairs(t, db, `SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name GLOB '*__cb[0-9]*_*'`) {
+		drops = append(drops, fmt.Sprintf("DROP %s %q", strings.ToUpper(row[0]), row[1]))
 	}
 	return drops
 }
@@ -696,18 +706,9 @@ func TestRefsHoldTheReferenceTerms(t *testing.T) {
 	}
 	rows := func(q string) []string {
 		t.Helper()
-		r, err := sqlite.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
 		var out []string
-		for r.Next() {
-			var term, id string
-			if err := r.Scan(&term, &id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, term+" "+id)
+		for _, row := range pairs(t, sqlite, q) {
+			out = append(out, row[0]+" "+row[1])
 		}
 		slices.Sort(out)
 		return out
