@@ -74,29 +74,52 @@ class EntryBuilder {
 
 /**
  * Computes `idx` for a resource: one entry per parameter of its type that has a value (of the
- * parameters in `only`, when given). `_id` is not extracted: it is the document's `_id`.
+ * parameters in `only`, when given). `_id` is not extracted: it is the document's `_id`. A union
+ * of other parameters (registry.ts, `unionOf`) keeps only its sort key: the translator searches
+ * its members' values.
  */
 export function extractIndex(resource: Resource, registry: SearchParameterRegistry, only?: ReadonlySet<string>): SearchIndex {
   const index: SearchIndex = {};
   const root = toTypedValue(resource);
   const context: ExtractContext = { root, baseUrl: registry.baseUrl };
-  for (const def of registry.list(resource.resourceType)) {
-    if (def.code === '_id' || (only && !only.has(def.code))) {
-      continue;
+  const params = registry.list(resource.resourceType).filter((def) => def.code !== '_id' && (!only || only.has(def.code)));
+  for (const def of params) {
+    const entry = def.unionOf ? undefined : entryFor(def, context);
+    if (entry) {
+      index[def.code] = entry;
     }
-    const builder = new EntryBuilder();
-    if (def.type === 'composite') {
-      addComposite(builder, def, context);
-    } else {
-      for (const branch of def.branches) {
-        addValues({ builder, type: def.type, values: evaluate(branch, [root], context), prefix: '' }, context);
-      }
-    }
-    if (!builder.empty) {
-      index[def.code] = builder.build();
+  }
+  for (const def of params) {
+    const sort = def.unionOf ? unionSortKey(def, (member) => (only && !only.has(member.code) ? entryFor(member, context) : index[member.code])) : undefined;
+    if (sort !== undefined) {
+      index[def.code] = { [KEY.sort]: sort };
     }
   }
   return index;
+}
+
+function entryFor(def: SearchParameterDef, context: ExtractContext): IndexEntry | undefined {
+  const builder = new EntryBuilder();
+  if (def.type === 'composite') {
+    addComposite(builder, def, context);
+  } else {
+    for (const branch of def.branches) {
+      addValues({ builder, type: def.type, values: evaluate(branch, [context.root], context), prefix: '' }, context);
+    }
+  }
+  return builder.empty ? undefined : builder.build();
+}
+
+/** The smallest of the members' sort keys, as the union's own values would give. */
+function unionSortKey(def: SearchParameterDef, entryOf: (member: SearchParameterDef) => IndexEntry | undefined): string | number | undefined {
+  let smallest: string | number | undefined;
+  for (const member of def.unionOf ?? []) {
+    const sort = member.unionOf ? unionSortKey(member, entryOf) : entryOf(member)?.[KEY.sort];
+    if ((typeof sort === 'string' || typeof sort === 'number') && (smallest === undefined || sort < smallest)) {
+      smallest = sort;
+    }
+  }
+  return smallest;
 }
 
 interface ExtractContext {

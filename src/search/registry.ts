@@ -28,7 +28,7 @@ export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'referenc
 export type ComponentType = Exclude<SearchParamType, 'composite'>;
 
 /** Version of the extraction rules; bump it when extract.ts changes what it stores. */
-export const EXTRACTION_VERSION = 3;
+export const EXTRACTION_VERSION = 4;
 
 /** A component of a composite parameter, evaluated on each of the composite's base items. */
 export interface CompositeComponent {
@@ -58,6 +58,13 @@ export interface SearchParameterDef {
   readonly targets: readonly string[];
   /** Composite parameters: the components, in order. */
   readonly components: readonly CompositeComponent[];
+  /**
+   * Set when the expression's branches are exactly those of two or more other parameters of the
+   * type, of the same type and components (R4 Observation `combo-code` is `code` |
+   * `component-code`): the parameter is searched as the union of theirs and stores only its sort
+   * key, not its values a second time (findUnions).
+   */
+  readonly unionOf?: readonly SearchParameterDef[];
 }
 
 export interface SearchParameterRegistryOptions {
@@ -242,7 +249,45 @@ export function buildSearchParameterRegistry(options: SearchParameterRegistryOpt
       }
     }
   }
-  return new SearchParameterRegistry(options.baseUrl.replace(/\/+$/, ''), defs.values(), skipped);
+  return new SearchParameterRegistry(options.baseUrl.replace(/\/+$/, ''), findUnions([...defs.values()]), skipped);
+}
+
+/**
+ * Marks each parameter whose branches are exactly those of two or more others of its type
+ * (unionOf). Their values are the same values: R4's six Observation `combo-*` parameters hold
+ * again what `code`/`component-code` and the like hold, about a third of an Observation's index.
+ * References are left alone: `_has`, chains, `_include` and compartments read a reference
+ * parameter's own stored values.
+ */
+function findUnions(defs: readonly SearchParameterDef[]): SearchParameterDef[] {
+  const branchKey = (b: ExpressionBranch): string => `${b.text}|${b.resolveType ?? ''}`;
+  const shape = (d: SearchParameterDef): string => JSON.stringify([d.type, d.components.map((c) => [c.type, c.expression])]);
+  // Fewer branches first: a member is final (a union itself, when it is one) before it is used.
+  const done = new Map<SearchParameterDef, SearchParameterDef>();
+  const byType = new Map<string, SearchParameterDef[]>();
+  for (const def of [...defs].sort((a, b) => a.branches.length - b.branches.length)) {
+    const sameType = byType.get(def.resourceType) ?? [];
+    byType.set(def.resourceType, [...sameType, def]);
+    if (def.type === 'reference' || def.branches.length < 2) {
+      done.set(def, def);
+      continue;
+    }
+    const wanted = new Set(def.branches.map(branchKey));
+    // Larger members first, so `a | b | c` is made of `a | b` and `c` when all three exist.
+    const candidates = sameType
+      .filter((m) => shape(m) === shape(def) && m.branches.length < def.branches.length && m.branches.every((b) => wanted.has(branchKey(b))))
+      .sort((a, b) => b.branches.length - a.branches.length || compare(a.code, b.code));
+    const members: SearchParameterDef[] = [];
+    const covered = new Set<string>();
+    for (const m of candidates) {
+      const keys = m.branches.map(branchKey);
+      if (keys.some((k) => covered.has(k))) continue;
+      keys.forEach((k) => covered.add(k));
+      members.push(done.get(m) as SearchParameterDef);
+    }
+    done.set(def, members.length >= 2 && covered.size === wanted.size ? { ...def, unionOf: members } : def);
+  }
+  return defs.map((def) => done.get(def) as SearchParameterDef);
 }
 
 function baseTypes(sp: SearchParameter, resourceTypes: readonly string[]): string[] {

@@ -46,6 +46,7 @@ import type {
 } from '../../search/request';
 import {
   allOf,
+  anyOf,
   compositeFilter,
   dateFilter,
   idFilter,
@@ -137,7 +138,7 @@ function translateCondition(condition: SearchCondition, resourceType: string, ct
     case 'missing':
       return {
         kind: 'filter',
-        filter: { [condition.code === '_id' ? '_id' : `idx.${condition.code}`]: { $exists: !condition.missing } },
+        filter: condition.code === '_id' ? { _id: { $exists: !condition.missing } } : missingFilter(definition(ctx, resourceType, condition.code), condition.missing),
       };
     case 'value': {
       const def = definition(ctx, resourceType, condition.code);
@@ -179,8 +180,23 @@ export function referencedIds(refs: readonly string[], resourceType: string): st
   return [...new Set(refs.filter((r) => r.startsWith(prefix) && !r.includes('/', prefix.length)).map((r) => r.slice(prefix.length)))];
 }
 
+/** `:missing`; a union (registry.ts) is missing when each of its members is. */
+function missingFilter(def: SearchParameterDef, missing: boolean): MongoFilter {
+  if (def.unionOf) {
+    const members = def.unionOf.map((m) => missingFilter(m, missing));
+    return missing ? allOf(members) : anyOf(members);
+  }
+  return { [`idx.${def.code}`]: { $exists: !missing } };
+}
+
 /** Dispatch to the translator of the parameter's type. */
 export function translateValues(condition: ValueCondition, def: SearchParameterDef, now: Date, elemMatch = false): Translated {
+  if (def.unionOf) {
+    // A union's values are its members' (registry.ts): a value matches in some member; `:not`, in none.
+    const members = def.unionOf.map((m) => translateValues(condition, m, now, elemMatch));
+    const filters = members.map((m) => m.filter);
+    return { filter: condition.modifier === 'not' ? allOf(filters) : anyOf(filters), exact: members.every((m) => m.exact) };
+  }
   const p: ParamContext = { base: `idx.${def.code}.`, multiple: def.multiple, targets: def.targets, now, elemMatch };
   const { values, modifier } = condition;
   if (def.code === '_id') {

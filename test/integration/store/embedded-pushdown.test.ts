@@ -193,6 +193,11 @@ async function searches(): Promise<[string, string, number][]> {
     ['uri :below', 'Questionnaire?url:below=http://casebridge.example.org/fhir', 1],
     // composite
     ['composite code and value', `Observation?code-value-quantity=${phq9}$gt14&_count=20`, 2],
+    // unions: combo-* searched through their members (registry.ts findUnions)
+    ['union of tokens', `Observation?combo-code=${phq9}&_count=20`, 2],
+    ['union of quantities', 'Observation?combo-value-quantity=gt15&_count=20', 2],
+    ['union of composites', `Observation?combo-code-value-quantity=${phq9}$gt14&_count=20`, 2],
+    ['union :missing', 'Observation?combo-value-quantity:missing=false&category=survey&_count=20', 2],
     // special: _id, several types
     ['_id list', `Patient?_id=${p},nobody`, 1],
     ['several types', 'Practitioner?_count=10', 1],

@@ -100,6 +100,35 @@ describe('token parameters', () => {
   });
 });
 
+describe('unions of other parameters (registry.ts findUnions)', () => {
+  test('combo-* keep only their sort key: their values are those of their members', () => {
+    const index = idx({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: LOINC, code: '85354-9' }] },
+      component: [{ code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: 120, system: UCUM, code: 'mm[Hg]' } }],
+    });
+    expect(index['combo-code']).toEqual({ o: '8480-6' });
+    expect(index['combo-value-quantity']).toEqual({ o: 120 });
+    expect(index['combo-code-value-quantity']).toBeUndefined();
+    expect(index['code']?.['c']).toEqual(['85354-9']);
+    expect(index['component-code']?.['c']).toEqual(['8480-6']);
+    expect(index['component-code-value-quantity']).toBeDefined();
+  });
+
+  test('the sort key is the smallest of the members\'', () => {
+    const index = idx({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ code: 'zz' }] },
+      valueQuantity: { value: 9 },
+      component: [{ code: { coding: [{ code: 'aa' }] }, valueQuantity: { value: 3 } }],
+    });
+    expect(index['combo-code']).toEqual({ o: 'aa' });
+    expect(index['combo-value-quantity']).toEqual({ o: 3 });
+  });
+});
+
 describe('reference parameters', () => {
   test.each<[string, string[]]>([
     ['Patient/1', ['Patient/1']],

@@ -96,6 +96,40 @@ describe('each (type, code)', () => {
     expect(def?.branches[0]?.atom).toBeInstanceOf(FhirPathAtom);
     expect(testRegistry().get('Patient', 'name')?.branches[0]?.atom).toBe(def?.branches[0]?.atom);
   });
+
+  test('unions: exactly the six Observation combo-* parameters, each made of two others', () => {
+    const registry = testRegistry();
+    const unions = registry.resourceTypes().flatMap((type) =>
+      registry
+        .list(type)
+        .filter((d) => d.unionOf)
+        .map((d) => `${type}.${d.code} = ${(d.unionOf ?? []).map((m) => m.code).join(' | ')}`),
+    );
+    expect(unions).toEqual([
+      'Observation.combo-code = code | component-code',
+      'Observation.combo-code-value-concept = code-value-concept | component-code-value-concept',
+      'Observation.combo-code-value-quantity = code-value-quantity | component-code-value-quantity',
+      'Observation.combo-data-absent-reason = component-data-absent-reason | data-absent-reason',
+      'Observation.combo-value-concept = component-value-concept | value-concept',
+      'Observation.combo-value-quantity = component-value-quantity | value-quantity',
+    ]);
+  });
+
+  test('a union needs the same type and components, and branches covered exactly', () => {
+    const registry = buildSearchParameterRegistry({
+      baseUrl: BASE_URL,
+      custom: [
+        custom({ url: 'http://x/a', code: 'a', expression: 'Patient.gender' }),
+        custom({ url: 'http://x/ab', code: 'ab', expression: 'Patient.gender | Patient.maritalStatus' }),
+        custom({ url: 'http://x/b-string', code: 'b-string', type: 'string', expression: 'Patient.maritalStatus' }),
+        custom({ url: 'http://x/abc', code: 'abc', expression: 'Patient.gender | Patient.maritalStatus | Patient.language' }),
+        custom({ url: 'http://x/c', code: 'c', expression: 'Patient.language' }),
+      ],
+    });
+    // ab: its second branch is only a string parameter's. abc: ab (itself not a union) and c.
+    expect(registry.get('Patient', 'ab')?.unionOf).toBeUndefined();
+    expect(registry.get('Patient', 'abc')?.unionOf?.map((m) => m.code)).toEqual(['ab', 'c']);
+  });
 });
 
 describe('fingerprint', () => {

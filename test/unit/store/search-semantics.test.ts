@@ -272,6 +272,17 @@ describe.each<[string, string, string, string[]]>([
   ['composite: unit of the same component', 'Observation', `component-code-value-quantity=c1$gt50|${UCUM}|mg`, []],
   ['composite: unit of the same component (match)', 'Observation', `component-code-value-quantity=c2$gt50|${UCUM}|mg`, ['mixed']],
   ['combo composite includes the Observation itself', 'Observation', 'combo-code-value-quantity=http://b|222$7', ['mood']],
+  // --- unions (registry.ts findUnions): combo-* are searched through code | component-code and the like
+  ['combo-code: the code of the Observation or of a component', 'Observation', 'combo-code=8480-6,1234', ['bp', 'mixed']],
+  ['combo-code with a system, in a component', 'Observation', `combo-code=${LOINC}|c2`, ['mixed']],
+  ['combo-code:not: neither the code nor a component code', 'Observation', 'combo-code:not=8480-6,111', ['mixed', 'panel']],
+  ['combo-code:missing=false: every coded Observation', 'Observation', 'combo-code:missing=false', ['bp', 'mixed', 'mood', 'panel']],
+  ['combo-value-quantity:missing=true: no value anywhere', 'Observation', 'combo-value-quantity:missing=true', ['panel']],
+  ['combo-value-quantity: the value or a component\'s', 'Observation', 'combo-value-quantity=gt100', ['bp', 'mixed']],
+  ['combo-value-quantity: the Observation\'s own value', 'Observation', `combo-value-quantity=7|${UCUM}|{score}`, ['mood']],
+  ['combo-value-quantity: two conditions, each in some member', 'Observation', 'combo-value-quantity=gt5&combo-value-quantity=lt10', ['mood']],
+  ['combo-code-value-quantity: a component pair', 'Observation', `combo-code-value-quantity=${LOINC}|8462-4$80`, ['bp']],
+  ['combo-code-value-quantity: a code of one pair and a value of another do not match', 'Observation', `combo-code-value-quantity=${LOINC}|8462-4$120`, []],
   // --- uri, _id, _profile, missing
   ['_profile equality', 'Patient', '_profile=http://x.org/fhir/StructureDefinition/a', ['p1']],
   ['_profile:below', 'Patient', '_profile:below=http://x.org/fhir/', ['p1']],
