@@ -82,15 +82,22 @@ export function extractIndex(resource: Resource, registry: SearchParameterRegist
   const index: SearchIndex = {};
   const root = toTypedValue(resource);
   const context: ExtractContext = { root, baseUrl: registry.baseUrl };
-  const params = registry.list(resource.resourceType).filter((def) => def.code !== '_id' && (!only || only.has(def.code)));
-  for (const def of params) {
-    const entry = def.unionOf ? undefined : entryFor(def, context);
+  const unions: SearchParameterDef[] = [];
+  for (const def of registry.list(resource.resourceType)) {
+    if (def.code === '_id' || (only && !only.has(def.code))) {
+      continue;
+    }
+    if (def.unionOf) {
+      unions.push(def); // once its members are extracted
+      continue;
+    }
+    const entry = entryFor(def, context);
     if (entry) {
       index[def.code] = entry;
     }
   }
-  for (const def of params) {
-    const sort = def.unionOf ? unionSortKey(def, (member) => (only && !only.has(member.code) ? entryFor(member, context) : index[member.code])) : undefined;
+  for (const def of unions) {
+    const sort = unionSortKey(def, (member) => (only && !only.has(member.code) ? entryFor(member, context) : index[member.code]));
     if (sort !== undefined) {
       index[def.code] = { [KEY.sort]: sort };
     }

@@ -267,21 +267,22 @@ export function buildSearchParameterRegistry(options: SearchParameterRegistryOpt
  */
 function findUnions(defs: readonly SearchParameterDef[]): SearchParameterDef[] {
   const branchKey = (b: ExpressionBranch): string => `${b.text}|${b.resolveType ?? ''}`;
-  const shape = (d: SearchParameterDef): string => JSON.stringify([d.type, d.components.map((c) => [c.type, c.expression])]);
+  const shapes = new Map(defs.map((d) => [d, JSON.stringify([d.type, d.components.map((c) => [c.type, c.expression])])]));
   // Fewer branches first: a member is final (a union itself, when it is one) before it is used.
   const done = new Map<SearchParameterDef, SearchParameterDef>();
   const byType = new Map<string, SearchParameterDef[]>();
   for (const def of [...defs].sort((a, b) => a.branches.length - b.branches.length)) {
-    const sameType = byType.get(def.resourceType) ?? [];
-    byType.set(def.resourceType, [...sameType, def]);
+    const earlier = byType.get(def.resourceType) ?? [];
+    byType.set(def.resourceType, earlier);
     if (def.type === 'reference' || def.branches.length < 2) {
       done.set(def, def);
+      earlier.push(def);
       continue;
     }
     const wanted = new Set(def.branches.map(branchKey));
     // Larger members first, so `a | b | c` is made of `a | b` and `c` when all three exist.
-    const candidates = sameType
-      .filter((m) => shape(m) === shape(def) && m.branches.length < def.branches.length && m.branches.every((b) => wanted.has(branchKey(b))))
+    const candidates = earlier
+      .filter((m) => shapes.get(m) === shapes.get(def) && m.branches.length < def.branches.length && m.branches.every((b) => wanted.has(branchKey(b))))
       .sort((a, b) => b.branches.length - a.branches.length || compare(a.code, b.code));
     const members: SearchParameterDef[] = [];
     const covered = new Set<string>();
@@ -292,6 +293,7 @@ function findUnions(defs: readonly SearchParameterDef[]): SearchParameterDef[] {
       members.push(done.get(m) as SearchParameterDef);
     }
     done.set(def, members.length >= 2 && covered.size === wanted.size ? { ...def, unionOf: members } : def);
+    earlier.push(def);
   }
   return defs.map((def) => done.get(def) as SearchParameterDef);
 }
