@@ -39,7 +39,7 @@ up_to_date() {
   [[ -x "$binary" && -f "$patched_dir/.casebridge.patch" ]] || return 1
   cmp -s "$patch_file" "$patched_dir/.casebridge.patch" || return 1
   local input
-  for input in "$src_dir"/go.mod "$src_dir"/go.sum "$src_dir"/*.go "$patch_file" "$sums_file"; do
+  for input in "$src_dir"/go.mod "$src_dir"/go.sum "$src_dir"/cgo.env "$src_dir"/*.go "$patch_file" "$sums_file"; do
     [[ "$binary" -nt "$input" ]] || return 1
   done
 }
@@ -101,7 +101,7 @@ write_patch() {
   echo "ferretdb: wrote ${patch_file#"$repo_root"/} and ${sums_file#"$repo_root"/}."
 }
 
-# --if-go (npm ci's prepare step): without Go (or with one too old) say so and succeed, for a
+# --if-go (npm ci's prepare step): without Go (or with one too old) or a C compiler, say so and succeed, for a
 # deployment on MongoDB; with Go, any other failure (a pinned source that does not match the
 # patch, a patch that does not apply, a failed build) fails the install.
 no_go_status=1
@@ -133,6 +133,17 @@ command -v patch >/dev/null 2>&1 || fail "the patch command is not installed (ne
 go_version="$(go env GOVERSION)" # e.g. go1.26.8, or devel ...
 if [[ "$go_version" =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] < 24)); then
   echo "ferretdb: found $go_version but Go >= 1.24 is needed: install it from https://go.dev/dl and rerun \`npm run install:ferretdb\`, or set MONGODB_URI to use an existing MongoDB." >&2
+  exit "$no_go_status"
+fi
+
+# The patched SQLite backend runs on SQLite's C library through cgo (patches/README.md): the build
+# needs a C compiler, and cgo on, with SQLite's options from tools/ferretdb/cgo.env.
+export CGO_ENABLED=1
+CGO_CFLAGS="$(sed -n 's/^CGO_CFLAGS=//p' "$src_dir/cgo.env")"
+export CGO_CFLAGS
+c_compiler="$(go env CC)"
+if ! command -v "${c_compiler%% *}" >/dev/null 2>&1; then
+  echo "ferretdb: no C compiler ($c_compiler) found: the embedded database is built on SQLite's C library. Install one (Debian/Ubuntu: apt-get install gcc) and rerun \`npm run install:ferretdb\`, or set MONGODB_URI to use an existing MongoDB." >&2
   exit "$no_go_status"
 fi
 

@@ -21,10 +21,10 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "github.com/mattn/go-sqlite3" // the C library FerretDB is built with (patches/)
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
-	_ "modernc.org/sqlite"
 )
 
 // startFerretDB runs the patched FerretDB on a folder until stop is called or the test ends.
@@ -63,7 +63,7 @@ func startFerretDB(t *testing.T, dir string) (*mongo.Database, func()) {
 
 func openSQLite(t *testing.T, file string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw")
+	db, err := sql.Open("sqlite3", "file:"+file+"?mode=rw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestPushdownAnswersAsScanning(t *testing.T) {
 	}
 	compartment = append(compartment, "_owner:r:Organization/o1")
 	for i := 0; i < 40; i++ {
-		ids = append(ids, observation(i*31)[0].Value)
+		ids = append(ids, observation(i * 31)[0].Value)
 	}
 	visible := bson.D{{Key: "$or", Value: bson.A{
 		bson.D{{Key: "idx.k", Value: bson.D{{Key: "$in", Value: compartment}}}},

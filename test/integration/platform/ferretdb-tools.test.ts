@@ -6,16 +6,25 @@
  * upstream's).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const toolDir = path.resolve(__dirname, '../../../tools/ferretdb');
 
-/** `go test` in tools/ferretdb, with the build flags of scripts/install-ferretdb.sh (its compiled packages are reused). */
+/** SQLite's C options, as scripts/install-ferretdb.sh reads them from tools/ferretdb/cgo.env. */
+function cgoCFlags(): string {
+  const line = readFileSync(path.join(toolDir, 'cgo.env'), 'utf8').split('\n').find((l) => l.startsWith('CGO_CFLAGS='));
+  if (line === undefined) throw new Error('tools/ferretdb/cgo.env has no CGO_CFLAGS line');
+  return line.slice('CGO_CFLAGS='.length);
+}
+
+/** `go test` in tools/ferretdb, with the build flags and environment of scripts/install-ferretdb.sh (its compiled packages are reused). */
 async function goTest(...packages: string[]): Promise<string> {
   const { stdout } = await run('go', ['test', '-trimpath', '-buildvcs=false', ...packages], {
-    cwd: path.resolve(__dirname, '../../../tools/ferretdb'),
-    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
+    cwd: toolDir,
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly', CGO_ENABLED: '1', CGO_CFLAGS: cgoCFlags() },
   });
   return stdout;
 }
