@@ -46,6 +46,7 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	setFerretDBVersion()
+	tuneGC(os.Getenv)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -113,6 +114,21 @@ func setFerretDBVersion() {
 			version.Get().Version = dep.Version
 			return
 		}
+	}
+}
+
+// gcPercent is the Go collector's setting unless GOGC says otherwise. FerretDB allocates a decoded
+// copy of every document it reads or writes, and at Go's default (100: collect when the heap has
+// doubled) collecting took about a tenth of its CPU. At 400 the heap may grow to five times what
+// is live: under ingest at 1,000 clients FerretDB's CPU per resource fell by a sixth for ~50 MiB
+// more peak memory (docs/performance.md).
+const gcPercent = 400
+
+// tuneGC sets the collector to gcPercent, unless the environment's GOGC, which the Go runtime
+// has already applied, says otherwise.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
 
