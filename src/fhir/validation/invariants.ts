@@ -10,6 +10,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { topLevelDisjuncts } from './disjuncts';
+import { plainlyHolds } from './invariant-shortcuts';
 import { isObject } from './json';
 import type { JsonObject } from './json';
 
@@ -171,6 +172,14 @@ function compiledConstraint(base: string, constraint: Constraint): Compiled | Er
 
 /** Evaluates one constraint on `node`, whose definition is at `base` (`Patient.contact`, `Period`). */
 export function evaluateInvariant(base: string, constraint: Constraint, node: unknown, scope: InvariantScope): InvariantResult {
+  if (isObject(node) && plainlyHolds(constraint.key, constraint.expression, node)) {
+    return { outcome: 'pass' };
+  }
+  return evaluateWithEngine(base, constraint, node, scope);
+}
+
+/** Evaluates one constraint with the FHIRPath engine alone (no shortcut). */
+export function evaluateWithEngine(base: string, constraint: Constraint, node: unknown, scope: InvariantScope): InvariantResult {
   const fn = compiledConstraint(base, constraint);
   if (fn instanceof Error) {
     return { outcome: 'unknown', reason: `its expression could not be compiled (${fn.message})` };
