@@ -282,14 +282,8 @@ class StructureWalker {
 
   /** min and max of each element, counted in this object; reported at the object, as the HL7 validator does. */
   private checkCardinality(obj: JsonObject, schema: InternalTypeSchema, p: string): void {
-    for (const [name, element] of Object.entries(schema.elements)) {
-      if (element.min === 0 && (element.max === undefined || element.max > 1 || element.max === null || !Number.isFinite(element.max))) {
-        continue;
-      }
-      if (name.includes('.')) {
-        continue;
-      }
-      const count = presentCount(obj, name, element);
+    for (const { name, element, choiceKeys } of cardinalityRules(schema)) {
+      const count = presentCount(obj, name, choiceKeys);
       if (count < element.min) {
         this.error('required', `${element.path}: minimum required = ${element.min}, but only found ${count}`, p, `Missing required element "${name}"`);
       } else if (element.max !== undefined && element.max !== null && Number.isFinite(element.max) && count > element.max && element.isArray) {
@@ -308,7 +302,7 @@ class StructureWalker {
       return;
     }
     const m = typeof value.reference === 'string' ? /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(value.reference) : null;
-    const targets = info.element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
+    const targets = referenceTargets(info.element);
     const target = m?.[1];
     if (target === undefined || targets.length === 0 || targets.includes('Resource') || targets.includes(target)) {
       return;
@@ -352,10 +346,47 @@ function failureLocations(key: string, node: JsonObject, p: string, unmatched: u
 }
 
 /** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
-function presentCount(obj: JsonObject, name: string, element: InternalSchemaElement): number {
-  if (name.endsWith('[x]')) {
-    const base = name.slice(0, -3);
-    return element.type.some((t) => obj[choiceKeyOf(base, t.code)] !== undefined || obj[`_${choiceKeyOf(base, t.code)}`] !== undefined) ? 1 : 0;
+const targetsByElement = new WeakMap<InternalSchemaElement, readonly string[]>();
+
+/** The resource types a Reference element may point to (from its target profiles), once per element. */
+function referenceTargets(element: InternalSchemaElement): readonly string[] {
+  let targets = targetsByElement.get(element);
+  if (!targets) {
+    targets = element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
+    targetsByElement.set(element, targets);
+  }
+  return targets;
+}
+
+/** An element whose cardinality is checked: with a minimum, or at most one (or none). */
+interface CardinalityRule {
+  readonly name: string;
+  readonly element: InternalSchemaElement;
+  /** For a choice element `x[x]`: every key it may take in JSON (`xString`, `_xString`, …). */
+  readonly choiceKeys?: readonly string[];
+}
+
+const cardinalityRulesBySchema = new WeakMap<InternalTypeSchema, readonly CardinalityRule[]>();
+
+/** The top-level elements of a type whose cardinality constrains an object, worked out once per type. */
+function cardinalityRules(schema: InternalTypeSchema): readonly CardinalityRule[] {
+  let rules = cardinalityRulesBySchema.get(schema);
+  if (!rules) {
+    rules = Object.entries(schema.elements)
+      .filter(([name, element]) => !name.includes('.') && !(element.min === 0 && (element.max === undefined || element.max > 1 || element.max === null || !Number.isFinite(element.max))))
+      .map(([name, element]) => {
+        if (!name.endsWith('[x]')) return { name, element };
+        const keys = element.type.map((t) => choiceKeyOf(name.slice(0, -3), t.code));
+        return { name, element, choiceKeys: keys.flatMap((key) => [key, `_${key}`]) };
+      });
+    cardinalityRulesBySchema.set(schema, rules);
+  }
+  return rules;
+}
+
+function presentCount(obj: JsonObject, name: string, choiceKeys: readonly string[] | undefined): number {
+  if (choiceKeys) {
+    return choiceKeys.some((key) => obj[key] !== undefined) ? 1 : 0;
   }
   const value = obj[name] ?? obj[`_${name}`];
   if (value === undefined || value === null) {
