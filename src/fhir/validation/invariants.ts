@@ -5,6 +5,8 @@
  * As in the HL7 validator, an invariant passes only when its expression yields a single `true`:
  * `false` and an empty result (e.g. `2023-06-21 <= 2023-06-21T06:20:00Z` is empty) both fail.
  * Each expression is compiled once per process, for the element or type it is declared on.
+ * Cases in which an invariant plainly holds (an absent element, two dates in order) are settled
+ * on the JSON first (invariant-shortcuts.ts); the engine decides everything else.
  * See: https://hl7.org/fhir/R4/conformance-rules.html#constraints, https://hl7.org/fhirpath/N1/#comparison
  */
 import fhirpath from 'fhirpath';

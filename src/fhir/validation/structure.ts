@@ -345,7 +345,6 @@ function failureLocations(key: string, node: JsonObject, p: string, unmatched: u
   return at.length > 0 ? at : [p];
 }
 
-/** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
 const targetsByElement = new WeakMap<InternalSchemaElement, readonly string[]>();
 
 /** The resource types a Reference element may point to (from its target profiles), once per element. */
@@ -384,6 +383,7 @@ function cardinalityRules(schema: InternalTypeSchema): readonly CardinalityRule[
   return rules;
 }
 
+/** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
 function presentCount(obj: JsonObject, name: string, choiceKeys: readonly string[] | undefined): number {
   if (choiceKeys) {
     return choiceKeys.some((key) => obj[key] !== undefined) ? 1 : 0;
