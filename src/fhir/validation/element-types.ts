@@ -31,6 +31,8 @@ export interface ElementInfo {
   element: InternalSchemaElement;
   /** Name of the choice element (`value[x]`) this key belongs to. */
   choice?: string;
+  /** The resource types a Reference here may point to, from the target profiles (empty: any). */
+  referenceTargets: readonly string[];
 }
 
 const elementIndexes = new WeakMap<InternalTypeSchema, Map<string, ElementInfo>>();
@@ -42,12 +44,13 @@ export function elementIndex(schema: InternalTypeSchema): Map<string, ElementInf
   if (!index) {
     index = new Map();
     for (const [name, element] of Object.entries(schema.elements)) {
+      const referenceTargets = element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
       if (name.endsWith('[x]')) {
         for (const t of element.type) {
-          index.set(choiceKey(name, t.code), { code: t.code, element, choice: name });
+          index.set(choiceKey(name, t.code), { code: t.code, element, choice: name, referenceTargets });
         }
       } else if (!name.includes('.') && element.type[0]) {
-        index.set(name, { code: element.type[0].code, element });
+        index.set(name, { code: element.type[0].code, element, referenceTargets });
       }
     }
     elementIndexes.set(schema, index);

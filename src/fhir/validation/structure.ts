@@ -19,7 +19,7 @@ import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions';
 import type { IssueType } from '../outcomes';
-import { PRIMITIVE_TYPES, choiceLocation, elementIndex, isResourceElement, typeSchema } from './element-types';
+import { PRIMITIVE_TYPES, choiceKey, choiceLocation, elementIndex, isResourceElement, typeSchema } from './element-types';
 import type { ElementInfo } from './element-types';
 import { requiredCodes } from './generated-validator';
 import { NATIVE_CONSTRAINTS, evaluateInvariant } from './invariants';
@@ -302,7 +302,7 @@ class StructureWalker {
       return;
     }
     const m = typeof value.reference === 'string' ? /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(value.reference) : null;
-    const targets = referenceTargets(info.element);
+    const targets = info.referenceTargets;
     const target = m?.[1];
     if (target === undefined || targets.length === 0 || targets.includes('Resource') || targets.includes(target)) {
       return;
@@ -345,18 +345,6 @@ function failureLocations(key: string, node: JsonObject, p: string, unmatched: u
   return at.length > 0 ? at : [p];
 }
 
-const targetsByElement = new WeakMap<InternalSchemaElement, readonly string[]>();
-
-/** The resource types a Reference element may point to (from its target profiles), once per element. */
-function referenceTargets(element: InternalSchemaElement): readonly string[] {
-  let targets = targetsByElement.get(element);
-  if (!targets) {
-    targets = element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
-    targetsByElement.set(element, targets);
-  }
-  return targets;
-}
-
 /** An element whose cardinality is checked: with a minimum, or at most one (or none). */
 interface CardinalityRule {
   readonly name: string;
@@ -375,7 +363,7 @@ function cardinalityRules(schema: InternalTypeSchema): readonly CardinalityRule[
       .filter(([name, element]) => !name.includes('.') && !(element.min === 0 && (element.max === undefined || element.max > 1 || element.max === null || !Number.isFinite(element.max))))
       .map(([name, element]) => {
         if (!name.endsWith('[x]')) return { name, element };
-        const keys = element.type.map((t) => choiceKeyOf(name.slice(0, -3), t.code));
+        const keys = element.type.map((t) => choiceKey(name, t.code));
         return { name, element, choiceKeys: keys.flatMap((key) => [key, `_${key}`]) };
       });
     cardinalityRulesBySchema.set(schema, rules);
@@ -393,10 +381,6 @@ function presentCount(obj: JsonObject, name: string, choiceKeys: readonly string
     return 0;
   }
   return Array.isArray(value) ? value.length : 1;
-}
-
-function choiceKeyOf(base: string, code: string): string {
-  return base + code.charAt(0).toUpperCase() + code.slice(1);
 }
 
 /** The FHIRPath location of an element of the object at `p`. */
