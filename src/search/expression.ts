@@ -27,6 +27,8 @@ import {
   parseFhirPath,
 } from '@medplum/core';
 import type { Atom } from '@medplum/core';
+import { compileSelection } from './selection';
+import type { Selection } from './selection';
 
 /** One union branch of a narrowed expression. */
 export interface ExpressionBranch {
@@ -35,6 +37,8 @@ export interface ExpressionBranch {
   readonly text: string;
   /** X of a trailing `.where(resolve() is X)`: only references to X count. */
   readonly resolveType?: string;
+  /** The branch as steps evaluated without the engine, when it only selects (selection.ts). */
+  readonly selection?: Selection;
 }
 
 export interface NarrowedExpression {
@@ -110,10 +114,12 @@ export function narrowExpression(resourceType: string, expression: string): Narr
     }
     const lifted = liftResolve(atom);
     const text = lifted.atom.toString();
+    const selection = compileSelection(lifted.atom);
     branches.push({
       atom: new FhirPathAtom(text, lifted.atom),
       text,
       ...(lifted.resolveType ? { resolveType: lifted.resolveType } : {}),
+      ...(selection ? { selection } : {}),
     });
     analyses.push(analyse(lifted.atom, resourceType));
   }

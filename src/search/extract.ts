@@ -7,7 +7,7 @@
  * quantity (in the key), the precision buckets of a date, the rounding of a number, and the
  * leading components of a composite (in `k` or in the key prefix of the last component).
  */
-import type { TypedValue } from '@medplum/core';
+import type { FhirPathAtom, TypedValue } from '@medplum/core';
 import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { bucketsOf } from './date-range';
@@ -26,6 +26,8 @@ import type { ReferenceValue } from './extract-values';
 import { KEY, codeForms, compositePrefix, joinComponents, quantityUnitForms, unitRoundingKey, unitValueKey } from './index-keys';
 import { escapePart, exactIndexed, foldIndexed, tokenForm } from './normalize';
 import type { ComponentType, SearchParameterDef, SearchParameterRegistry } from './registry';
+import { select } from './selection';
+import type { Selection } from './selection';
 
 /** One parameter's lookups: scalar arrays by key, plus the scalar sort key `o`. */
 export type IndexEntry = Record<string, string[] | number[] | string | number>;
@@ -134,8 +136,13 @@ interface ExtractContext {
   readonly baseUrl: string;
 }
 
+/** A path of a branch or component: its compiled selection when it has one, else the engine. */
+function evaluatePath(path: { readonly atom: FhirPathAtom; readonly selection?: Selection }, input: TypedValue[], context: ExtractContext): TypedValue[] {
+  return path.selection ? select(path.selection, input) : evalFhirPathTyped(path.atom, input, { '%resource': context.root });
+}
+
 function evaluate(branch: ExpressionBranch, input: TypedValue[], context: ExtractContext): TypedValue[] {
-  const values = evalFhirPathTyped(branch.atom, input, { '%resource': context.root });
+  const values = evaluatePath(branch, input, context);
   const target = branch.resolveType;
   return target ? values.filter((tv) => referenceTypeMatches(tv, target, context.baseUrl)) : values;
 }
@@ -409,15 +416,13 @@ function addComposite(builder: EntryBuilder, def: SearchParameterDef, context: E
   }
   for (const branch of def.branches) {
     for (const item of evaluate(branch, [context.root], context)) {
-      const evalComponent = (atom: (typeof components)[number]['atom']): TypedValue[] =>
-        evalFhirPathTyped(atom, [item], { '%resource': context.root });
       const leading = combinations(
-        components.slice(0, -1).map((c) => leadingForms(c.type, evalComponent(c.atom), context.baseUrl)),
+        components.slice(0, -1).map((c) => leadingForms(c.type, evaluatePath(c, [item], context), context.baseUrl)),
       );
       if (leading.length === 0) {
         continue;
       }
-      const lastValues = evalComponent(last.atom);
+      const lastValues = evaluatePath(last, [item], context);
       if (last.type === 'number' || last.type === 'quantity' || last.type === 'date') {
         for (const head of leading) {
           addValues({ builder, type: last.type, values: lastValues, prefix: compositePrefix(head) }, context);

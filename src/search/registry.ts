@@ -23,6 +23,8 @@ import { R4_RESOURCE_TYPES, loadDefinitions } from '../fhir/definitions';
 import { FhirError } from '../fhir/outcomes';
 import { componentExpression, narrowExpression } from './expression';
 import type { ExpressionBranch } from './expression';
+import { compileSelection } from './selection';
+import type { Selection } from './selection';
 
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri';
 export type ComponentType = Exclude<SearchParamType, 'composite'>;
@@ -42,6 +44,8 @@ export interface CompositeComponent {
   readonly type: ComponentType;
   readonly expression: string;
   readonly atom: FhirPathAtom;
+  /** The expression as steps evaluated without the engine, when it only selects (selection.ts). */
+  readonly selection?: Selection;
 }
 
 /** One search parameter as it applies to one resource type. */
@@ -407,11 +411,14 @@ function compositeComponents(
     if (!type || type === 'composite' || type === 'special') {
       return `component ${component.definition} is not a searchable parameter`;
     }
+    const atom = componentExpression(component.expression);
+    const selection = compileSelection(atom.child);
     result.push({
       definition: component.definition,
       type,
       expression: component.expression,
-      atom: componentExpression(component.expression),
+      atom,
+      ...(selection ? { selection } : {}),
     });
   }
   return result.length >= 2 ? result : 'a composite needs at least two components';
