@@ -3,7 +3,7 @@
  * that the patched SQLite backend answers every kind of search condition from an index (EXPLAIN
  * QUERY PLAN without a full scan) and gives the same answers as FerretDB scanning. The patched
  * packages of FerretDB pass theirs, with the patch's own (sjson's one-pass decoder against
- * upstream's; fsql's kept statements).
+ * upstream's; fsql's kept statements; the handler's `$in` of strings against its comparisons).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,8 +34,9 @@ test('go test in tools/ferretdb', async () => {
 }, 300_000);
 
 test('the patched FerretDB packages pass their tests', async () => {
-  const packages = ['github.com/FerretDB/FerretDB/internal/handler/sjson', 'github.com/FerretDB/FerretDB/internal/util/fsql'];
+  const packages = ['github.com/FerretDB/FerretDB/internal/handler/common', 'github.com/FerretDB/FerretDB/internal/handler/sjson', 'github.com/FerretDB/FerretDB/internal/util/fsql'];
   const stdout = await goTest(...packages);
+  expect(stdout).toMatch(/^ok\s+github\.com\/FerretDB\/FerretDB\/internal\/handler\/common/m);
   expect(stdout).toMatch(/^ok\s+github\.com\/FerretDB\/FerretDB\/internal\/handler\/sjson/m);
   expect(stdout).toMatch(/^ok\s+github\.com\/FerretDB\/FerretDB\/internal\/util\/fsql/m);
 }, 300_000);
