@@ -37,8 +37,8 @@ export function compileSelection(atom: Atom): Selection | undefined {
   }
   if (atom instanceof DotAtom) {
     const left = compileSelection(atom.left);
-    const right = left && compileSelection(atom.right);
-    return right && [...(left ?? []), ...right];
+    const right = left ? compileSelection(atom.right) : undefined;
+    return left && right ? [...left, ...right] : undefined;
   }
   if (atom instanceof AsAtom) {
     const left = compileSelection(atom.left);
