@@ -16,10 +16,11 @@
 import * as medplum from '@medplum/core';
 import { AsAtom, DotAtom, FunctionAtom, SymbolAtom } from '@medplum/core';
 import type { Atom, InternalTypeSchema, TypedValue } from '@medplum/core';
+import { choiceKey } from '../fhir/validation/element-types';
 
 // Bound once: @medplum/core's CommonJS build exports through getters, a call each time an
 // imported name is read, and these are read for every element of every write.
-const { capitalize, getElementDefinitionFromElements, getTypedPropertyValue, isEmpty, isResource, tryGetDataType } = medplum;
+const { getElementDefinitionFromElements, getTypedPropertyValue, isEmpty, isResource, tryGetDataType } = medplum;
 
 /** One step of a compiled selection. */
 export type SelectionStep = { readonly member: string } | { readonly ofType: string };
@@ -112,10 +113,7 @@ function shapeOf(schema: InternalTypeSchema, name: string): PropertyShape | null
     const element = getElementDefinitionFromElements(schema.elements, name);
     const types = element?.type ?? [];
     const last = element?.path.slice(element.path.lastIndexOf('.') + 1) ?? '';
-    shape =
-      element && types.length > 0
-        ? types.map((t) => ({ key: last.replace('[x]', capitalize(t.code)), type: t.code }))
-        : null;
+    shape = element && types.length > 0 ? types.map((t) => ({ key: last.endsWith('[x]') ? choiceKey(last, t.code) : last, type: t.code })) : null;
     byName.set(name, shape);
   }
   return shape;
