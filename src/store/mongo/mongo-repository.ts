@@ -456,7 +456,8 @@ export class MongoRepository implements FhirRepository {
   /**
    * The writes of a transaction Bundle, all or none. Updates and deletes hold their resources'
    * locks; creates of new ids need none and go to the database as one insert per type (one
-   * round trip instead of one per resource, which is what makes Bundle ingest fast).
+   * round trip instead of one per resource, which is what makes Bundle ingest fast), the types'
+   * inserts sent together (insertNew).
    */
   async applyAll(writes: readonly PlannedWrite[]): Promise<WriteResult[]> {
     // Before the journal: a resource whose text alone passes the limit fails the unit with nothing written.
@@ -549,10 +550,10 @@ export class MongoRepository implements FhirRepository {
       const type = (resources[i] as Resource).resourceType;
       byType.set(type, [...(byType.get(type) ?? []), doc]);
     });
-    for (const [type, group] of byType) {
+    const { session } = options;
+    const insert = async (type: string, group: CurrentDoc[]): Promise<void> => {
       const collection = await this.prepared(type);
       try {
-        const { session } = options;
         await this.write(
           type,
           'insert',
@@ -566,6 +567,17 @@ export class MongoRepository implements FhirRepository {
         }
         throw err;
       }
+    };
+    if (session) {
+      // A session runs one operation at a time.
+      for (const [type, group] of byType) await insert(type, group);
+    } else {
+      // The types' inserts go together: the embedded database then commits them as one group
+      // instead of one commit per type. All are settled before a failure is reported, so that the
+      // journal's rollback never races an insert still in flight.
+      const settled = await Promise.allSettled([...byType].map(([type, group]) => insert(type, group)));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     return docs.map((doc, i) => ({ version: currentToVersion((resources[i] as Resource).resourceType, doc, stamped[i]), created: true }));
   }
