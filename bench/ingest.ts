@@ -45,14 +45,14 @@ async function main(): Promise<void> {
   try {
     const shared = pool();
     await loadPool(baseUrl, shared);
-    const before = { service: cpuSeconds(service.pid), db: cpuSeconds(embedded.pid) };
+    const before = { service: cpuSeconds(service.pid), db: cpuSeconds(embedded.pid), load: cpuSeconds(process.pid) };
     const c8 = await ingest({ base: baseUrl, shared, firstIndex: 0, clients, concurrency: 8 });
-    const after = { service: cpuSeconds(service.pid), db: cpuSeconds(embedded.pid) };
+    const after = { service: cpuSeconds(service.pid), db: cpuSeconds(embedded.pid), load: cpuSeconds(process.pid) };
     const c1 = await ingest({ base: baseUrl, shared, firstIndex: clients, clients: Math.max(10, Math.round(clients / 20)), concurrency: 1 });
     const per1000 = (s: number) => ((s * 1000) / c8.resources).toFixed(2);
     console.log(
       `${clients} clients, synchronous=${synchronous}: concurrency 8 ${c8.resourcesPerSecond.toFixed(0)} resources/s (${c8.resources} in ${c8.seconds.toFixed(1)} s, ${c8.failures} failed); ` +
-        `concurrency 1 ${c1.resourcesPerSecond.toFixed(0)} resources/s; CPU per 1,000 resources at concurrency 8: service ${per1000(after.service - before.service)} s, FerretDB ${per1000(after.db - before.db)} s`,
+        `concurrency 1 ${c1.resourcesPerSecond.toFixed(0)} resources/s; CPU per 1,000 resources at concurrency 8: service ${per1000(after.service - before.service)} s, FerretDB ${per1000(after.db - before.db)} s, this load generator ${per1000(after.load - before.load)} s`,
     );
   } finally {
     await service.stop();
