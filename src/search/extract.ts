@@ -214,9 +214,9 @@ function addToken(builder: EntryBuilder, t: ReturnType<typeof tokenValues>[numbe
     builder.add(prefix + KEY.tokenCode, t.code);
     builder.add(prefix + KEY.tokenSystemCode, tokenForm(t.system, t.code));
     if (prefix === '') builder.sortCandidate(t.code);
-  }
-  if (t.system !== undefined) {
-    builder.add(prefix + KEY.tokenSystem, t.system);
+  } else if (t.system !== undefined) {
+    // `system|` is a prefix of the `t` forms; a value with a system and no code has this one.
+    builder.add(prefix + KEY.tokenSystemCode, tokenForm(t.system, ''));
   }
   for (const text of t.texts) {
     builder.add(prefix + KEY.tokenText, foldIndexed(text));

@@ -17,8 +17,8 @@ export const KEY = {
   stringExact: 'e',
   // token
   tokenCode: 'c',
+  /** `system|code`, `|code`; also `system|` for a value with no code: `system|` searches are its prefix. */
   tokenSystemCode: 't',
-  tokenSystem: 's',
   tokenText: 'x',
   tokenOfType: 'ot',
   // reference

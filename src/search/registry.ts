@@ -34,9 +34,11 @@ export type ComponentType = Exclude<SearchParamType, 'composite'>;
  * searches depend on (the service then reindexes at start-up). Not bumped when unions stopped
  * storing their values (findUnions): an index written before holds them as well as its members',
  * which is all a search now reads, so it answers the same and no reindex is forced on upgrade
- * (3 min for a 1,000-client database on the development machine).
+ * (3 min for a 1,000-client database on the development machine). Bumped to 4 when systems
+ * stopped being stored on their own: a value with a system and no code is found by `system|`
+ * only through the `t` form it now has.
  */
-export const EXTRACTION_VERSION = 3;
+export const EXTRACTION_VERSION = 4;
 
 /** A component of a composite parameter, evaluated on each of the composite's base items. */
 export interface CompositeComponent {

@@ -111,18 +111,20 @@ export function stringFilter(values: readonly StringValue[], modifier: Modifier 
 
 // --- token ----------------------------------------------------------------------------------------
 
-function tokenPair(v: TokenValue, base: string): [string, string] | undefined {
+/** The stored form a token value equals, or (`system|`) starts with. */
+function tokenForms(v: TokenValue, base: string): { path: string; equals?: string; startsWith?: string } | undefined {
   switch (v.form) {
     case 'code':
-      return [base + KEY.tokenCode, v.code];
+      return { path: base + KEY.tokenCode, equals: v.code };
     case 'system-code':
-      return [base + KEY.tokenSystemCode, tokenForm(v.system, v.code)];
+      return { path: base + KEY.tokenSystemCode, equals: tokenForm(v.system, v.code) };
     case 'no-system':
-      return [base + KEY.tokenSystemCode, tokenForm(undefined, v.code)];
+      return { path: base + KEY.tokenSystemCode, equals: tokenForm(undefined, v.code) };
     case 'system':
-      return [base + KEY.tokenSystem, v.system];
+      // Every `t` form of the system starts so (its `|` inside the system is escaped).
+      return { path: base + KEY.tokenSystemCode, startsWith: tokenForm(v.system, '') };
     case 'of-type':
-      return [base + KEY.tokenOfType, `${tokenForm(v.typeSystem, v.typeCode)}|${escapePart(v.value)}`];
+      return { path: base + KEY.tokenOfType, equals: `${tokenForm(v.typeSystem, v.typeCode)}|${escapePart(v.value)}` };
     case 'text':
       return undefined;
   }
@@ -135,11 +137,17 @@ export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | 
     const texts = values.map((v) => (v.form === 'text' ? v.text : ''));
     return { filter: anyOf(texts.map((text) => prefixRegex(path, clip(text, INDEXED_TEXT_LENGTH)))), exact: texts.every((text) => text.length <= INDEXED_TEXT_LENGTH) };
   }
-  const pairs = values.flatMap((v): [string, string][] => {
-    const pair = tokenPair(v, p.base);
-    return pair ? [pair] : [];
-  });
-  return { filter: modifier === 'not' ? noneOf(pairs) : equalities(pairs), exact: true };
+  const forms = values.flatMap((v) => tokenForms(v, p.base) ?? []);
+  const pairs = forms.flatMap((f): [string, string][] => (f.equals !== undefined ? [[f.path, f.equals]] : []));
+  const prefixes = forms.flatMap((f) => (f.startsWith !== undefined ? [prefixRegex(f.path, f.startsWith)] : []));
+  if (prefixes.length === 0) {
+    return { filter: modifier === 'not' ? noneOf(pairs) : equalities(pairs), exact: true };
+  }
+  if (modifier === 'not') {
+    const none = prefixes.map((prefix) => Object.fromEntries(Object.entries(prefix).map(([path, regex]) => [path, { $not: regex }])));
+    return { filter: allOf([...(pairs.length > 0 ? [noneOf(pairs)] : []), ...none]), exact: true };
+  }
+  return { filter: anyOf([...(pairs.length > 0 ? [equalities(pairs)] : []), ...prefixes]), exact: true };
 }
 
 /** `_id` is the document's `_id`, not an `idx` path. */

@@ -58,7 +58,6 @@ describe('token parameters', () => {
     expect(idx(obs).code).toEqual({
       c: ['44249-1', '715252007'],
       t: [`${LOINC}|44249-1`, 'http://snomed.info/sct|715252007'],
-      s: [LOINC, 'http://snomed.info/sct'],
       x: ['phq-9 quick', 'phq-9 depression'],
       o: '44249-1',
     });
@@ -75,7 +74,6 @@ describe('token parameters', () => {
     expect(idx(patient).identifier).toEqual({
       c: ['A|1', 'no-system'],
       t: ['urn:mrn|A\\|1', '|no-system'],
-      s: ['urn:mrn'],
       x: ['medical record'],
       ot: ['http://hl7.org/v2-0203|MR|A\\|1'],
       o: 'A|1',
@@ -84,9 +82,14 @@ describe('token parameters', () => {
 
   test('ContactPoint: the value, with ContactPoint.system as the system', () => {
     const patient = { resourceType: 'Patient', telecom: [{ system: 'phone', value: '+1 555 0100' }, { system: 'email', value: 'a@b.org' }] };
-    expect(idx(patient).phone).toEqual({ c: ['+1 555 0100'], t: ['phone|+1 555 0100'], s: ['phone'], o: '+1 555 0100' });
+    expect(idx(patient).phone).toEqual({ c: ['+1 555 0100'], t: ['phone|+1 555 0100'], o: '+1 555 0100' });
     expect(idx(patient).email?.c).toEqual(['a@b.org']);
     expect(idx(patient).telecom?.c).toEqual(['+1 555 0100', 'a@b.org']);
+  });
+
+  test('a value with a system and no code has the form `system|`, which `system|` searches find by prefix', () => {
+    const patient = { resourceType: 'Patient', identifier: [{ system: 'urn:mrn' }, { system: 'urn:a|b', value: '7' }] };
+    expect(idx(patient).identifier).toEqual({ c: ['7'], t: ['urn:mrn|', 'urn:a\\|b|7'], o: '7' });
   });
 
   test('code and boolean values have no system', () => {

@@ -44,8 +44,9 @@ const RESOURCES = [
     managingOrganization: { reference: 'Organization/o2' },
   },
   { resourceType: 'Patient', id: 'p3', active: false, name: [{ text: 'Pat Q', family: 'Quinn' }] },
-  { resourceType: 'Organization', id: 'o1', name: 'Acme Health' },
-  { resourceType: 'Organization', id: 'o2', name: 'Other Org' },
+  // An identifier with a system and no value; a system that another one starts with.
+  { resourceType: 'Organization', id: 'o1', name: 'Acme Health', identifier: [{ system: 'urn:npi' }] },
+  { resourceType: 'Organization', id: 'o2', name: 'Other Org', identifier: [{ system: 'urn:npi-old', value: '9' }, { system: 'urn:a|b', value: '1' }] },
   {
     resourceType: 'Observation',
     id: 'bp',
@@ -219,6 +220,13 @@ describe.each<[string, string, string, string[]]>([
   ['identifier system|value', 'Patient', 'identifier=urn:ssn|123', ['p2']],
   [':of-type ties type and value of one identifier', 'Patient', `identifier:of-type=${V2_0203}|MR|123`, ['p1']],
   [':of-type does not mix identifiers', 'Patient', `identifier:of-type=${V2_0203}|SS|999`, []],
+  ['system| finds a value with that system and no code', 'Organization', 'identifier=urn:npi|', ['o1']],
+  ['system| is not a prefix of a longer system', 'Organization', 'identifier=urn:npi-old|', ['o2']],
+  ['system| of a system holding |', 'Organization', 'identifier=urn:a\\|b|', ['o2']],
+  ['system| is not the start of a system holding |', 'Organization', 'identifier=urn:a|', []],
+  ['system| beside a code', 'Organization', 'identifier=urn:npi|,9', ['o1', 'o2']],
+  [':not system|', 'Organization', 'identifier:not=urn:npi|', ['o2']],
+  [':not system| and a code', 'Organization', 'identifier:not=urn:npi|,9', []],
   // --- string
   ['starts-with, case and accent insensitive', 'Patient', 'name=zoe', ['p2']],
   ['every HumanName part is searched', 'Patient', 'name=elise', ['p2']],
