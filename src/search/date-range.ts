@@ -1,11 +1,13 @@
 /**
- * FHIR date, dateTime and instant values as UTC ranges, and the precision buckets that make
- * date equality one lookup (docs/storage.md, "Search index").
+ * FHIR date, dateTime and instant values as UTC ranges, and the spans (and, for composites,
+ * precision buckets) that make date equality one indexed lookup (docs/storage.md, "Search index").
  *
  * Every value stands for the range its precision implies: `2024` is 2024-01-01T00:00:00.000Z to
  * 2024-12-31T23:59:59.999Z. Values without a timezone are taken as UTC, on both sides.
  * See: https://hl7.org/fhir/R4/search.html#date and https://hl7.org/fhir/R4/datatypes.html#dateTime
  */
+
+import { escapeRegex } from './normalize';
 
 /** Year, month, day, minute, second, millisecond. */
 export type DatePrecision = 'Y' | 'M' | 'D' | 'm' | 's' | 'L';
@@ -119,7 +121,7 @@ export function bucketOf(precision: DatePrecision, instant: string): string {
 }
 
 /**
- * Every bucket the whole range [lo, hi] fits in, coarsest first: a value fits in `Y2024` when it
+ * Every bucket the whole range [lo, hi] fits in, coarsest first (a composite's date component): a value fits in `Y2024` when it
  * starts and ends in 2024. `eq` on a search value of precision P matches a stored range exactly
  * when the range fits in the search value's P-bucket (the search range contains the stored one).
  */
@@ -133,6 +135,25 @@ export function bucketsOf(lo: string, hi: string): string[] {
     result.push(bucketOf(p, lo));
   }
   return result;
+}
+
+/**
+ * A value's span `lo|hi`, its one equality term. A range fits in the search value's period of
+ * precision P (`eq`) exactly when lo and hi both start with that period's ISO prefix, so `eq` is
+ * one anchored pattern (spanPattern) whose literal start an index narrows to the values that
+ * begin in the period. Where it was one bucket term per precision the range fits in (up to six
+ * per value), it is one term per value.
+ */
+export function spanOf(lo: string, hi: string): string {
+  return `${lo}|${hi}`;
+}
+
+/** The anchored pattern of the spans that fit in the period of precision `precision` holding `instant`. */
+export function spanPattern(precision: DatePrecision, instant: string): string {
+  const period = escapeRegex(instant.slice(0, PREFIX_LENGTH[precision]));
+  // `[^\|]`, not `[^|]`: an unescaped `|` reads as an alternative to FerretDB's pushdown, which
+  // then does not narrow (tools/ferretdb, regexPrefix).
+  return `^${period}[^\\|]*\\|${period}`;
 }
 
 /** Milliseconds since the epoch of an ISO instant produced by this module. */

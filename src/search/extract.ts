@@ -4,13 +4,13 @@
  * lookup, so that every search condition is a condition on one path.
  *
  * Values that must match together are encoded into one scalar here: `system|code`, the unit of a
- * quantity (in the key), the precision buckets of a date, the rounding of a number, and the
+ * quantity (in the key), the span of a date (`lo|hi`), the rounding of a number, and the
  * leading components of a composite (in `k` or in the key prefix of the last component).
  */
 import type { FhirPathAtom, TypedValue } from '@medplum/core';
 import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { bucketsOf } from './date-range';
+import { bucketsOf, spanOf } from './date-range';
 import { decimalOfNumber, storedRoundings } from './decimal';
 import type { ExpressionBranch } from './expression';
 import {
@@ -182,7 +182,7 @@ function addValues(args: AddArgs, context: ExtractContext): void {
         for (const { lo, hi } of dateValues(tv)) {
           builder.add(prefix + KEY.dateLow, lo);
           builder.add(prefix + KEY.dateHigh, hi);
-          bucketsOf(lo, hi).forEach((b) => builder.add(prefix + KEY.dateBucket, b));
+          builder.add(prefix + KEY.dateSpan, spanOf(lo, hi));
           if (sortable) builder.sortCandidate(lo);
         }
         break;

@@ -27,7 +27,8 @@ export const KEY = {
   // date
   dateLow: 'lo',
   dateHigh: 'hi',
-  dateBucket: 'b',
+  /** `lo|hi` of each value: `eq` is an anchored pattern on it (date-range.ts spanOf). */
+  dateSpan: 'w',
   // number and quantity
   numberValue: 'v',
   numberRounding: 'b',

@@ -36,9 +36,10 @@ export type ComponentType = Exclude<SearchParamType, 'composite'>;
  * which is all a search now reads, so it answers the same and no reindex is forced on upgrade
  * (3 min for a 1,000-client database on the development machine). Bumped to 4 when systems
  * stopped being stored on their own: a value with a system and no code is found by `system|`
- * only through the `t` form it now has.
+ * only through the `t` form it now has. 5: a date's `eq` reads one span per value (`w`) where it
+ * read precision buckets.
  */
-export const EXTRACTION_VERSION = 4;
+export const EXTRACTION_VERSION = 5;
 
 /** A component of a composite parameter, evaluated on each of the composite's base items. */
 export interface CompositeComponent {

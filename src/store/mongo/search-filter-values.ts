@@ -23,7 +23,7 @@ import type {
   TokenValue,
   UriValue,
 } from '../../search/request';
-import { instantIso, instantMs } from '../../search/date-range';
+import { instantIso, instantMs, spanPattern } from '../../search/date-range';
 import { MAX_ROUNDING_EXPONENT, MIN_ROUNDING_EXPONENT, implicitRange, roundingBucket, zeroBucketsUpTo } from '../../search/decimal';
 import { KEY, compositePrefix, joinComponents, searchUnitForm, unitRoundingKey, unitValueKey } from '../../search/index-keys';
 import { INDEXED_TEXT_LENGTH, clip, escapePart, escapeRegex, exactIndexed, tokenForm } from '../../search/normalize';
@@ -213,19 +213,19 @@ const APPROXIMATE_SHARE = 0.1;
 
 /**
  * One bound of the stored ranges per prefix (so one path per condition):
- * eq → the search value's bucket; ne → some lo < low or some hi > high; gt → hi > high;
+ * eq → the spans that fit in the search value's period; ne → some lo < low or some hi > high; gt → hi > high;
  * lt → lo < low; ge → hi ≥ low; le → lo ≤ high; sa → lo > high; eb → hi < low;
  * ap → overlap of the widened range (two bounds: exact only for a single-valued parameter).
  */
 export function dateFilter(values: readonly DateValue[], p: ParamContext, prefix = ''): Translated {
   const lo = p.base + prefix + KEY.dateLow;
   const hi = p.base + prefix + KEY.dateHigh;
-  const b = p.base + prefix + KEY.dateBucket;
+  const span = p.base + prefix + KEY.dateSpan;
   let exact = true;
   const filters = values.map((v): MongoFilter => {
     switch (v.prefix) {
       case 'eq':
-        return { [b]: v.bucket };
+        return { [span]: { $regex: spanPattern(v.precision, v.lo) } };
       case 'ne':
         return { $or: [{ [lo]: { $lt: v.lo } }, { [hi]: { $gt: v.hi } }] };
       case 'gt':

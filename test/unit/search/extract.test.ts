@@ -182,12 +182,12 @@ describe('date parameters', () => {
     [
       'a year',
       { resourceType: 'Patient', birthDate: '2024' },
-      { lo: ['2024-01-01T00:00:00.000Z'], hi: ['2024-12-31T23:59:59.999Z'], b: ['Y2024'], o: '2024-01-01T00:00:00.000Z' },
+      { lo: ['2024-01-01T00:00:00.000Z'], hi: ['2024-12-31T23:59:59.999Z'], w: ['2024-01-01T00:00:00.000Z|2024-12-31T23:59:59.999Z'], o: '2024-01-01T00:00:00.000Z' },
     ],
     [
       'a day',
       { resourceType: 'Patient', birthDate: '2024-06-15' },
-      { lo: ['2024-06-15T00:00:00.000Z'], hi: ['2024-06-15T23:59:59.999Z'], b: ['Y2024', 'M2024-06', 'D2024-06-15'], o: '2024-06-15T00:00:00.000Z' },
+      { lo: ['2024-06-15T00:00:00.000Z'], hi: ['2024-06-15T23:59:59.999Z'], w: ['2024-06-15T00:00:00.000Z|2024-06-15T23:59:59.999Z'], o: '2024-06-15T00:00:00.000Z' },
     ],
   ])('birthdate: %s', (_t, patient, entry) => {
     expect(idx(patient).birthdate).toEqual(entry);
@@ -198,14 +198,14 @@ describe('date parameters', () => {
     expect(idx(obs).date).toEqual({
       lo: ['2024-06-15T08:00:00.000Z'],
       hi: ['2024-06-15T08:00:00.999Z'],
-      b: ['Y2024', 'M2024-06', 'D2024-06-15', 'm2024-06-15T08:00', 's2024-06-15T08:00:00'],
+      w: ['2024-06-15T08:00:00.000Z|2024-06-15T08:00:00.999Z'],
       o: '2024-06-15T08:00:00.000Z',
     });
   });
 
-  test('a Period with an open end runs to 9999 and fits no bucket', () => {
+  test('a Period with an open end runs to 9999', () => {
     const plan = { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' }, period: { start: '2024-03' } };
-    expect(idx(plan).date).toEqual({ lo: ['2024-03-01T00:00:00.000Z'], hi: ['9999-12-31T23:59:59.999Z'], o: '2024-03-01T00:00:00.000Z' });
+    expect(idx(plan).date).toEqual({ lo: ['2024-03-01T00:00:00.000Z'], hi: ['9999-12-31T23:59:59.999Z'], w: ['2024-03-01T00:00:00.000Z|9999-12-31T23:59:59.999Z'], o: '2024-03-01T00:00:00.000Z' });
   });
 
   test('a Period with an open start', () => {
@@ -228,13 +228,13 @@ describe('date parameters', () => {
     expect(idx(plan)['activity-date']).toEqual({
       lo: ['2024-04-28T00:00:00.000Z'],
       hi: ['2024-05-31T23:59:59.999Z'],
-      b: ['Y2024'],
+      w: ['2024-04-28T00:00:00.000Z|2024-05-31T23:59:59.999Z'],
       o: '2024-04-28T00:00:00.000Z',
     });
   });
 
   test('meta.lastUpdated is _lastUpdated, at millisecond precision', () => {
-    expect(idx({ resourceType: 'Patient', meta: { lastUpdated: '2024-06-15T10:00:00.123Z' } })._lastUpdated?.b).toContain('L2024-06-15T10:00:00.123');
+    expect(idx({ resourceType: 'Patient', meta: { lastUpdated: '2024-06-15T10:00:00.123Z' } })._lastUpdated?.w).toEqual(['2024-06-15T10:00:00.123Z|2024-06-15T10:00:00.123Z']);
   });
 });
 

@@ -183,6 +183,8 @@ describe.each<[string, string, string, string[]]>([
   ['a dateTime with an offset is compared in UTC (23:30-05:00 is the next day)', 'Observation', 'date=2024-01-01', ['mood']],
   ['eq at day precision matches the UTC day of 10:00+02:00', 'Observation', 'date=2024-06-15', ['bp']],
   ['eq at second precision with an offset', 'Observation', 'date=2024-06-15T10:00:00%2B02:00', ['bp']],
+  ['eq at minute precision with an offset', 'Observation', 'date=2024-06-15T10:00%2B02:00', ['bp']],
+  ['eq at minute precision, the next minute', 'Observation', 'date=2024-06-15T10:01%2B02:00', []],
   ['eq does not match a value wider than the search value', 'Patient', 'birthdate=1980-02-10', []],
   ['eq matches a value narrower than the search value', 'Patient', 'birthdate=1980', ['p1']],
   ['ne: some value outside the search range (missing values never match)', 'Patient', 'birthdate=ne1980', ['p2']],
