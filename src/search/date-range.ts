@@ -121,9 +121,10 @@ export function bucketOf(precision: DatePrecision, instant: string): string {
 }
 
 /**
- * Every bucket the whole range [lo, hi] fits in, coarsest first (a composite's date component): a value fits in `Y2024` when it
- * starts and ends in 2024. `eq` on a search value of precision P matches a stored range exactly
- * when the range fits in the search value's P-bucket (the search range contains the stored one).
+ * Every bucket the whole range [lo, hi] fits in, coarsest first: a value fits in `Y2024` when it
+ * starts and ends in 2024. A composite's leading date component is joined to the others in each
+ * of its buckets; `eq` on a search value of precision P matches a stored range exactly when the
+ * range fits in the search value's P-bucket (the search range contains the stored one).
  */
 export function bucketsOf(lo: string, hi: string): string[] {
   const result: string[] = [];

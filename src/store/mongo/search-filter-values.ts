@@ -139,15 +139,15 @@ export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | 
   }
   const forms = values.flatMap((v) => tokenForms(v, p.base) ?? []);
   const pairs = forms.flatMap((f): [string, string][] => (f.equals !== undefined ? [[f.path, f.equals]] : []));
-  const prefixes = forms.flatMap((f) => (f.startsWith !== undefined ? [prefixRegex(f.path, f.startsWith)] : []));
+  const prefixes = forms.flatMap((f) => (f.startsWith !== undefined ? [{ path: f.path, prefix: f.startsWith }] : []));
   if (prefixes.length === 0) {
     return { filter: modifier === 'not' ? noneOf(pairs) : equalities(pairs), exact: true };
   }
   if (modifier === 'not') {
-    const none = prefixes.map((prefix) => Object.fromEntries(Object.entries(prefix).map(([path, regex]) => [path, { $not: regex }])));
+    const none = prefixes.map(({ path, prefix }) => ({ [path]: { $not: { $regex: `^${escapeRegex(prefix)}` } } }));
     return { filter: allOf([...(pairs.length > 0 ? [noneOf(pairs)] : []), ...none]), exact: true };
   }
-  return { filter: anyOf([...(pairs.length > 0 ? [equalities(pairs)] : []), ...prefixes]), exact: true };
+  return { filter: anyOf([...(pairs.length > 0 ? [equalities(pairs)] : []), ...prefixes.map(({ path, prefix }) => prefixRegex(path, prefix))]), exact: true };
 }
 
 /** `_id` is the document's `_id`, not an `idx` path. */
@@ -212,9 +212,9 @@ export function referenceFilter(values: readonly ReferenceValue[], p: ParamConte
 const APPROXIMATE_SHARE = 0.1;
 
 /**
- * One bound of the stored ranges per prefix (so one path per condition):
- * eq → the spans that fit in the search value's period; ne → some lo < low or some hi > high; gt → hi > high;
- * lt → lo < low; ge → hi ≥ low; le → lo ≤ high; sa → lo > high; eb → hi < low;
+ * One path per condition: eq → a span (`lo|hi` of one value) that fits in the search value's
+ * period; otherwise one bound of the stored ranges: ne → some lo < low or some hi > high;
+ * gt → hi > high; lt → lo < low; ge → hi ≥ low; le → lo ≤ high; sa → lo > high; eb → hi < low;
  * ap → overlap of the widened range (two bounds: exact only for a single-valued parameter).
  */
 export function dateFilter(values: readonly DateValue[], p: ParamContext, prefix = ''): Translated {

@@ -3,16 +3,16 @@ import { storedSortPath, storedTerms, toStoredFilter, toStoredIndex } from '../.
 describe('stored layout of the search index', () => {
   const logical = {
     code: { c: ['44261-6'], t: ['http://loinc.org|44261-6'], o: '44261-6' },
-    date: { lo: ['2025-01-01T10:00:00.000Z'], hi: ['2025-01-01T10:00:00.999Z'], b: ['Y2025', 'M2025-01'], o: '2025-01-01T10:00:00.000Z' },
+    date: { lo: ['2025-01-01T10:00:00.000Z'], hi: ['2025-01-01T10:00:00.999Z'], w: ['2025-01-01T10:00:00.000Z|2025-01-01T10:00:00.999Z'], o: '2025-01-01T10:00:00.000Z' },
     subject: { r: ['Patient/1'], o: 'Patient/1' },
     'value-quantity': { v: [7], b: ['0:7'], uAbCdEfGhIj: [7] },
-    // a period across years: bounds only, no bucket
+    // a parameter with ranges only (a hand-made case: every date value now has its span term)
     period: { lo: ['2024-06-01T00:00:00.000Z'], hi: ['2025-05-31T23:59:59.999Z'] },
   };
 
   test('terms go to idx.k, with a presence term only for a parameter that has none; ranges to idx.r; sort keys to idx.o', () => {
     expect(toStoredIndex(logical)).toEqual({
-      k: ['code:c:44261-6', 'code:t:http://loinc.org|44261-6', 'date:b:Y2025', 'date:b:M2025-01', 'subject:r:Patient/1', 'value-quantity:b:0:7', 'period:'],
+      k: ['code:c:44261-6', 'code:t:http://loinc.org|44261-6', 'date:w:2025-01-01T10:00:00.000Z|2025-01-01T10:00:00.999Z', 'subject:r:Patient/1', 'value-quantity:b:0:7', 'period:'],
       r: {
         'date~lo': ['2025-01-01T10:00:00.000Z'],
         'date~hi': ['2025-01-01T10:00:00.999Z'],
