@@ -89,8 +89,13 @@ function noneOf(pairs: readonly [string, string][]): MongoFilter {
   return allOf([...byPath].map(([path, values]) => ({ [path]: values.length === 1 ? { $ne: values[0] } : { $nin: values } })));
 }
 
+/** The values that start with `prefix` (an anchored pattern, which indexes narrow). */
+function startsWith(prefix: string): { $regex: string } {
+  return { $regex: `^${escapeRegex(prefix)}` };
+}
+
 function prefixRegex(path: string, prefix: string): MongoFilter {
-  return { [path]: { $regex: `^${escapeRegex(prefix)}` } };
+  return { [path]: startsWith(prefix) };
 }
 
 // --- string ---------------------------------------------------------------------------------------
@@ -140,14 +145,11 @@ export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | 
   const forms = values.flatMap((v) => tokenForms(v, p.base) ?? []);
   const pairs = forms.flatMap((f): [string, string][] => (f.equals !== undefined ? [[f.path, f.equals]] : []));
   const prefixes = forms.flatMap((f) => (f.startsWith !== undefined ? [{ path: f.path, prefix: f.startsWith }] : []));
-  if (prefixes.length === 0) {
-    return { filter: modifier === 'not' ? noneOf(pairs) : equalities(pairs), exact: true };
-  }
+  const equal = pairs.length > 0 ? [pairs] : [];
   if (modifier === 'not') {
-    const none = prefixes.map(({ path, prefix }) => ({ [path]: { $not: { $regex: `^${escapeRegex(prefix)}` } } }));
-    return { filter: allOf([...(pairs.length > 0 ? [noneOf(pairs)] : []), ...none]), exact: true };
+    return { filter: allOf([...equal.map(noneOf), ...prefixes.map(({ path, prefix }) => ({ [path]: { $not: startsWith(prefix) } }))]), exact: true };
   }
-  return { filter: anyOf([...(pairs.length > 0 ? [equalities(pairs)] : []), ...prefixes.map(({ path, prefix }) => prefixRegex(path, prefix))]), exact: true };
+  return { filter: anyOf([...equal.map(equalities), ...prefixes.map(({ path, prefix }) => prefixRegex(path, prefix))]), exact: true };
 }
 
 /** `_id` is the document's `_id`, not an `idx` path. */
