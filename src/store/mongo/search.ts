@@ -104,7 +104,7 @@ export class SearchExecutor {
     // A page after the first must be counted anyway: count while the page is read.
     const countAlongside = wantsTotal && (cursor !== undefined || request.offset > 0);
     const [ordered, counted] = await Promise.all([
-      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request, scope) }),
+      this.readPage(prepared, { keys, cursor, count: request.count, offset: request.offset, projection: pageProjection(request, scope, keys) }),
       countAlongside ? this.count(prepared, view) : undefined,
     ]);
     const more = ordered.length > request.count;
@@ -466,9 +466,15 @@ export class SearchExecutor {
  * when `_include` follows the references they hold (the sort keys give each entry's position).
  * Less to send on both databases; FerretDB encodes each document it answers.
  */
-function pageProjection(request: SearchRequest, scope: AccessScope | undefined): Document {
+function pageProjection(request: SearchRequest, scope: AccessScope | undefined, keys: readonly SortKey[]): Document {
   // The terms also hold the labels whose obligations and disclosures a scoped caller is shown.
-  return request.include.length > 0 || (scope !== undefined && readsLabels(scope)) ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
+  const projection: Document = request.include.length > 0 || (scope !== undefined && readsLabels(scope)) ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
+  // Sort keys are read back only to continue a page sorted by them (keyset.ts); in `_id` order
+  // (every search without _sort) they are not decoded and sent for nothing. `idx` stays, empty.
+  if (keys.every((key) => key.field === '_id')) {
+    projection['idx.o'] = 0;
+  }
+  return projection;
 }
 
 /** The one `_has` node at the top of a search's conditions, and the others; undefined otherwise. */
