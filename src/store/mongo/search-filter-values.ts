@@ -145,11 +145,12 @@ export function tokenFilter(values: readonly TokenValue[], modifier: Modifier | 
   const forms = values.flatMap((v) => tokenForms(v, p.base) ?? []);
   const pairs = forms.flatMap((f): [string, string][] => (f.equals !== undefined ? [[f.path, f.equals]] : []));
   const prefixes = forms.flatMap((f) => (f.startsWith !== undefined ? [{ path: f.path, prefix: f.startsWith }] : []));
-  const equal = pairs.length > 0 ? [pairs] : [];
   if (modifier === 'not') {
-    return { filter: allOf([...equal.map(noneOf), ...prefixes.map(({ path, prefix }) => ({ [path]: { $not: startsWith(prefix) } }))]), exact: true };
+    const none = prefixes.map(({ path, prefix }) => ({ [path]: { $not: startsWith(prefix) } }));
+    return { filter: allOf(pairs.length > 0 ? [noneOf(pairs), ...none] : none), exact: true };
   }
-  return { filter: anyOf([...equal.map(equalities), ...prefixes.map(({ path, prefix }) => prefixRegex(path, prefix))]), exact: true };
+  const some = prefixes.map(({ path, prefix }) => prefixRegex(path, prefix));
+  return { filter: anyOf(pairs.length > 0 ? [equalities(pairs), ...some] : some), exact: true };
 }
 
 /** `_id` is the document's `_id`, not an `idx` path. */

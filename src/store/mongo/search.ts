@@ -462,15 +462,15 @@ export class SearchExecutor {
 }
 
 /**
- * What a page needs of its documents: not the range values of the index, and its terms only
- * when `_include` follows the references they hold (the sort keys give each entry's position).
- * Less to send on both databases; FerretDB encodes each document it answers.
+ * What a page needs of its documents: not the range values of the index; its terms only when
+ * `_include` follows the references they hold; its sort keys only when the page is sorted by
+ * them (keyset.ts continues from the last entry's; in `_id` order, every search without _sort,
+ * they are not needed). `idx` itself stays, empty if need be, as the read view checks.
+ * Less to send on both databases; FerretDB decodes only what is kept.
  */
 function pageProjection(request: SearchRequest, scope: AccessScope | undefined, keys: readonly SortKey[]): Document {
   // The terms also hold the labels whose obligations and disclosures a scoped caller is shown.
   const projection: Document = request.include.length > 0 || (scope !== undefined && readsLabels(scope)) ? { 'idx.r': 0 } : { 'idx.r': 0, 'idx.k': 0 };
-  // Sort keys are read back only to continue a page sorted by them (keyset.ts); in `_id` order
-  // (every search without _sort) they are not decoded and sent for nothing. `idx` stays, empty.
   if (keys.every((key) => key.field === '_id')) {
     projection['idx.o'] = 0;
   }
