@@ -38,6 +38,13 @@ describe('round trip of decimals', () => {
     expect(stringifyFhirJson(parseFhirJson(text))).toBe(text);
   });
 
+  test('a remembered decimal deep in a large value is found, after many plain entries', () => {
+    const plain = Array.from({ length: 50 }, (_, i) => ({ resource: { resourceType: 'Observation', id: `o${i}`, valueInteger: i } }));
+    const text = JSON.stringify({ entry: [...plain, { resource: { component: [{ valueQuantity: { value: 1 } }] } }] }).replace('"value":1}', '"value":1.0}');
+    expect(stringifyFhirJson(parseFhirJson(text))).toBe(text);
+    expect(stringifyFhirJson(parseFhirJson(text), 1)).toBe(JSON.stringify(JSON.parse(text), undefined, 1).replace('"value": 1\n', '"value": 1.0\n'));
+  });
+
   test('indentation', () => {
     expect(stringifyFhirJson(parseFhirJson('{"v":[1.10]}'), 2)).toBe('{\n  "v": [\n    1.10\n  ]\n}');
   });
