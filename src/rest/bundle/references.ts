@@ -10,7 +10,11 @@ import type { FhirServices } from '../../core/services';
 import { keepDecimalText } from '../../fhir/json-text';
 import { FhirError } from '../../fhir/outcomes';
 
-/** `resource` with every reference to an entry or a condition replaced by its local reference. */
+/**
+ * `resource` with every reference to an entry or a condition replaced by its local reference.
+ * Only the objects and arrays on the way to a replaced value are copied; the rest is shared
+ * with the request's parsed body, which nothing writes to.
+ */
 export async function rewriteReferences(services: FhirServices, resource: Resource | undefined, byFullUrl: ReadonlyMap<string, string>): Promise<Resource | undefined> {
   if (!resource) {
     return resource;
@@ -18,10 +22,27 @@ export async function rewriteReferences(services: FhirServices, resource: Resour
   const conditional = await resolveConditionalReferences(services, resource);
   const rewrite = (value: unknown, key: string | undefined): unknown => {
     if (Array.isArray(value)) {
-      return keepDecimalText(value, value.map((v) => rewrite(v, undefined)));
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const rewritten = rewrite(item, undefined);
+        if (rewritten !== item) {
+          copy ??= keepDecimalText(value, value.slice());
+          copy[i] = rewritten;
+        }
+      }
+      return copy ?? value;
     }
     if (value !== null && typeof value === 'object') {
-      return keepDecimalText(value, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v, k)])));
+      let copy: Record<string, unknown> | undefined;
+      for (const [k, item] of Object.entries(value)) {
+        const rewritten = rewrite(item, k);
+        if (rewritten !== item) {
+          copy ??= keepDecimalText(value, { ...value });
+          copy[k] = rewritten;
+        }
+      }
+      return copy ?? value;
     }
     if (typeof value === 'string' && key === 'reference') {
       const local = byFullUrl.get(value) ?? conditional.get(value);
