@@ -1,6 +1,8 @@
 /**
- * FHIRPath that only selects: member names and type filters (`Observation.value as Quantity`,
- * `Patient.name.given`, a composite's `value.as(Quantity)`), compiled once into steps and
+ * FHIRPath that only selects: member names, type filters (`Observation.value as Quantity`,
+ * `Patient.name.given`, a composite's `value.as(Quantity)`) and filters on one member's string
+ * value or its absence (`telecom.where(system = 'email')`, `extension.where(url = '…')`,
+ * `Task.where(executionPeriod.empty())`), compiled once into steps and
  * evaluated on the JSON without Medplum's engine. Most search parameter branches are such paths,
  * and extraction evaluates every parameter of a resource's type at every write: the engine's
  * per-atom contexts, closures and repeated element lookups were half of extraction's time.
@@ -9,12 +11,15 @@
  * (@medplum/core src/fhirpath/atoms.ts): a name keeps a resource of that type or reads the
  * property with the engine's typing (getTypedPropertyValue, whose element lookups are kept here
  * per type schema); the `as` operator and ofType() keep items of the type; the .as() function
- * keeps every item, as Medplum's does. Anything else (where(), indexers, functions, operators)
- * is not compiled and stays with the engine; so are values with primitive extensions (`_given`),
- * which the engine merges into the value.
+ * keeps every item, as Medplum's does; where(member = 'text') keeps an item whose member is that
+ * one string, drops one without the member, and asks the engine about any other (several values,
+ * a value that is not a plain string); where(path.empty()) keeps an item where the compiled path
+ * selects nothing. Anything else (other criteria, indexers, functions,
+ * operators) is not compiled and stays with the engine; so are values with primitive extensions
+ * (`_given`), which the engine merges into the value.
  */
 import * as medplum from '@medplum/core';
-import { AsAtom, DotAtom, FunctionAtom, SymbolAtom } from '@medplum/core';
+import { AsAtom, DotAtom, EqualsAtom, FunctionAtom, LiteralAtom, SymbolAtom } from '@medplum/core';
 import type { Atom, InternalTypeSchema, TypedValue } from '@medplum/core';
 import { choiceKey } from '../fhir/validation/element-types';
 
@@ -22,8 +27,14 @@ import { choiceKey } from '../fhir/validation/element-types';
 // imported name is read, and these are read for every element of every write.
 const { getElementDefinitionFromElements, getTypedPropertyValue, isEmpty, isResource, tryGetDataType } = medplum;
 
+/**
+ * The criteria of a where() step: `member = 'equals'` (with the criteria, for the engine when the
+ * member is not one plain string), or `path.empty()`.
+ */
+export type WhereCriteria = { readonly member: string; readonly equals: string; readonly criteria: Atom } | { readonly empty: Selection };
+
 /** One step of a compiled selection. */
-export type SelectionStep = { readonly member: string } | { readonly ofType: string };
+export type SelectionStep = { readonly member: string } | { readonly ofType: string } | { readonly where: WhereCriteria };
 
 /** A selection path, in evaluation order. */
 export type Selection = readonly SelectionStep[];
@@ -47,6 +58,10 @@ export function compileSelection(atom: Atom): Selection | undefined {
   }
   if (atom instanceof FunctionAtom && atom.args.length === 1) {
     const arg = atom.args[0];
+    if (atom.name === 'where') {
+      const where = arg && whereCriteria(arg);
+      return where ? [{ where }] : undefined;
+    }
     if (atom.name === 'ofType' && arg instanceof SymbolAtom) {
       return [{ ofType: arg.name }];
     }
@@ -55,6 +70,20 @@ export function compileSelection(atom: Atom): Selection | undefined {
     }
   }
   return undefined;
+}
+
+/** `member = 'text'` (a member name against a string literal) or `path.empty()`; undefined for any other criteria. */
+function whereCriteria(criteria: Atom): WhereCriteria | undefined {
+  if (criteria instanceof DotAtom && criteria.right instanceof FunctionAtom && criteria.right.name === 'empty' && criteria.right.args.length === 0) {
+    const empty = compileSelection(criteria.left);
+    return empty ? { empty } : undefined;
+  }
+  if (!(criteria instanceof EqualsAtom) || !(criteria.left instanceof SymbolAtom) || !(criteria.right instanceof LiteralAtom)) {
+    return undefined;
+  }
+  const { name } = criteria.left;
+  const literal = criteria.right.value;
+  return PLAIN_NAME.test(name) && literal.type === 'string' && typeof literal.value === 'string' ? { member: name, equals: literal.value, criteria } : undefined;
 }
 
 /** Evaluates a compiled selection as evalFhirPathTyped would evaluate its expression. */
@@ -66,6 +95,10 @@ export function select(selection: Selection, input: readonly TypedValue[]): Type
       for (const tv of current) {
         if (tv.type === step.ofType) next.push(tv);
       }
+    } else if ('where' in step) {
+      for (const tv of current) {
+        if (holds(step.where, tv)) next.push(tv);
+      }
     } else {
       for (const tv of current) {
         addMember(tv, step.member, next);
@@ -75,6 +108,28 @@ export function select(selection: Selection, input: readonly TypedValue[]): Type
   }
   // evalFhirPathTyped's last step: primitives that carried extensions become plain values again.
   return current.map((v) => ({ type: v.type, value: v.value?.valueOf() }));
+}
+
+/**
+ * Whether where()'s criteria hold for one item. For `=`: an empty member makes it empty (not
+ * true); one plain string is compared as the engine compares strings; anything else is the
+ * engine's to judge.
+ */
+function holds(where: WhereCriteria, tv: TypedValue): boolean {
+  if ('empty' in where) {
+    return select(where.empty, [tv]).length === 0;
+  }
+  const members: TypedValue[] = [];
+  addMember(tv, where.member, members);
+  if (members.length === 0) {
+    return false;
+  }
+  const only: unknown = members.length === 1 ? members[0]?.value : undefined;
+  if (typeof only === 'string') {
+    return only === where.equals;
+  }
+  const result = where.criteria.eval({ variables: {} }, [tv]);
+  return result.length === 1 && result[0]?.value === true;
 }
 
 /** SymbolAtom.evalValue, then the engine's filter of undefined values. */

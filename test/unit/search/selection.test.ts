@@ -12,7 +12,9 @@ import { R4_RESOURCE_TYPES } from '../../../src/fhir/definitions';
 import { compileSelection, select } from '../../../src/search/selection';
 import type { Selection } from '../../../src/search/selection';
 import type { SearchParameterRegistry } from '../../../src/search/registry';
-import { testRegistry } from './registry-fixture';
+import { loadConformancePackage } from '../../../src/fhir/profiles';
+import { buildSearchParameterRegistry } from '../../../src/search/registry';
+import { BASE_URL, testRegistry } from './registry-fixture';
 
 interface CompiledPath {
   readonly label: string;
@@ -94,20 +96,25 @@ function syntheticResources(clients: number): Resource[] {
 describe('compiled selections give the engine its own answer', () => {
   const registry = testRegistry();
 
-  test('most branches compile; those that filter, call functions or compare stay with the engine', () => {
+  test('most branches compile; those that filter (but on one member\'s string), call functions or compare stay with the engine', () => {
     let compiled = 0;
     let total = 0;
+    let whereCompiled = 0;
     for (const type of R4_RESOURCE_TYPES) {
       for (const def of registry.list(type)) {
         for (const b of def.branches) {
           total++;
           if (b.selection) compiled++;
-          if (/\.where\(|\.exists\(|\.empty\(|\[|!=| and /.test(b.text)) expect({ branch: b.text, compiled: b.selection !== undefined }).toEqual({ branch: b.text, compiled: false });
+          const filtersOnOneString = /^[^()]*\.where\(\([A-Za-z]+ = '[^']*'\)\)[^()]*$/.test(b.text) || /^[^()]*\.where\(\(?[A-Za-z.]+( as [A-Za-z]+\))?\.empty\(\)\)[^()]*$/.test(b.text);
+          if (filtersOnOneString) whereCompiled++;
+          if (!filtersOnOneString && /\.where\(|\.exists\(|\.empty\(|\[|!=| and /.test(b.text)) expect({ branch: b.text, compiled: b.selection !== undefined }).toEqual({ branch: b.text, compiled: false });
+          if (filtersOnOneString) expect({ branch: b.text, compiled: b.selection !== undefined }).toEqual({ branch: b.text, compiled: true });
         }
       }
     }
     expect(compiled / total).toBeGreaterThan(0.9);
     expect(compiled).toBeLessThan(total);
+    expect(whereCompiled).toBeGreaterThan(15); // telecom by system, extensions by url, clinical dates
   });
 
   test('on every resource of the fixtures', () => {
@@ -118,6 +125,13 @@ describe('compiled selections give the engine its own answer', () => {
 
   test('on the resources of synthetic clients', () => {
     expect(expectSameAsEngine(registry, syntheticResources(40))).toBeGreaterThan(1000);
+  });
+
+  test("with the installation's own parameters (profiles/), on the resources of synthetic clients", () => {
+    const withProfiles = buildSearchParameterRegistry({ baseUrl: BASE_URL, custom: loadConformancePackage().searchParameters });
+    const compiledWhere = (['Task', 'Goal', 'Observation', 'CarePlan'] as const).flatMap((type) => withProfiles.list(type).flatMap((def) => def.branches.filter((b) => b.selection?.some((step) => 'where' in step))));
+    expect(compiledWhere.length).toBeGreaterThan(4); // clinical dates, episodes of care
+    expect(expectSameAsEngine(withProfiles, syntheticResources(40))).toBeGreaterThan(1000);
   });
 
   test('on an empty resource of every R4 type', () => {
@@ -213,9 +227,91 @@ describe('compileSelection', () => {
     expect(renamed).toEqual([]);
   });
 
-  test('anything else stays with the engine', () => {
+  test("where(member = 'text') compiles into a filter step", () => {
+    expect(compile("Patient.telecom.where(system = 'email').value")).toEqual([
+      { member: 'Patient' },
+      { member: 'telecom' },
+      { where: { member: 'system', equals: 'email', criteria: expect.anything() } },
+      { member: 'value' },
+    ]);
+  });
+
+  test("where(member = 'text') keeps what the engine keeps: one string, none, several, a primitive extension, not a string", () => {
+    const patient = toTypedValue({
+      resourceType: 'Patient',
+      telecom: [
+        { system: 'email', value: 'a@example.org', rank: 1 },
+        { system: 'Email', value: 'case@example.org' },
+        { value: 'no-system' },
+        { system: 'email', _system: { extension: [{ url: 'http://example.org/x', valueCode: 'y' }] }, value: 'ext@example.org' },
+        { _system: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] }, value: 'absent' },
+        { system: 'phone', value: '555', rank: 2 },
+      ],
+      name: [{ given: ['Ana', 'Maria'], family: 'Lima' }, { given: ['Ana'] }, { family: 'Ana' }],
+      extension: [
+        { url: 'http://example.org/a', valueString: 'first' },
+        { url: 'http://example.org/b', valueCode: 'second' },
+        { valueString: 'no url' },
+        { url: 'http://example.org/a', valueInteger: 3 },
+      ],
+    } as unknown as Resource);
+    let kept = 0;
     for (const expression of [
       "Patient.telecom.where(system = 'email')",
+      "Patient.telecom.where(system = 'email').value",
+      "Patient.telecom.where(system = 'phone').value",
+      "Patient.telecom.where(system = '').value",
+      "Patient.telecom.where(rank = '1').value",
+      "Patient.name.where(given = 'Ana').family",
+      "Patient.name.where(family = 'Ana')",
+      "Patient.extension.where(url = 'http://example.org/a').value",
+      "Patient.extension.where(url = 'http://example.org/b').value",
+      "Patient.extension.where(url = 'http://example.org/none').value",
+    ]) {
+      const atom = parseFhirPath(expression);
+      const steps = compileSelection(atom.child);
+      expect({ expression, compiled: steps !== undefined }).toEqual({ expression, compiled: true });
+      const expected = evalFhirPathTyped(atom, [patient]);
+      kept += expected.length;
+      expect({ expression, values: select(steps ?? [], [patient]) }).toStrictEqual({ expression, values: expected });
+    }
+    expect(kept).toBeGreaterThan(8);
+  });
+
+  test('where(path.empty()) keeps what the engine keeps', () => {
+    const resources = [
+      { resourceType: 'Task', status: 'requested', intent: 'order', authoredOn: '2025-01-02' },
+      { resourceType: 'Task', status: 'requested', intent: 'order', authoredOn: '2025-01-02', executionPeriod: { start: '2025-01-03' } },
+      { resourceType: 'Task', status: 'requested', intent: 'order', _authoredOn: { extension: [{ url: 'http://example.org/x', valueCode: 'y' }] }, executionPeriod: {} },
+      { resourceType: 'Goal', lifecycleStatus: 'active', startDate: '2025-01-01', statusDate: '2025-02-01' },
+      { resourceType: 'Goal', lifecycleStatus: 'active', startCodeableConcept: { text: 'soon' }, statusDate: '2025-02-01' },
+      { resourceType: 'DocumentReference', status: 'current', date: '2025-01-01T00:00:00Z', context: { period: { start: '2025-01-01' } } },
+      { resourceType: 'DocumentReference', status: 'current', date: '2025-01-01T00:00:00Z', context: { encounter: [{ reference: 'Encounter/1' }] } },
+    ].map((r) => toTypedValue(r as unknown as Resource));
+    let kept = 0;
+    for (const expression of ['Task.where(executionPeriod.empty()).authoredOn', 'Goal.where((start as date).empty()).statusDate', 'DocumentReference.where(context.period.empty()).date', 'Task.where(authoredOn.empty())']) {
+      const atom = parseFhirPath(expression);
+      const steps = compileSelection(atom.child);
+      expect({ expression, compiled: steps !== undefined }).toEqual({ expression, compiled: true });
+      for (const resource of resources) {
+        const expected = evalFhirPathTyped(atom, [resource]);
+        kept += expected.length;
+        expect({ expression, values: select(steps ?? [], [resource]) }).toStrictEqual({ expression, values: expected });
+      }
+    }
+    expect(kept).toBeGreaterThan(3);
+  });
+
+  test('anything else stays with the engine', () => {
+    for (const expression of [
+      "Patient.telecom.where(system != 'email')",
+      "Patient.telecom.where(system = 'email' or system = 'phone')",
+      "Patient.telecom.where(system = %kind)",
+      'Patient.telecom.where(rank = 1)',
+      "Patient.telecom.where($this.system = 'email')",
+      "Patient.telecom.where('email' = system)",
+      'Patient.where(name.empty() and telecom.empty())',
+      'Patient.where(name.first().empty())',
       'Patient.name[0]',
       'Patient.name.first()',
       'Patient.deceased.exists()',
