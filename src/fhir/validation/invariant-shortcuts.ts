@@ -57,6 +57,28 @@ function hasChoice(node: JsonObject, name: string): boolean {
   return false;
 }
 
+/** A complex element FHIRPath plainly finds (`exists()` true): an object with content, or an array holding one. */
+function present(node: JsonObject, name: string): boolean {
+  const value = node[name];
+  const filled = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+  return Array.isArray(value) ? value.some(filled) : filled(value);
+}
+
+/** No coding of a CodeableConcept (absent counts) has exactly this system and code. */
+function lacksCoding(concept: unknown, system: string, code: string): boolean {
+  if (concept === undefined) return true;
+  if (concept === null || typeof concept !== 'object' || Array.isArray(concept)) return false;
+  const coding = (concept as JsonObject).coding;
+  if (coding === undefined) return true;
+  return Array.isArray(coding) && coding.every((c) => c !== null && typeof c === 'object' && !Array.isArray(c) && !((c as JsonObject).system === system && (c as JsonObject).code === code));
+}
+
+/** Consent's ppc-2 to ppc-5: a patient, or no scope coding of a placeholder system. */
+const consentForPatient = (code: string): Shortcut => ({
+  expression: `patient.exists() or scope.coding.where(system='something' and code='${code}').exists().not()`,
+  holds: (node) => present(node, 'patient'),
+});
+
 /** No contained resources: every DomainResource invariant on them holds. */
 const noContained = (node: JsonObject) => node.contained === undefined;
 
@@ -117,6 +139,31 @@ const SHORTCUTS: Readonly<Record<string, Shortcut>> = {
     expression: 'lastModified.exists().not() or authoredOn.exists().not() or lastModified >= authoredOn',
     holds: (node) => missing(node, 'lastModified') || missing(node, 'authoredOn') || inOrder(node.authoredOn, node.lastModified),
   },
+  'con-2': {
+    expression: 'code.exists() or detail.exists()',
+    holds: (node) => present(node, 'code') || present(node, 'detail'),
+  },
+  'con-4': {
+    expression:
+      "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
+    holds: (node) => !hasChoice(node, 'abatement'),
+  },
+  'con-5': {
+    expression: "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
+    holds: (node) => missing(node, 'clinicalStatus') || lacksCoding(node.verificationStatus, 'http://terminology.hl7.org/CodeSystem/condition-ver-status', 'entered-in-error'),
+  },
+  'prr-1': {
+    expression: 'orderDetail.empty() or code.exists()',
+    holds: (node) => missing(node, 'orderDetail') || present(node, 'code'),
+  },
+  'cpl-3': {
+    expression: 'detail.empty() or reference.empty()',
+    holds: (node) => missing(node, 'detail') || missing(node, 'reference'),
+  },
+  'ppc-2': consentForPatient('patient-privacy'),
+  'ppc-3': consentForPatient('research'),
+  'ppc-4': consentForPatient('adr'),
+  'ppc-5': consentForPatient('treatment'),
   'dom-2': { expression: 'contained.contained.empty()', holds: noContained },
   'dom-3': {
     expression:

@@ -26,6 +26,15 @@ const BASES: Record<string, string> = {
   'ctm-1': 'CareTeam.participant',
   'cpt-2': 'ContactPoint',
   'ppc-1': 'Consent',
+  'con-2': 'Condition.evidence',
+  'con-4': 'Condition',
+  'con-5': 'Condition',
+  'prr-1': 'ServiceRequest',
+  'cpl-3': 'CarePlan.activity',
+  'ppc-2': 'Consent',
+  'ppc-3': 'Consent',
+  'ppc-4': 'Consent',
+  'ppc-5': 'Consent',
   'dom-2': 'Encounter',
   'dom-3': 'Encounter',
   'dom-4': 'Encounter',
@@ -69,6 +78,12 @@ function dateTexts(count: number): string[] {
 const pairs = (name: [string, string], values: string[]): JsonObject[] => values.flatMap((a, i) => values.slice(i, i + 12).flatMap((b) => [{ [name[0]]: a, [name[1]]: b }, { [name[0]]: b, [name[1]]: a }]));
 
 const extension = { extension: [{ url: 'http://example.org/x', valueString: 'x' }] };
+const CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+const VERIFICATION = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
+const concept = (system: string, code: string) => ({ coding: [{ system, code }] });
+const condition = (more: JsonObject): JsonObject => ({ resourceType: 'Condition', subject: { reference: 'Patient/1' }, ...more });
+const serviceRequest = (more: JsonObject): JsonObject => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/1' }, ...more });
+const consent = (more: JsonObject): JsonObject => ({ resourceType: 'Consent', status: 'active', category: [{ text: 'c' }], scope: { text: 's' }, ...more });
 const NODES: Record<string, JsonObject[]> = {
   'ref-1': [{ reference: 'Patient/1' }, { reference: 'http://example.org/fhir/Patient/1' }, { reference: '#c1' }, { reference: '#' }, { identifier: { value: 'x' } }, { display: 'x' }, { _reference: extension }, { reference: 'urn:uuid:2b4b1d0e-4a0c-4b7e-9f44-2f1b1f9a0c11' }],
   'per-1': [{ start: '2025-01-01' }, { end: '2025-01-01' }, {}, { _start: extension, end: '2025-01-01' }, ...pairs(['start', 'end'], dateTexts(300))],
@@ -111,6 +126,50 @@ const NODES: Record<string, JsonObject[]> = {
     { resourceType: 'Task', status: 'requested', intent: 'order', lastModified: '2025-01-01T10:00:00Z' },
     ...pairs(['authoredOn', 'lastModified'], dateTexts(200)).map((p) => ({ resourceType: 'Task', status: 'requested', intent: 'order', ...p })),
   ],
+  'con-2': [{ code: [{ text: 'c' }] }, { detail: [{ reference: 'Observation/1' }] }, {}, { code: [] }, { code: [{}] }, { code: null }, { extension: extension.extension }],
+  'con-4': [
+    condition({}),
+    condition({ abatementDateTime: '2025-01-01' }),
+    condition({ _abatementString: extension }),
+    condition({ abatementDateTime: '2025-01-01', clinicalStatus: concept(CLINICAL, 'resolved') }),
+    condition({ abatementDateTime: '2025-01-01', clinicalStatus: concept(CLINICAL, 'active') }),
+    condition({ abatementAge: { value: 3 }, clinicalStatus: concept(CLINICAL, 'remission') }),
+  ],
+  'con-5': [
+    condition({ clinicalStatus: concept(CLINICAL, 'active') }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: concept(VERIFICATION, 'confirmed') }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: concept(VERIFICATION, 'entered-in-error') }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: concept('http://example.org/other', 'entered-in-error') }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: { text: 'no coding' } }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: { coding: [{ system: VERIFICATION, code: 'entered-in-error', _code: extension }] } }),
+    condition({ clinicalStatus: concept(CLINICAL, 'active'), verificationStatus: { coding: [{ system: VERIFICATION, _code: extension }] } }),
+    condition({ verificationStatus: concept(VERIFICATION, 'entered-in-error') }),
+  ],
+  'prr-1': [
+    serviceRequest({}),
+    serviceRequest({ code: { text: 'c' } }),
+    serviceRequest({ orderDetail: [{ text: 'd' }] }),
+    serviceRequest({ orderDetail: [{ text: 'd' }], code: { text: 'c' } }),
+    serviceRequest({ orderDetail: [{ text: 'd' }], code: {} }),
+  ],
+  'cpl-3': [{ detail: { status: 'scheduled' } }, { reference: { reference: 'Task/1' } }, { detail: { status: 'scheduled' }, reference: { reference: 'Task/1' } }, { outcomeReference: [{ reference: 'Observation/1' }] }],
+  ...Object.fromEntries(
+    [
+      ['ppc-2', 'patient-privacy'],
+      ['ppc-3', 'research'],
+      ['ppc-4', 'adr'],
+      ['ppc-5', 'treatment'],
+    ].map(([key, code]) => [
+      key,
+      [
+        consent({ patient: { reference: 'Patient/1' }, scope: concept('something', code as string) }),
+        consent({ scope: concept('something', code as string) }),
+        consent({ scope: concept('http://terminology.hl7.org/CodeSystem/consentscope', 'patient-privacy') }),
+        consent({ patient: {}, scope: concept('something', code as string) }),
+        consent({ patient: { display: 'Ana' } }),
+      ],
+    ]),
+  ),
   ...Object.fromEntries(
     ['dom-2', 'dom-3', 'dom-4', 'dom-5'].map((key) => [
       key,
