@@ -14,9 +14,9 @@
  * keeps every item, as Medplum's does; where(member = 'text') keeps an item whose member is that
  * one string, drops one without the member, and asks the engine about any other (several values,
  * a value that is not a plain string); where(path.empty()) keeps an item where the compiled path
- * selects nothing. Anything else (other criteria, indexers, functions,
- * operators) is not compiled and stays with the engine; so are values with primitive extensions
- * (`_given`), which the engine merges into the value.
+ * selects nothing. Anything else (other criteria, indexers, functions, operators) is not
+ * compiled and stays with the engine; so are values with primitive extensions (`_given`), which
+ * the engine merges into the value.
  */
 import * as medplum from '@medplum/core';
 import { AsAtom, DotAtom, EqualsAtom, FunctionAtom, LiteralAtom, SymbolAtom } from '@medplum/core';
