@@ -10,6 +10,7 @@
  * release that words a key differently is evaluated by the engine.
  * test/unit/fhir/invariant-shortcuts.test.ts checks each against the engine.
  */
+import { isObject } from './json';
 import type { JsonObject } from './json';
 
 interface Shortcut {
@@ -60,17 +61,17 @@ function hasChoice(node: JsonObject, name: string): boolean {
 /** A complex element FHIRPath plainly finds (`exists()` true): an object with content, or an array holding one. */
 function present(node: JsonObject, name: string): boolean {
   const value = node[name];
-  const filled = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+  const filled = (v: unknown) => isObject(v) && Object.keys(v).length > 0;
   return Array.isArray(value) ? value.some(filled) : filled(value);
 }
 
 /** No coding of a CodeableConcept (absent counts) has exactly this system and code. */
 function lacksCoding(concept: unknown, system: string, code: string): boolean {
   if (concept === undefined) return true;
-  if (concept === null || typeof concept !== 'object' || Array.isArray(concept)) return false;
-  const coding = (concept as JsonObject).coding;
+  if (!isObject(concept)) return false;
+  const { coding } = concept;
   if (coding === undefined) return true;
-  return Array.isArray(coding) && coding.every((c) => c !== null && typeof c === 'object' && !Array.isArray(c) && !((c as JsonObject).system === system && (c as JsonObject).code === code));
+  return Array.isArray(coding) && coding.every((c) => isObject(c) && !(c.system === system && c.code === code));
 }
 
 /** Consent's ppc-2 to ppc-5: a patient, or no scope coding of a placeholder system. */
