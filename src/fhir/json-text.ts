@@ -253,6 +253,37 @@ export function keepDecimalText<T extends object>(from: object, to: T): T {
   return to;
 }
 
+/**
+ * `value` with each leaf (anything but an object or array) mapped to `map(leaf, key)`, `key`
+ * being its member name (undefined in an array). Only the objects and arrays on the way to a
+ * changed leaf are copied, keeping their remembered decimals; the rest is shared with `value`.
+ */
+export function mapLeaves<T>(value: T, map: (leaf: unknown, key: string | undefined) => unknown): T {
+  const visit = (node: unknown, key: string | undefined): unknown => {
+    if (node === null || typeof node !== 'object') {
+      return map(node, key);
+    }
+    if (Array.isArray(node)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < node.length; i++) {
+        const item: unknown = node[i];
+        const mapped = visit(item, undefined);
+        if (mapped !== item) (copy ??= keepDecimalText(node, node.slice()))[i] = mapped;
+      }
+      return copy ?? node;
+    }
+    let copy: Record<string, unknown> | undefined;
+    // for…in: JSON values have no inherited members, and it allocates no entry pairs.
+    for (const k in node) {
+      const item: unknown = (node as Record<string, unknown>)[k];
+      const mapped = visit(item, k);
+      if (mapped !== item) (copy ??= keepDecimalText(node, { ...node }) as Record<string, unknown>)[k] = mapped;
+    }
+    return copy ?? node;
+  };
+  return visit(value, undefined) as T;
+}
+
 /** A deep copy that keeps remembered decimals (structuredClone drops them). */
 export function cloneFhirJson<T>(value: T): T {
   if (Array.isArray(value)) {

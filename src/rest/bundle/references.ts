@@ -7,43 +7,19 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { conditionOf, parseCriteria, soleMatch } from '../../core/criteria';
 import type { FhirServices } from '../../core/services';
-import { keepDecimalText } from '../../fhir/json-text';
+import { mapLeaves } from '../../fhir/json-text';
 import { FhirError } from '../../fhir/outcomes';
 
 /**
  * `resource` with every reference to an entry or a condition replaced by its local reference.
- * Only the objects and arrays on the way to a replaced value are copied; the rest is shared
- * with the request's parsed body, which nothing writes to.
+ * The rest is shared with the request's parsed body, which nothing writes to.
  */
 export async function rewriteReferences(services: FhirServices, resource: Resource | undefined, byFullUrl: ReadonlyMap<string, string>): Promise<Resource | undefined> {
   if (!resource) {
     return resource;
   }
   const conditional = await resolveConditionalReferences(services, resource);
-  const rewrite = (value: unknown, key: string | undefined): unknown => {
-    if (Array.isArray(value)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i];
-        const rewritten = rewrite(item, undefined);
-        if (rewritten !== item) {
-          copy ??= keepDecimalText(value, value.slice());
-          copy[i] = rewritten;
-        }
-      }
-      return copy ?? value;
-    }
-    if (value !== null && typeof value === 'object') {
-      let copy: Record<string, unknown> | undefined;
-      for (const [k, item] of Object.entries(value)) {
-        const rewritten = rewrite(item, k);
-        if (rewritten !== item) {
-          copy ??= keepDecimalText(value, { ...value });
-          copy[k] = rewritten;
-        }
-      }
-      return copy ?? value;
-    }
+  return mapLeaves(resource, (value, key) => {
     if (typeof value === 'string' && key === 'reference') {
       const local = byFullUrl.get(value) ?? conditional.get(value);
       if (local) {
@@ -60,19 +36,16 @@ export async function rewriteReferences(services: FhirServices, resource: Resour
       });
     }
     return value;
-  };
-  return rewrite(resource, undefined) as Resource;
+  });
 }
 
 /** Each conditional reference in `resource`, resolved to exactly one match (412 for none or several). */
 async function resolveConditionalReferences(services: FhirServices, resource: Resource): Promise<Map<string, string>> {
   const references = new Set<string>();
-  const walk = (value: unknown, key?: string): void => {
-    if (Array.isArray(value)) value.forEach((v) => walk(v));
-    else if (value !== null && typeof value === 'object') Object.entries(value).forEach(([k, v]) => walk(v, k));
-    else if (key === 'reference' && typeof value === 'string' && /^[A-Z][A-Za-z]+\?/.test(value)) references.add(value);
-  };
-  walk(resource);
+  mapLeaves(resource, (value, key) => {
+    if (key === 'reference' && typeof value === 'string' && /^[A-Z][A-Za-z]+\?/.test(value)) references.add(value);
+    return value;
+  });
   const resolved = new Map<string, string>();
   for (const reference of references) {
     const [type = '', queryText = ''] = reference.split(/\?(.*)/s, 2);
