@@ -213,12 +213,21 @@ export async function buildPartnerDirectory(deps: { connection: MongoConnection 
 /** The authorization server and token check on the same connection (auth/service.ts). */
 export const buildAuthService = openAuthService;
 
-/** The request budgets (platform/rate-limit.ts): per client for the APIs, per address for the token endpoint. */
-export async function buildRateLimits(deps: { config: Config; connection: MongoConnection; logger?: Logger }): Promise<RateLimits> {
+/**
+ * The request budgets (platform/rate-limit.ts): per client for the APIs, per address for the
+ * token endpoint. `close` shares their last counts: on shutdown, after the server has stopped
+ * taking requests and before the connection closes.
+ */
+export async function buildRateLimits(deps: { config: Config; connection: MongoConnection; logger?: Logger }): Promise<RateLimits & { close(): Promise<void> }> {
   const { config, connection, logger } = deps;
   const onError = (err: unknown) => logger?.warn({ err }, 'request budgets could not be shared through the database: counting locally meanwhile');
+  const api = await mongoRateLimit(connection.db, { name: 'api', points: config.rateLimitPerMinute, durationSeconds: 60, onError });
+  const token = await mongoRateLimit(connection.db, { name: 'token', points: config.tokenRateLimitPerMinute, durationSeconds: 60, onError });
   return {
-    api: await mongoRateLimit(connection.db, { name: 'api', points: config.rateLimitPerMinute, durationSeconds: 60, onError }),
-    token: await mongoRateLimit(connection.db, { name: 'token', points: config.tokenRateLimitPerMinute, durationSeconds: 60, onError }),
+    api,
+    token,
+    async close() {
+      await Promise.all([api.close(), token.close()]);
+    },
   };
 }

@@ -65,6 +65,8 @@ async function main(): Promise<void> {
       stack.push(() => workflows.stop());
     }
     const rateLimits = await buildRateLimits({ config, connection, logger });
+    // Stopped after the server (pushed later, so run earlier) and before the connection.
+    stack.push(() => rateLimits.close());
     const bulkData = await buildBulkDataStore({ services, connection });
     const partners = await buildPartnerDirectory({ connection });
     const app = createApp({

@@ -22,8 +22,15 @@ export interface RateLimit {
 
 /** A budget counted in the database. */
 export interface SharedRateLimit extends RateLimit {
-  /** Adds the requests counted here to the shared windows now (tests, shutdown). */
+  /** Adds the requests counted here to the shared windows now (tests). */
   flush(): Promise<void>;
+  /**
+   * Stops the interval and adds what is counted here one last time: on shutdown, once no more
+   * requests come and before the connection closes (a flush timer firing after would fail, and
+   * the other instances would never learn of this one's last requests). Requests consumed after
+   * it are counted here only.
+   */
+  close(): Promise<void>;
 }
 
 export const RATE_LIMIT_COLLECTION = 'rate_limits';
@@ -66,6 +73,7 @@ export async function mongoRateLimit(
   const durationMs = options.durationSeconds * 1000;
   const counters = new Map<string, Counter>();
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
   let flushing: Promise<void> = Promise.resolve();
   let lastSweep = now();
 
@@ -111,7 +119,7 @@ export async function mongoRateLimit(
   }
 
   function schedule(): void {
-    if (timer) return;
+    if (timer || closed) return;
     timer = setTimeout(() => {
       timer = undefined;
       void flush().then(() => {
@@ -123,6 +131,12 @@ export async function mongoRateLimit(
 
   return {
     flush,
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
+      return flush();
+    },
     async consume(key) {
       const at = now();
       const window = windowOf(at);

@@ -98,7 +98,10 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     admin,
     config,
     workflows: (workflowOptions = {}) => buildWorkflows({ services, config, connection: database.connection, logger, ...workflowOptions }),
-    close: () => (options.restartOf ? Promise.resolve() : database.drop()),
+    close: async () => {
+      await rateLimits.close();
+      if (!options.restartOf) await database.drop();
+    },
   };
 }
 

@@ -74,3 +74,29 @@ test('while the database is gone, requests are still counted and refused past th
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('close() shares what was counted and stops the interval: nothing is written, or fails, once the connection has closed', async () => {
+  // Its own connection, closed as the service's is on shutdown.
+  const own = await testDatabase({ uri: database.uri });
+  const errors: unknown[] = [];
+  const window = Date.parse('2025-06-01T13:00:00Z');
+  const limit = await mongoRateLimit(own.connection.db, { name: 'closing', points: 10, durationSeconds: 60, onError: (err) => errors.push(err), now: () => window });
+  // Read through the file's connection, which stays open.
+  const ownDb = database.connection.client.db(own.dbName);
+  const stored = () => ownDb.collection('rate_limits').findOne({ _id: `closing:k:${window}` as never });
+  try {
+    // Counted, and a flush scheduled for the next interval (100 ms).
+    expect((await limit.consume('k')).allowed).toBe(true);
+    expect((await limit.consume('k')).allowed).toBe(true);
+    await limit.close();
+    expect(await stored()).toMatchObject({ points: 2 });
+    // Still counted here, never sent: the connection is gone.
+    expect((await limit.consume('k')).allowed).toBe(true);
+    await own.connection.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors).toEqual([]);
+    expect(await stored()).toMatchObject({ points: 2 });
+  } finally {
+    await ownDb.dropDatabase();
+  }
+});
