@@ -1,5 +1,5 @@
 /** Pure value arithmetic shared by extraction and translation: date ranges, decimals, text. */
-import { bucketsOf, parseDateRange } from '../../../src/search/date-range';
+import { MAX_INSTANT, MIN_INSTANT, bucketsOf, iso, parseDateRange } from '../../../src/search/date-range';
 import { decimalOfNumber, implicitRange, parseDecimal, roundTo, storedRoundings, zeroBucketsUpTo } from '../../../src/search/decimal';
 import { INDEXED_TEXT_LENGTH, clip, escapePart, escapeRegex, exactIndexed, foldIndexed, foldText, tokenForm } from '../../../src/search/normalize';
 
@@ -42,6 +42,38 @@ describe('parseDateRange: a FHIR date/dateTime/instant is the UTC range its prec
     ['2023-12-01T00:00:00.000Z', '2024-01-31T23:59:59.999Z', []],
   ])('bucketsOf(%s, %s): every bucket the whole range fits in', (lo, hi, buckets) => {
     expect(bucketsOf(lo, hi)).toEqual(buckets);
+  });
+});
+
+describe('iso: the instant of a millisecond, as toISOString writes it, within MIN_INSTANT..MAX_INSTANT', () => {
+  const min = Date.parse(MIN_INSTANT);
+  const max = Date.parse(MAX_INSTANT);
+  const runtime = (ms: number) => new Date(Math.min(Math.max(ms, min), max)).toISOString();
+
+  test('every year from 1 to 9999 at its turns (new year, end of February, March, last millisecond)', () => {
+    const differences: string[] = [];
+    for (let year = 1; year <= 9999; year++) {
+      for (const at of ['-01-01T00:00:00.000Z', '-02-28T23:59:59.999Z', '-03-01T00:00:00.000Z', '-12-31T23:59:59.999Z']) {
+        const ms = Date.parse(`${String(year).padStart(4, '0')}${at}`);
+        for (const t of [ms - 1, ms, ms + 1]) if (iso(t) !== runtime(t)) differences.push(`${t}: ${iso(t)} ≠ ${runtime(t)}`);
+      }
+    }
+    expect(differences).toEqual([]);
+  });
+
+  test('random instants, the epoch, leap days of century years, and clamping at both ends', () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const samples = Array.from({ length: 200_000 }, () => Math.floor(min + random() * (max - min)));
+    samples.push(0, -1, 1, min, max, min - 1, max + 1, -1e15, 1e15, Date.parse('2000-02-29T12:00:00Z'), Date.parse('1900-02-28T23:59:59.999Z'), Date.parse('2100-03-01T00:00:00Z'));
+    expect(samples.filter((t) => iso(t) !== runtime(t))).toEqual([]);
+    expect(iso(min - 1)).toBe(MIN_INSTANT);
+    expect(iso(max + 1)).toBe(MAX_INSTANT);
+  });
+
+  test('not a whole millisecond: the runtime answers (NaN throws as toISOString does)', () => {
+    expect(iso(1.5)).toBe(new Date(1.5).toISOString());
+    expect(() => iso(Number.NaN)).toThrow(RangeError);
   });
 });
 
@@ -114,6 +146,9 @@ describe('normalize', () => {
 
   test('escapePart and tokenForm keep separators unambiguous', () => {
     expect(escapePart('a|b$c\\d')).toBe('a\\|b\\$c\\\\d');
+    for (const part of ['', 'plain', '|', '$', '\\', 'end|', '$start', 'x\\\\y']) {
+      expect(escapePart(part)).toBe(part.replace(/[\\|$]/g, (c) => `\\${c}`));
+    }
     expect(tokenForm('http://s', 'x|y')).toBe('http://s|x\\|y');
     expect(tokenForm(undefined, 'x')).toBe('|x');
   });
