@@ -33,6 +33,10 @@ export interface ElementInfo {
   choice?: string;
   /** The resource types a Reference here may point to, from the target profiles (empty: any). */
   referenceTargets: readonly string[];
+  /** The key of this element's primitive extensions: `_` and the key. */
+  extensionKey: string;
+  /** Its location below its object's: `.name`, or `.value.ofType(string)` for a choice type. */
+  pathSuffix: string;
 }
 
 const elementIndexes = new WeakMap<InternalTypeSchema, Map<string, ElementInfo>>();
@@ -45,12 +49,15 @@ export function elementIndex(schema: InternalTypeSchema): Map<string, ElementInf
     index = new Map();
     for (const [name, element] of Object.entries(schema.elements)) {
       const referenceTargets = element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
+      // Keys and locations made once here: building them for every element walked was a
+      // sixth of the structure stage.
       if (name.endsWith('[x]')) {
         for (const t of element.type) {
-          index.set(choiceKey(name, t.code), { code: t.code, element, choice: name, referenceTargets });
+          const key = choiceKey(name, t.code);
+          index.set(key, { code: t.code, element, choice: name, referenceTargets, extensionKey: `_${key}`, pathSuffix: choiceLocation('', name, t.code) });
         }
       } else if (!name.includes('.') && element.type[0]) {
-        index.set(name, { code: element.type[0].code, element, referenceTargets });
+        index.set(name, { code: element.type[0].code, element, referenceTargets, extensionKey: `_${name}`, pathSuffix: member('', name) });
       }
     }
     elementIndexes.set(schema, index);

@@ -19,7 +19,7 @@ import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions';
 import type { IssueType } from '../outcomes';
-import { PRIMITIVE_TYPES, choiceKey, choiceLocation, elementIndex, isResourceElement, typeSchema } from './element-types';
+import { PRIMITIVE_TYPES, choiceKey, elementIndex, isResourceElement, typeSchema } from './element-types';
 import type { ElementInfo } from './element-types';
 import { requiredCodes } from './generated-validator';
 import { NATIVE_CONSTRAINTS, evaluateInvariant } from './invariants';
@@ -75,7 +75,6 @@ class StructureWalker {
       return true;
     }
     const index = elementIndex(schema);
-    const primitivesSeen = new Set<string>();
     let choices: Map<string, string[]> | undefined;
     for (const key of keys) {
       const underscore = key.startsWith('_');
@@ -91,12 +90,13 @@ class StructureWalker {
         choices.set(info.choice, forChoice);
       }
       if (PRIMITIVE_TYPES.has(info.code)) {
-        if (!primitivesSeen.has(name)) {
-          primitivesSeen.add(name);
-          this.checkPrimitiveElement({ obj, name, info, p: elementPath(p, name, info), scope });
+        // A value and its `_name` part are checked together, once: at the value's key, or at
+        // `_name` when there is no value.
+        if (!underscore || obj[name] === undefined) {
+          this.checkPrimitiveElement({ obj, name, info, p: p + info.pathSuffix, scope });
         }
       } else if (!underscore) {
-        this.walkComplexElement(obj[key], info, elementPath(p, name, info), { scope, container: obj });
+        this.walkComplexElement(obj[key], info, p + info.pathSuffix, { scope, container: obj });
       }
     }
     this.checkCardinality(obj, schema, p);
@@ -192,7 +192,7 @@ class StructureWalker {
   private checkPrimitiveElement(at: { obj: JsonObject; name: string; info: ElementInfo; p: string; scope: InvariantScope }): void {
     const { obj, name, info, p, scope } = at;
     const value = obj[name];
-    const extra = obj[`_${name}`];
+    const extra = obj[info.extensionKey];
     if (!info.element.isArray) {
       if (value === null) {
         this.error('structure', 'null is not a valid value: omit the element instead', p);
@@ -282,8 +282,9 @@ class StructureWalker {
 
   /** min and max of each element, counted in this object; reported at the object, as the HL7 validator does. */
   private checkCardinality(obj: JsonObject, schema: InternalTypeSchema, p: string): void {
-    for (const { name, element, choiceKeys } of cardinalityRules(schema)) {
-      const count = presentCount(obj, name, choiceKeys);
+    for (const rule of cardinalityRules(schema)) {
+      const { name, element } = rule;
+      const count = presentCount(obj, rule);
       if (count < element.min) {
         this.error('required', `${element.path}: minimum required = ${element.min}, but only found ${count}`, p, `Missing required element "${name}"`);
       } else if (element.max !== undefined && element.max !== null && Number.isFinite(element.max) && count > element.max && element.isArray) {
@@ -348,6 +349,8 @@ function failureLocations(key: string, node: JsonObject, p: string, unmatched: u
 /** An element whose cardinality is checked: with a minimum, or at most one (or none). */
 interface CardinalityRule {
   readonly name: string;
+  /** `_name`, where a primitive's extensions are. */
+  readonly extensionKey: string;
   readonly element: InternalSchemaElement;
   /** For a choice element `x[x]`: every key it may take in JSON (`xString`, `_xString`, …). */
   readonly choiceKeys?: readonly string[];
@@ -362,9 +365,9 @@ function cardinalityRules(schema: InternalTypeSchema): readonly CardinalityRule[
     rules = Object.entries(schema.elements)
       .filter(([name, element]) => !name.includes('.') && !(element.min === 0 && (element.max === undefined || element.max > 1 || element.max === null || !Number.isFinite(element.max))))
       .map(([name, element]) => {
-        if (!name.endsWith('[x]')) return { name, element };
+        if (!name.endsWith('[x]')) return { name, extensionKey: `_${name}`, element };
         const keys = element.type.map((t) => choiceKey(name, t.code));
-        return { name, element, choiceKeys: keys.flatMap((key) => [key, `_${key}`]) };
+        return { name, extensionKey: `_${name}`, element, choiceKeys: keys.flatMap((key) => [key, `_${key}`]) };
       });
     cardinalityRulesBySchema.set(schema, rules);
   }
@@ -372,20 +375,17 @@ function cardinalityRules(schema: InternalTypeSchema): readonly CardinalityRule[
 }
 
 /** How many occurrences of an element an object holds (a primitive present only as `_name` counts). */
-function presentCount(obj: JsonObject, name: string, choiceKeys: readonly string[] | undefined): number {
+function presentCount(obj: JsonObject, rule: CardinalityRule): number {
+  const { choiceKeys } = rule;
   if (choiceKeys) {
-    return choiceKeys.some((key) => obj[key] !== undefined) ? 1 : 0;
+    for (const key of choiceKeys) if (obj[key] !== undefined) return 1;
+    return 0;
   }
-  const value = obj[name] ?? obj[`_${name}`];
+  const value = obj[rule.name] ?? obj[rule.extensionKey];
   if (value === undefined || value === null) {
     return 0;
   }
   return Array.isArray(value) ? value.length : 1;
-}
-
-/** The FHIRPath location of an element of the object at `p`. */
-function elementPath(p: string, name: string, info: ElementInfo): string {
-  return info.choice ? choiceLocation(p, info.choice, info.code) : member(p, name);
 }
 
 function describe(value: unknown): string {
