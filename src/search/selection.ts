@@ -154,8 +154,8 @@ function addMember(tv: TypedValue, name: string, out: TypedValue[]): void {
 
 /**
  * How one property of one type is stored: the JSON keys it may take (a choice), with their types
- * and the keys of their primitive extensions (`_key`, made once: a string built per lookup was
- * a tenth of extracting an AuditEvent).
+ * and the keys of their primitive extensions (`_key`, made once: building the string for every
+ * lookup cost 7% of extracting an AuditEvent's index).
  */
 type PropertyShape = readonly { readonly key: string; readonly extensionKey: string; readonly type: string }[];
 

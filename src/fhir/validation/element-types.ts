@@ -49,8 +49,8 @@ export function elementIndex(schema: InternalTypeSchema): Map<string, ElementInf
     index = new Map();
     for (const [name, element] of Object.entries(schema.elements)) {
       const referenceTargets = element.type.flatMap((t) => t.targetProfile ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1));
-      // Keys and locations made once here: building them for every element walked was a
-      // sixth of the structure stage.
+      // Keys and locations made once here: building them for every element walked (with the
+      // Set of primitives seen, now gone) was a quarter of the structure stage.
       if (name.endsWith('[x]')) {
         for (const t of element.type) {
           const key = choiceKey(name, t.code);

@@ -65,7 +65,7 @@ export function scanHazards(resource: JsonObject, rootPath: string): HazardScan 
     }
   };
   // The keys and indexes from the root to the value visited: its location is written out only
-  // when an issue needs it (building one for every value was a fifth of this stage).
+  // when an issue needs it (building one for every value was a third of this stage).
   const at: (string | number)[] = [];
   const location = (): string => at.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : member(p, k)), rootPath);
   const visit = (value: unknown, depth: number): void => {
