@@ -64,8 +64,8 @@ function pad(n: number, width: number): string {
 /**
  * `new Date(ms).toISOString()` for an instant clamped to MIN_INSTANT..MAX_INSTANT (always a
  * four-digit year), computed instead of formatted by the runtime: every date a resource is
- * indexed by gives two, and toISOString was an eighth of extracting the synthetic resources. The calendar
- * is H. Hinnant's civil_from_days (https://howardhinnant.github.io/date_algorithms.html).
+ * indexed by gives two, and toISOString was an eighth of extracting the synthetic resources.
+ * The calendar is H. Hinnant's civil_from_days (https://howardhinnant.github.io/date_algorithms.html).
  */
 export function iso(ms: number): string {
   const t = Math.min(Math.max(ms, MIN_MS), MAX_MS);

@@ -52,7 +52,8 @@ export function exactIndexed(value: string): string {
   return `${clip(value, INDEXED_TEXT_LENGTH)}#${createHash('sha256').update(value).digest('base64url')}`;
 }
 
-const NEEDS_ESCAPE = /[\\|$]/;
+const SEPARATOR = /[\\|$]/;
+const SEPARATORS = new RegExp(SEPARATOR.source, 'g');
 
 /**
  * Escapes one part of a stored compound value (`system|code`, composite `a$b`) so that the
@@ -61,7 +62,7 @@ const NEEDS_ESCAPE = /[\\|$]/;
  */
 export function escapePart(value: string): string {
   // Most parts have nothing to escape: testing is cheaper than replacing.
-  return NEEDS_ESCAPE.test(value) ? value.replace(/[\\|$]/g, (c) => `\\${c}`) : value;
+  return SEPARATOR.test(value) ? value.replace(SEPARATORS, (c) => `\\${c}`) : value;
 }
 
 /** `system|code` in the stored token form (`|code` when the value has no system). */

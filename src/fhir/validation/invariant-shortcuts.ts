@@ -58,11 +58,12 @@ function hasChoice(node: JsonObject, name: string): boolean {
   return false;
 }
 
+const hasContent = (value: unknown): boolean => isObject(value) && Object.keys(value).length > 0;
+
 /** A complex element FHIRPath plainly finds (`exists()` true): an object with content, or an array holding one. */
 function present(node: JsonObject, name: string): boolean {
   const value = node[name];
-  const filled = (v: unknown) => isObject(v) && Object.keys(v).length > 0;
-  return Array.isArray(value) ? value.some(filled) : filled(value);
+  return Array.isArray(value) ? value.some(hasContent) : hasContent(value);
 }
 
 /** No coding of a CodeableConcept (absent counts) has exactly this system and code. */
